@@ -1,0 +1,58 @@
+import type { PartyId } from '../../common/protocols/types.ts';
+
+/** What the gateway knows of one TSS node right now. */
+export interface NodeHealth {
+  readonly nodeId: PartyId;
+  readonly reachable: boolean;
+  readonly sealed: boolean;
+  readonly shareCount: number;
+  readonly version: string;
+  /** Round-trip of the last health call; lower is healthier. */
+  readonly latencyMs: number;
+}
+
+export interface KeygenRequest {
+  readonly keyId: string;
+  readonly algo: string;
+  /** The shard holders, in index order. */
+  readonly holders: readonly PartyId[];
+  readonly threshold: number;
+}
+
+export interface KeygenResult {
+  readonly publicKey: Uint8Array;
+  readonly publicInfo: Uint8Array;
+}
+
+export interface SignRequest {
+  readonly keyId: string;
+  readonly algo: string;
+  readonly holders: readonly PartyId[];
+  /** The `threshold` healthy holders that sign. */
+  readonly signers: readonly PartyId[];
+  readonly threshold: number;
+  readonly publicKey: Uint8Array;
+  readonly publicInfo: Uint8Array;
+  /** The exact bytes the algorithm signs (a 32-byte digest for ECDSA, the message for EdDSA/BLS). */
+  readonly message: Uint8Array;
+}
+
+/** Thrown when a session fails; `culprit` names a node that cheated or failed, when known. */
+export class MpcSessionError extends Error {
+  constructor(
+    message: string,
+    readonly culprit?: PartyId,
+    readonly kind: 'abort' | 'timeout' | 'unavailable' = 'abort',
+  ) {
+    super(message);
+    this.name = 'MpcSessionError';
+  }
+}
+
+/** The gateway's view of the TSS cluster: health, and MPC sessions driven over the star relay. */
+export interface MpcCoordinator {
+  health(): Promise<NodeHealth[]>;
+  keygen(req: KeygenRequest): Promise<KeygenResult>;
+  sign(req: SignRequest): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
