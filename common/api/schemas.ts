@@ -1,0 +1,184 @@
+/**
+ * The gateway's HTTP contract (DESIGN section 5, the seed's section 3.3) as zod schemas: the one
+ * source of request validation, TypeScript types, the OpenAPI document and the SDK's types.
+ * JSON field names follow the seed (snake_case).
+ */
+import { z } from 'zod';
+
+export const ALGORITHMS = ['GG18', 'DMZ21', 'DKLS23', 'EDDSA', 'BLS'] as const;
+export const CURVES = ['SECP256K1', 'ED25519', 'BLS12_381'] as const;
+export const KEY_STATUSES = ['ACTIVE', 'FROZEN', 'ARCHIVED'] as const;
+export const DATA_TYPES = ['HASH', 'EIP191', 'EIP712', 'RAW'] as const;
+
+export const AlgorithmSchema = z.enum(ALGORITHMS);
+export const CurveSchema = z.enum(CURVES);
+export const KeyStatusSchema = z.enum(KEY_STATUSES);
+export const DataTypeSchema = z.enum(DATA_TYPES);
+export type Algorithm = z.infer<typeof AlgorithmSchema>;
+export type Curve = z.infer<typeof CurveSchema>;
+export type KeyStatus = z.infer<typeof KeyStatusSchema>;
+export type DataType = z.infer<typeof DataTypeSchema>;
+
+/** The curve each algorithm runs on; a request naming another curve is refused. */
+export const CURVE_OF_ALGORITHM: Record<Algorithm, Curve> = {
+  GG18: 'SECP256K1',
+  DMZ21: 'SECP256K1',
+  DKLS23: 'SECP256K1',
+  EDDSA: 'ED25519',
+  BLS: 'BLS12_381',
+};
+
+/** The data types each curve's signatures accept. */
+export const DATA_TYPES_OF_CURVE: Record<Curve, readonly DataType[]> = {
+  SECP256K1: ['HASH', 'EIP191', 'EIP712'],
+  ED25519: ['RAW'],
+  BLS12_381: ['RAW'],
+};
+
+export const KeyFormatSchema = z
+  .object({
+    type: z.literal('ECC').default('ECC'),
+    curve: CurveSchema.default('SECP256K1'),
+    algo_type: AlgorithmSchema.default('GG18'),
+    size: z.literal(32).default(32),
+  })
+  .strict();
+
+export const ShardPropertiesSchema = z
+  .object({
+    shard_count: z.number().int().min(2).max(16).default(3),
+    threshold: z.number().int().min(2).max(16).default(2),
+  })
+  .strict();
+
+export const LabelSchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'label: letters, digits and . _ / : @ - only');
+
+export const GenerateKeyRequestSchema = z
+  .object({
+    format: KeyFormatSchema.default({ type: 'ECC', curve: 'SECP256K1', algo_type: 'GG18', size: 32 }),
+    shard_properties: ShardPropertiesSchema.default({ shard_count: 3, threshold: 2 }),
+    label: LabelSchema.optional(),
+  })
+  .strict();
+export type GenerateKeyRequest = z.infer<typeof GenerateKeyRequestSchema>;
+
+/** Header that makes key generation idempotent: the same value returns the same key. */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+export const KeyIdSchema = z.string().regex(/^key_[0-9a-f]{32}$/, 'key_id has the form key_<32 hex digits>');
+
+export const KeySchema = z.object({
+  key_id: KeyIdSchema,
+  label: z.string().nullable(),
+  status: KeyStatusSchema,
+  format: z.object({ type: z.literal('ECC'), curve: CurveSchema, algo_type: AlgorithmSchema, size: z.number().int() }),
+  shard_properties: z.object({ shard_count: z.number().int(), threshold: z.number().int() }),
+  public_key: z.string().describe('0x-hex; compressed point for SECP256K1 and BLS12_381, 32 bytes for ED25519'),
+  address: z.string(),
+  addresses: z.record(z.string(), z.string()),
+  shard_nodes: z.array(z.string()),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Key = z.infer<typeof KeySchema>;
+
+export const ListKeysQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(200).optional(),
+    label: z.string().max(253).optional(),
+    status: KeyStatusSchema.optional(),
+  })
+  .strict();
+export type ListKeysQuery = z.infer<typeof ListKeysQuerySchema>;
+
+export const ListKeysResponseSchema = z.object({
+  keys: z.array(KeySchema),
+  next_cursor: z.string().nullable(),
+});
+export type ListKeysResponse = z.infer<typeof ListKeysResponseSchema>;
+
+export const HexDataSchema = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, 'data must be 0x-prefixed hex bytes');
+
+export const SignRequestSchema = z
+  .object({
+    data: z.union([z.string(), z.record(z.string(), z.unknown())]),
+    data_type: DataTypeSchema,
+    encoding: z.enum(['hex', 'utf8']).optional().describe('EIP191 only: how `data` is to be read (default hex)'),
+  })
+  .strict();
+export type SignRequest = z.infer<typeof SignRequestSchema>;
+
+export const SignResponseSchema = z.object({
+  key_id: KeyIdSchema,
+  signature: z.string().describe('0x-hex; ECDSA: r‖s‖v (65 bytes, low-s, v = 27 + recovery id)'),
+  r: z.string().optional(),
+  s: z.string().optional(),
+  v: z.number().int().optional(),
+  recovery_id: z.number().int().optional(),
+  digest: z.string().optional().describe('ECDSA: the 32-byte digest that was signed'),
+  signer_nodes: z.array(z.string()),
+});
+export type SignResponse = z.infer<typeof SignResponseSchema>;
+
+export const UpdateStatusRequestSchema = z
+  .object({
+    status: KeyStatusSchema,
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+export type UpdateStatusRequest = z.infer<typeof UpdateStatusRequestSchema>;
+
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'VALIDATION_FAILED',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'KEY_NOT_ACTIVE',
+  'CONFLICT',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_ALGORITHM',
+  'INVALID_SHARD_PROPERTIES',
+  'INVALID_SIGN_DATA',
+  'RATE_LIMITED',
+  'CLUSTER_UNAVAILABLE',
+  'MPC_SESSION_FAILED',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export const ErrorResponseSchema = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    request_id: z.string(),
+  }),
+});
+export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
+
+export const NodeStatusSchema = z.object({
+  node_id: z.string(),
+  reachable: z.boolean(),
+  sealed: z.boolean(),
+  share_count: z.number().int(),
+  version: z.string(),
+});
+
+export const ReadyResponseSchema = z.object({
+  ready: z.boolean(),
+  quorum: z.number().int(),
+  nodes: z.array(NodeStatusSchema),
+});
+
+/** The dev credentials file `make run` writes to $CUSTOS_HOME/credentials.json, read by the CLI. */
+export const CredentialsFileSchema = z.object({
+  base_url: z.string().url(),
+  access_key: z.string().min(1),
+  secret_key: z.string().min(1),
+});
+export type CredentialsFile = z.infer<typeof CredentialsFileSchema>;
