@@ -1,0 +1,91 @@
+/** Loads the TSS node gRPC service definition and types its messages for both ends. */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+
+const PROTO_PATH = fileURLToPath(new URL('./tss.proto', import.meta.url));
+
+const definition = protoLoader.loadSync(PROTO_PATH, {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+});
+const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+  custos: { tss: { v1: { TssNode: grpc.ServiceClientConstructor } } };
+};
+
+export const TssNodeClient = loaded.custos.tss.v1.TssNode;
+export const tssNodeService = TssNodeClient.service;
+
+export interface HealthResponse {
+  node_id: string;
+  sealed: boolean;
+  share_count: number;
+  version: string;
+  algorithms: string[];
+  certificate: Buffer;
+}
+
+export type SessionKind = 'KEYGEN' | 'SIGN';
+
+export interface SessionStart {
+  session_id: string;
+  kind: SessionKind;
+  algo: string;
+  key_id: string;
+  parties: string[];
+  holders: string[];
+  threshold: number;
+  message: Buffer;
+  round_timeout_ms: number;
+  peer_certificates: Record<string, Buffer>;
+}
+
+export interface Envelope {
+  session_id: string;
+  round: number;
+  from: string;
+  to: string;
+  body: Uint8Array;
+  ephemeral_public_key: Uint8Array;
+  iv: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface SessionResult {
+  public_key: Uint8Array;
+  public_info: Uint8Array;
+  output: Uint8Array;
+}
+
+export interface SessionError {
+  code: string;
+  message: string;
+  culprit: string;
+}
+
+/** A decoded frame: exactly one of the fields is set, named by `frame`. */
+export type SessionFrame =
+  | { frame: 'start'; start: SessionStart }
+  | { frame: 'envelope'; envelope: Envelope }
+  | { frame: 'result'; result: SessionResult }
+  | { frame: 'commit'; commit: Record<string, never> }
+  | { frame: 'committed'; committed: Record<string, never> }
+  | { frame: 'error'; error: SessionError };
+
+/** Error codes a node puts in SessionError. */
+export type SessionErrorCode =
+  | 'BAD_START'
+  | 'SEALED'
+  | 'UNKNOWN_KEY'
+  | 'AUTH_FAILED'
+  | 'PROTOCOL_ABORT'
+  | 'TIMEOUT'
+  | 'REPLAY'
+  | 'STORAGE'
+  | 'INTERNAL';
+
+/** Frames the node sends on its side of a session stream. */
+export type NodeFrame = Extract<SessionFrame, { frame: 'envelope' | 'result' | 'committed' | 'error' }>;
