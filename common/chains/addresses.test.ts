@@ -78,7 +78,7 @@ describe('SECP256K1 addresses', () => {
   test('rejects keys of the wrong length or off the curve', () => {
     const valid = secpKeyFromSecret('0000000000000000000000000000000000000000000000000000000000000001');
     const offCurveY = secp256k1.getPublicKey(hexToBytes('00'.repeat(31) + '02'), false);
-    offCurveY[64] ^= 1;
+    offCurveY[64] = (offCurveY[64] as number) ^ 1;
     const badPrefix = Uint8Array.from(valid);
     badPrefix[0] = 0x05;
     // x = 5 has no y on secp256k1 (5^3 + 7 = 132 is not a square mod p).
