@@ -1,0 +1,338 @@
+/**
+ * The gateway's MPC coordinator: one gRPC/mTLS client per TSS node, a cached view of their
+ * health, and sessions driven over the star relay (DESIGN section 2). The relay only routes
+ * envelopes; it cannot read or forge them (the nodes check that), and it checks cheaply what it
+ * can: that a node only speaks in its own name and only to participants.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { loadTlsMaterial } from '../../common/pki/dev-pki.ts';
+import { identityOfCertificate } from '../../common/pki/identity.ts';
+import { ProtocolAbort, type PartyId, type ThresholdScheme } from '../../common/protocols/types.ts';
+import {
+  TssNodeClient,
+  type Envelope,
+  type HealthResponse,
+  type NodeFrame,
+  type SessionFrame,
+  type SessionResult,
+  type SessionStart,
+} from '../../common/rpc/tss-service.ts';
+import {
+  MpcSessionError,
+  type KeygenRequest,
+  type KeygenResult,
+  type MpcCoordinator,
+  type NodeHealth,
+  type SignRequest,
+} from './types.ts';
+
+export interface NodeEndpoint {
+  readonly id: string;
+  readonly address: string;
+}
+
+/** Lets fault-injection tests play a malicious relay: returns what to deliver instead of `env`. */
+export type RelayInterceptor = (env: Envelope, from: PartyId) => Envelope[];
+
+export interface CoordinatorOptions {
+  readonly home: string;
+  readonly nodes: readonly NodeEndpoint[];
+  readonly logger: Logger;
+  readonly schemes: ReadonlyMap<string, ThresholdScheme>;
+  readonly keygenTimeoutMs?: number;
+  readonly signTimeoutMs?: number;
+  readonly roundTimeoutMs?: number;
+  readonly healthTtlMs?: number;
+  readonly relayInterceptor?: RelayInterceptor;
+  /** Called when a node becomes reachable and unsealed, or stops being so. */
+  readonly onNodeEvent?: (nodeId: string, event: 'NODE_START' | 'NODE_STOP') => void;
+}
+
+type Client = grpc.Client & {
+  Health(req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: HealthResponse) => void): void;
+  Session(opts?: grpc.CallOptions): grpc.ClientDuplexStream<SessionFrame, NodeFrame>;
+};
+
+interface NodeView {
+  readonly endpoint: NodeEndpoint;
+  readonly client: Client;
+  health: NodeHealth;
+  certificate?: Buffer;
+}
+
+const unreachable = (nodeId: string): NodeHealth => ({
+  nodeId,
+  reachable: false,
+  sealed: true,
+  shareCount: 0,
+  version: '',
+  latencyMs: Number.POSITIVE_INFINITY,
+});
+
+export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator {
+  const tls = loadTlsMaterial(opts.home, 'gateway');
+  const ca = new X509Certificate(tls.ca);
+  const log = opts.logger;
+  const healthTtl = opts.healthTtlMs ?? 1000;
+
+  const views = new Map<string, NodeView>();
+  for (const endpoint of opts.nodes) {
+    const credentials = grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, {
+      // Trust is the CA plus the node id in the certificate, not the address we dialled.
+      checkServerIdentity: (_host, cert) => {
+        try {
+          const id = identityOfCertificate(cert.raw);
+          return id.kind === 'node' && id.id === endpoint.id ? undefined : new Error(`peer is ${id.id}, expected ${endpoint.id}`);
+        } catch (e) {
+          return e as Error;
+        }
+      },
+    });
+    const client = new TssNodeClient(endpoint.address, credentials, {
+      'grpc.max_receive_message_length': 8 * 1024 * 1024,
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2000,
+    }) as unknown as Client;
+    views.set(endpoint.id, { endpoint, client, health: unreachable(endpoint.id) });
+  }
+
+  let lastRefresh = 0;
+  let refreshing: Promise<void> | undefined;
+
+  function probe(view: NodeView): Promise<void> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      view.client.Health({}, { deadline: Date.now() + 2000 }, (err, res) => {
+        const before = view.health;
+        if (err || res.node_id !== view.endpoint.id || !validNodeCertificate(res.certificate, view.endpoint.id)) {
+          view.health = unreachable(view.endpoint.id);
+        } else {
+          view.certificate = res.certificate;
+          view.health = {
+            nodeId: view.endpoint.id,
+            reachable: true,
+            sealed: res.sealed,
+            shareCount: res.share_count,
+            version: res.version,
+            latencyMs: performance.now() - started,
+          };
+        }
+        const wasUp = before.reachable && !before.sealed;
+        const isUp = view.health.reachable && !view.health.sealed;
+        if (wasUp !== isUp) opts.onNodeEvent?.(view.endpoint.id, isUp ? 'NODE_START' : 'NODE_STOP');
+        resolve();
+      });
+    });
+  }
+
+  function validNodeCertificate(der: Buffer, nodeId: string): boolean {
+    try {
+      const cert = new X509Certificate(der);
+      const id = identityOfCertificate(cert.raw);
+      return cert.checkIssued(ca) && cert.verify(ca.publicKey) && id.kind === 'node' && id.id === nodeId;
+    } catch {
+      return false;
+    }
+  }
+
+  async function refresh(force = false): Promise<void> {
+    if (!force && performance.now() - lastRefresh < healthTtl) return;
+    refreshing ??= Promise.all([...views.values()].map(probe)).then(() => {
+      lastRefresh = performance.now();
+      refreshing = undefined;
+    });
+    await refreshing;
+  }
+
+  function markDown(nodeId: string): void {
+    const view = views.get(nodeId);
+    if (view && view.health.reachable) {
+      view.health = unreachable(nodeId);
+      opts.onNodeEvent?.(nodeId, 'NODE_STOP');
+      lastRefresh = 0;
+    }
+  }
+
+  async function peerCertificates(parties: readonly string[]): Promise<Record<string, Buffer>> {
+    if (parties.some((p) => !views.get(p)?.certificate)) await refresh(true);
+    const certs: Record<string, Buffer> = {};
+    for (const p of parties) {
+      const view = views.get(p);
+      if (!view) throw new MpcSessionError(`unknown node ${p}`, p, 'unavailable');
+      if (!view.certificate) throw new MpcSessionError(`node ${p} is unreachable`, p, 'unavailable');
+      certs[p] = view.certificate;
+    }
+    return certs;
+  }
+
+  async function runSession(
+    start: Omit<SessionStart, 'peer_certificates' | 'round_timeout_ms'>,
+    timeoutMs: number,
+    twoPhase: boolean,
+  ): Promise<Map<string, SessionResult>> {
+    const certs = await peerCertificates(start.parties);
+    const participants = new Set(start.parties);
+    const streams = new Map<string, grpc.ClientDuplexStream<SessionFrame, NodeFrame>>();
+    const results = new Map<string, SessionResult>();
+    const committed = new Set<string>();
+    let settled = false;
+
+    return new Promise<Map<string, SessionResult>>((resolve, reject) => {
+      const finish = (err?: MpcSessionError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        for (const s of streams.values()) {
+          if (err) s.cancel();
+          else s.end();
+        }
+        if (err) reject(err);
+        else resolve(results);
+      };
+      const timer = setTimeout(() => {
+        const waiting = start.parties.filter((p) => (twoPhase && results.size === participants.size ? !committed.has(p) : !results.has(p)));
+        finish(new MpcSessionError(`session timed out waiting for ${waiting.join(', ')}`, waiting.length === 1 ? waiting[0] : undefined, 'timeout'));
+      }, timeoutMs);
+
+      const deliver = (env: Envelope, from: string) => {
+        if (env.from !== from) {
+          return finish(new MpcSessionError(`${from} sent a message in the name of ${env.from}`, from));
+        }
+        const targets = env.to === '' ? start.parties.filter((p) => p !== from) : [env.to];
+        for (const to of targets) {
+          if (!participants.has(to) || to === from) {
+            return finish(new MpcSessionError(`${from} addressed a message to ${to}`, from));
+          }
+          streams.get(to)?.write({ frame: 'envelope', envelope: env });
+        }
+      };
+
+      for (const nodeId of start.parties) {
+        const view = views.get(nodeId)!;
+        const stream = view.client.Session();
+        streams.set(nodeId, stream);
+        stream.on('data', (frame: NodeFrame) => {
+          if (settled) return;
+          switch (frame.frame) {
+            case 'envelope': {
+              const out = opts.relayInterceptor ? opts.relayInterceptor(frame.envelope, nodeId) : [frame.envelope];
+              for (const env of out) deliver(env, nodeId);
+              return;
+            }
+            case 'result':
+              if (results.has(nodeId)) return finish(new MpcSessionError(`${nodeId} sent two results`, nodeId));
+              results.set(nodeId, frame.result);
+              if (results.size === participants.size) {
+                if (!twoPhase) return finish();
+                const disagreement = disagreeingNode(results);
+                if (disagreement) return finish(new MpcSessionError(`keygen results disagree (${disagreement})`, disagreement));
+                for (const s of streams.values()) s.write({ frame: 'commit', commit: {} });
+              }
+              return;
+            case 'committed':
+              committed.add(nodeId);
+              if (committed.size === participants.size) finish();
+              return;
+            case 'error': {
+              const { code, message, culprit } = frame.error;
+              const kind = code === 'TIMEOUT' ? 'timeout' : code === 'SEALED' || code === 'UNKNOWN_KEY' ? 'unavailable' : 'abort';
+              return finish(new MpcSessionError(`${nodeId}: ${message}`, culprit || (kind === 'unavailable' ? nodeId : undefined), kind));
+            }
+          }
+        });
+        stream.on('error', (err: grpc.ServiceError) => {
+          if (settled) return;
+          if (err.code === grpc.status.UNAVAILABLE) markDown(nodeId);
+          finish(new MpcSessionError(`${nodeId} dropped the session: ${err.details || err.message}`, nodeId, 'unavailable'));
+        });
+        stream.on('end', () => {
+          if (!settled) finish(new MpcSessionError(`${nodeId} ended the session early`, nodeId, 'unavailable'));
+        });
+        const peers: Record<string, Buffer> = {};
+        for (const p of start.parties) if (p !== nodeId) peers[p] = certs[p]!;
+        stream.write({
+          frame: 'start',
+          start: { ...start, round_timeout_ms: opts.roundTimeoutMs ?? 10_000, peer_certificates: peers },
+        });
+      }
+    });
+  }
+
+  const coordinator: MpcCoordinator = {
+    async health() {
+      await refresh();
+      return [...views.values()].map((v) => v.health);
+    },
+
+    async keygen(req: KeygenRequest): Promise<KeygenResult> {
+      const results = await runSession(
+        {
+          session_id: newSessionId(),
+          kind: 'KEYGEN',
+          algo: req.algo,
+          key_id: req.keyId,
+          parties: [...req.holders],
+          holders: [...req.holders],
+          threshold: req.threshold,
+          message: Buffer.alloc(0),
+        },
+        opts.keygenTimeoutMs ?? 60_000,
+        true,
+      );
+      const first = results.values().next().value!;
+      return { publicKey: Uint8Array.from(first.public_key), publicInfo: Uint8Array.from(first.public_info) };
+    },
+
+    async sign(req: SignRequest): Promise<Uint8Array> {
+      const scheme = opts.schemes.get(req.algo);
+      if (!scheme) throw new MpcSessionError(`algorithm ${req.algo} is not served`, undefined, 'unavailable');
+      const results = await runSession(
+        {
+          session_id: newSessionId(),
+          kind: 'SIGN',
+          algo: req.algo,
+          key_id: req.keyId,
+          parties: [...req.signers],
+          holders: [...req.holders],
+          threshold: req.threshold,
+          message: Buffer.from(req.message),
+        },
+        opts.signTimeoutMs ?? 30_000,
+        false,
+      );
+      const outputs = new Map([...results].map(([id, r]) => [id, Uint8Array.from(r.output)]));
+      try {
+        return scheme.combine(outputs, req.publicInfo, req.publicKey, req.message, {
+          holders: req.holders,
+          threshold: req.threshold,
+        });
+      } catch (e) {
+        if (e instanceof ProtocolAbort) throw new MpcSessionError(e.message, e.culprit);
+        throw e;
+      }
+    },
+
+    async close() {
+      for (const v of views.values()) v.client.close();
+    },
+  };
+  log.debug({ nodes: opts.nodes.map((n) => n.id) }, 'coordinator ready');
+  return coordinator;
+}
+
+function newSessionId(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/** The first node whose keygen result differs from the majority's, if any. */
+export function disagreeingNode(results: ReadonlyMap<string, SessionResult>): string | undefined {
+  const fingerprint = (r: SessionResult) => Buffer.concat([Buffer.from(r.public_key), Buffer.from([0]), Buffer.from(r.public_info)]).toString('hex');
+  const counts = new Map<string, number>();
+  for (const r of results.values()) counts.set(fingerprint(r), (counts.get(fingerprint(r)) ?? 0) + 1);
+  if (counts.size <= 1) return undefined;
+  const majority = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+  for (const [id, r] of results) if (fingerprint(r) !== majority) return id;
+  return undefined;
+}

@@ -1,0 +1,41 @@
+/** TSS node configuration from the environment, validated with zod. */
+import { z } from 'zod';
+import { DEFAULT_CUSTOS_HOME } from '../common/pki/dev-pki.ts';
+import { NODE_ID_PATTERN } from '../common/pki/identity.ts';
+
+const EnvSchema = z.object({
+  CUSTOS_NODE_ID: z.string().regex(NODE_ID_PATTERN, 'CUSTOS_NODE_ID must be a node id such as tss1'),
+  CUSTOS_HOME: z.string().min(1).default(DEFAULT_CUSTOS_HOME),
+  CUSTOS_LISTEN: z
+    .string()
+    .regex(/^[^\s]+:\d{1,5}$/, 'CUSTOS_LISTEN is host:port')
+    .default('127.0.0.1:9000'),
+  CUSTOS_UNSEAL_PASSWORD_FILE: z.string().min(1).optional(),
+  CUSTOS_DEV_MODE: z.enum(['0', '1', 'true', 'false']).default('0'),
+  CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+
+export interface NodeConfig {
+  readonly nodeId: string;
+  readonly home: string;
+  readonly listen: string;
+  readonly passwordFile?: string;
+  readonly devMode: boolean;
+  readonly logLevel: string;
+}
+
+export function loadNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid node configuration: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    nodeId: e.CUSTOS_NODE_ID,
+    home: e.CUSTOS_HOME,
+    listen: e.CUSTOS_LISTEN,
+    passwordFile: e.CUSTOS_UNSEAL_PASSWORD_FILE,
+    devMode: e.CUSTOS_DEV_MODE === '1' || e.CUSTOS_DEV_MODE === 'true',
+    logLevel: e.CUSTOS_LOG_LEVEL,
+  };
+}

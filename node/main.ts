@@ -1,0 +1,53 @@
+/**
+ * TSS node entry point. Serves health at once (reporting sealed), unseals with the password
+ * (a mounted Secret file, a TTY, or in dev mode only an environment variable), then opens the
+ * encrypted share store and accepts sessions. A wrong password or a tampered file stops the node.
+ */
+import { pino } from 'pino';
+import { loadTlsMaterial } from '../common/pki/dev-pki.ts';
+import { builtinSchemes } from '../common/protocols/registry.ts';
+import { loadNodeConfig } from './config.ts';
+import { createNodeServer } from './server.ts';
+import { unsealOrInit } from './storage/dek-file.ts';
+import { dekFilePath, shareDbPath } from './storage/paths.ts';
+import { ShareStore } from './storage/share-store.ts';
+import { readUnsealPassword } from './unseal/password.ts';
+
+async function main(): Promise<void> {
+  const config = loadNodeConfig(process.env);
+  const log = pino({ name: 'tss-node', level: config.logLevel, base: { node: config.nodeId } });
+  const tls = loadTlsMaterial(config.home, config.nodeId);
+  let store: ShareStore | undefined;
+  const server = createNodeServer({ nodeId: config.nodeId, shares: () => store, schemes: builtinSchemes() }, tls, log);
+  const port = await server.listen(config.listen);
+  log.info({ listen: config.listen, port }, 'listening (sealed)');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await server.close();
+    await store?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  const password = await readUnsealPassword({
+    file: config.passwordFile,
+    env: 'CUSTOS_UNSEAL_PASSWORD',
+    devMode: config.devMode,
+    tty: process.stdin.isTTY,
+  });
+  const dek = await unsealOrInit(dekFilePath(config.home, config.nodeId), config.nodeId, password);
+  store = await ShareStore.open(shareDbPath(config.home, config.nodeId), config.nodeId, dek);
+  dek.fill(0);
+  log.info({ shares: await store.count() }, 'unsealed, serving sessions');
+}
+
+main().catch((err: Error & { code?: string }) => {
+  // Unseal and config errors carry their own clear message; nothing secret is in them.
+  console.error(`tss-node: ${err.code ? `${err.code}: ` : ''}${err.message}`);
+  process.exit(2);
+});

@@ -1,0 +1,303 @@
+/**
+ * One MPC session at a node: drives a protocol party (pure round functions) round by round,
+ * opening inbound envelopes and sealing outbound ones. Nothing is written until the gateway
+ * commits a keygen whose results agreed at every node.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import { EnvelopeError, openEnvelope, sealEnvelope, type EnvelopeKeys } from '../../common/envelope/envelope.ts';
+import type { Envelope, NodeFrame, SessionErrorCode, SessionStart } from '../../common/rpc/tss-service.ts';
+import {
+  ProtocolAbort,
+  type InboundMessage,
+  type KeygenOutput,
+  type MpcParty,
+  type OutboundMessage,
+  type SessionContext,
+  type ThresholdScheme,
+} from '../../common/protocols/types.ts';
+import type { ShareRecord } from '../storage/share-store.ts';
+
+export interface ShareAccess {
+  get(keyId: string): Promise<ShareRecord | undefined>;
+  has(keyId: string): Promise<boolean>;
+  put(record: ShareRecord): Promise<void>;
+}
+
+export interface SessionDeps {
+  readonly keys: EnvelopeKeys;
+  /** Verifies a peer certificate against the cluster CA and its node id; returns its public key. */
+  verifyPeer(nodeId: string, certificateDer: Uint8Array): KeyObject;
+  readonly schemes: ReadonlyMap<string, ThresholdScheme>;
+  readonly shares: ShareAccess;
+  send(frame: NodeFrame): void;
+  readonly log: Logger;
+}
+
+export class SessionFailure extends Error {
+  constructor(
+    readonly code: SessionErrorCode,
+    message: string,
+    readonly culprit = '',
+  ) {
+    super(message);
+    this.name = 'SessionFailure';
+  }
+}
+
+const MAX_ROUND_TIMEOUT_MS = 120_000;
+const DEFAULT_ROUND_TIMEOUT_MS = 15_000;
+
+type Phase = 'running' | 'awaiting-commit' | 'done' | 'failed';
+
+/** Checks a start frame against what this node can do; pure. */
+export function validateStart(start: SessionStart, self: string, schemes: ReadonlyMap<string, ThresholdScheme>): void {
+  const { parties, holders, threshold } = start;
+  const bad = (msg: string) => new SessionFailure('BAD_START', msg);
+  if (!/^[A-Za-z0-9_-]{8,128}$/.test(start.session_id)) throw bad('invalid session id');
+  if (!/^key_[0-9a-f]{32}$/.test(start.key_id)) throw bad('invalid key id');
+  if (!schemes.has(start.algo)) throw bad(`algorithm ${start.algo} is not served by this node`);
+  if (start.kind !== 'KEYGEN' && start.kind !== 'SIGN') throw bad('unknown session kind');
+  if (new Set(holders).size !== holders.length || new Set(parties).size !== parties.length) {
+    throw bad('duplicate participants');
+  }
+  if (!parties.includes(self)) throw bad(`${self} is not a participant`);
+  if (!parties.every((p) => holders.includes(p))) throw bad('every participant must be a shard holder');
+  if (!(threshold > 1 && threshold <= holders.length)) throw bad('threshold out of range');
+  if (start.kind === 'KEYGEN' && parties.length !== holders.length) throw bad('keygen needs every holder');
+  if (start.kind === 'SIGN' && parties.length < threshold) throw bad('fewer signers than the threshold');
+  if (start.kind === 'SIGN' && start.message.length === 0) throw bad('nothing to sign');
+  if (start.round_timeout_ms > MAX_ROUND_TIMEOUT_MS) throw bad('round timeout too long');
+}
+
+export class MpcSession {
+  private phase: Phase = 'running';
+  private round = 0;
+  private party!: MpcParty<KeygenOutput> | MpcParty<Uint8Array>;
+  private peerKeys = new Map<string, KeyObject>();
+  private inbox = new Map<number, Map<string, InboundMessage>>();
+  private timer: NodeJS.Timeout | undefined;
+  private pendingShare: ShareRecord | undefined;
+  private start!: SessionStart;
+  private timeoutMs = DEFAULT_ROUND_TIMEOUT_MS;
+
+  constructor(private readonly deps: SessionDeps) {}
+
+  get done(): boolean {
+    return this.phase === 'done' || this.phase === 'failed';
+  }
+
+  /** Runs the first round. Failures are reported to the gateway as an error frame. */
+  async begin(start: SessionStart): Promise<void> {
+    await this.guard(async () => {
+      const self = this.deps.keys.nodeId;
+      validateStart(start, self, this.deps.schemes);
+      this.start = start;
+      this.timeoutMs = start.round_timeout_ms || DEFAULT_ROUND_TIMEOUT_MS;
+      for (const peer of start.parties) {
+        if (peer === self) continue;
+        const cert = start.peer_certificates[peer];
+        if (!cert) throw new SessionFailure('BAD_START', `no certificate for participant ${peer}`);
+        try {
+          this.peerKeys.set(peer, this.deps.verifyPeer(peer, cert));
+        } catch (e) {
+          throw new SessionFailure('AUTH_FAILED', `certificate of ${peer} rejected: ${(e as Error).message}`, peer);
+        }
+      }
+      const scheme = this.deps.schemes.get(start.algo)!;
+      const ctx: SessionContext = {
+        sessionId: start.session_id,
+        self,
+        parties: [...start.parties],
+        holders: [...start.holders],
+        threshold: start.threshold,
+      };
+      if (start.kind === 'KEYGEN') {
+        if (await this.deps.shares.has(start.key_id)) throw new SessionFailure('BAD_START', 'key id already exists');
+        this.party = scheme.keygen(ctx);
+      } else {
+        const record = await this.deps.shares.get(start.key_id);
+        if (!record) throw new SessionFailure('UNKNOWN_KEY', `${self} holds no share of ${start.key_id}`);
+        if (record.algo !== start.algo || record.threshold !== start.threshold || !sameList(record.holders, start.holders)) {
+          throw new SessionFailure('BAD_START', 'session parameters do not match the stored share');
+        }
+        this.party = scheme.sign(ctx, record.secretShare, start.message);
+      }
+      if (this.party.rounds.length === 0) await this.finish([]);
+      else this.emit(0, this.party.round(0, []));
+    });
+  }
+
+  /** Handles a frame relayed by the gateway after `begin`. */
+  async handle(frame: { frame: string; envelope?: Envelope }): Promise<void> {
+    await this.guard(async () => {
+      if (frame.frame === 'envelope' && frame.envelope) await this.receive(frame.envelope);
+      else if (frame.frame === 'commit') await this.commit();
+      else throw new SessionFailure('BAD_START', `unexpected ${frame.frame} frame`);
+    });
+  }
+
+  /** The gateway went away or cancelled: forget everything, write nothing. */
+  cancel(): void {
+    if (this.done) return;
+    this.phase = 'failed';
+    this.cleanup();
+  }
+
+  private async receive(env: Envelope): Promise<void> {
+    if (this.phase !== 'running') throw new SessionFailure('REPLAY', `envelope after the protocol ended`);
+    const rounds = this.party.rounds;
+    if (env.round < this.round || env.round > this.round + 1 || env.round >= rounds.length) {
+      throw new SessionFailure('REPLAY', `envelope from ${env.from} for round ${env.round} while in round ${this.round}`);
+    }
+    const senderKey = this.peerKeys.get(env.from);
+    if (!senderKey) throw new SessionFailure('AUTH_FAILED', `envelope from non-participant ${env.from}`);
+    const broadcast = env.to === '';
+    const spec = rounds[env.round]!;
+    if (broadcast ? !spec.broadcast : !spec.p2p) {
+      throw new SessionFailure('AUTH_FAILED', `round ${env.round} carries no ${broadcast ? 'broadcast' : 'p2p'} message`);
+    }
+    let payload: Uint8Array;
+    try {
+      payload = openEnvelope(env, { sessionId: this.start.session_id, round: env.round }, this.deps.keys, senderKey);
+    } catch (e) {
+      if (e instanceof EnvelopeError) throw new SessionFailure('AUTH_FAILED', e.message);
+      throw e;
+    }
+    const slot = `${env.from}|${broadcast ? 'b' : 'p'}`;
+    const box = this.inbox.get(env.round) ?? new Map<string, InboundMessage>();
+    if (box.has(slot)) throw new SessionFailure('REPLAY', `duplicate round ${env.round} message from ${env.from}`);
+    box.set(slot, { from: env.from, broadcast, payload });
+    this.inbox.set(env.round, box);
+    await this.advance();
+  }
+
+  /** Moves through every round whose messages are all in. */
+  private async advance(): Promise<void> {
+    const rounds = this.party.rounds;
+    while (this.phase === 'running') {
+      const spec = rounds[this.round]!;
+      const expected = (this.start.parties.length - 1) * ((spec.broadcast ? 1 : 0) + (spec.p2p ? 1 : 0));
+      const box = this.inbox.get(this.round);
+      if (!box || box.size < expected) return;
+      const msgs = [...box.values()];
+      this.inbox.delete(this.round);
+      if (this.round + 1 < rounds.length) {
+        this.round += 1;
+        this.emit(this.round, this.party.round(this.round, msgs));
+      } else {
+        await this.finish(msgs);
+      }
+    }
+  }
+
+  private emit(round: number, out: OutboundMessage[]): void {
+    const { nodeId } = this.deps.keys;
+    for (const msg of out) {
+      if (msg.to !== undefined && (msg.to === nodeId || !this.peerKeys.has(msg.to))) {
+        throw new SessionFailure('INTERNAL', `protocol addressed a message to ${msg.to}`);
+      }
+      const header = { sessionId: this.start.session_id, round, from: nodeId, to: msg.to ?? '' };
+      const envelope = sealEnvelope(header, msg.payload, this.deps.keys, msg.to ? this.peerKeys.get(msg.to) : undefined);
+      this.deps.send({ frame: 'envelope', envelope });
+    }
+    this.armTimer();
+  }
+
+  private async finish(msgs: InboundMessage[]): Promise<void> {
+    clearTimeout(this.timer);
+    if (this.start.kind === 'KEYGEN') {
+      const out = (this.party as MpcParty<KeygenOutput>).finish(msgs);
+      this.pendingShare = {
+        keyId: this.start.key_id,
+        algo: this.start.algo,
+        version: 1,
+        threshold: this.start.threshold,
+        holders: [...this.start.holders],
+        publicKey: out.publicKey,
+        publicInfo: out.publicInfo,
+        secretShare: out.secretShare,
+      };
+      this.phase = 'awaiting-commit';
+      this.armTimer();
+      this.deps.send({
+        frame: 'result',
+        result: { public_key: out.publicKey, public_info: out.publicInfo, output: new Uint8Array() },
+      });
+    } else {
+      const output = (this.party as MpcParty<Uint8Array>).finish(msgs);
+      this.phase = 'done';
+      this.deps.send({ frame: 'result', result: { public_key: new Uint8Array(), public_info: new Uint8Array(), output } });
+    }
+  }
+
+  private async commit(): Promise<void> {
+    if (this.phase !== 'awaiting-commit' || !this.pendingShare) throw new SessionFailure('REPLAY', 'commit out of order');
+    clearTimeout(this.timer);
+    try {
+      await this.deps.shares.put(this.pendingShare);
+    } catch (e) {
+      throw new SessionFailure('STORAGE', `could not store the share: ${(e as Error).message}`);
+    }
+    this.phase = 'done';
+    this.cleanup();
+    this.deps.send({ frame: 'committed', committed: {} });
+  }
+
+  private armTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.done) return;
+      const missing = this.missingParties();
+      const what = this.phase === 'awaiting-commit' ? 'the commit' : `round ${this.round} messages from ${missing.join(', ')}`;
+      this.fail(new SessionFailure('TIMEOUT', `timed out waiting for ${what}`, missing.length === 1 ? missing[0] : ''));
+    }, this.timeoutMs);
+    this.timer.unref();
+  }
+
+  private missingParties(): string[] {
+    if (this.phase !== 'running') return [];
+    const box = this.inbox.get(this.round) ?? new Map();
+    const spec = this.party.rounds[this.round]!;
+    return this.start.parties.filter(
+      (p) =>
+        p !== this.deps.keys.nodeId &&
+        ((spec.broadcast && !box.has(`${p}|b`)) || (spec.p2p && !box.has(`${p}|p`))),
+    );
+  }
+
+  private async guard(step: () => Promise<void>): Promise<void> {
+    if (this.done) return;
+    try {
+      await step();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private fail(e: unknown): void {
+    if (this.done) return;
+    this.phase = 'failed';
+    this.cleanup();
+    const failure =
+      e instanceof SessionFailure
+        ? e
+        : e instanceof ProtocolAbort
+          ? new SessionFailure('PROTOCOL_ABORT', e.message, e.culprit ?? '')
+          : new SessionFailure('INTERNAL', 'internal error');
+    if (failure.code === 'INTERNAL') this.deps.log.error({ err: e }, 'session failed with an internal error');
+    else this.deps.log.warn({ code: failure.code, culprit: failure.culprit, reason: failure.message }, 'session aborted');
+    this.deps.send({ frame: 'error', error: { code: failure.code, message: failure.message, culprit: failure.culprit } });
+  }
+
+  private cleanup(): void {
+    clearTimeout(this.timer);
+    this.inbox.clear();
+    this.pendingShare?.secretShare.fill(0);
+    this.pendingShare = undefined;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,272 @@
+/**
+ * A real local Custos cluster on loopback: TSS node processes and a gateway process talking
+ * gRPC over mTLS, with a dev PKI, unseal password files and a dev access key under CUSTOS_HOME.
+ * Used by `make run` (hack/dev-cluster.ts), the integration tests and the benchmarks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CredentialsFileSchema, type CredentialsFile } from '../../common/api/schemas.ts';
+import { ensureDevPki } from '../../common/pki/dev-pki.ts';
+
+const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+
+export type LogSink = (source: string, line: string) => void;
+
+export interface LocalClusterOptions {
+  /** CUSTOS_HOME; a fresh temp dir when omitted. */
+  home?: string;
+  nodeCount?: number;
+  /** 0 picks free ports. */
+  gatewayPort?: number;
+  /** First node port; nodes get consecutive ports. 0 picks free ports. */
+  nodeBasePort?: number;
+  algorithms?: string[];
+  /** Where process output goes; quiet by default (kept for error messages). */
+  onLog?: LogSink;
+  /** Extra environment for the gateway (e.g. rate limits in tests). */
+  gatewayEnv?: Record<string, string>;
+}
+
+export interface LocalNode {
+  readonly id: string;
+  readonly address: string;
+  readonly running: boolean;
+  readonly pid: number | undefined;
+}
+
+export interface LocalCluster extends CredentialsFile {
+  readonly home: string;
+  readonly baseUrl: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly nodes: readonly LocalNode[];
+  /** SIGKILLs a node, as a crash would. */
+  killNode(id: string): Promise<void>;
+  /** Starts a stopped node again and waits until it is unsealed. */
+  startNode(id: string): Promise<void>;
+  /** Restarts the gateway process. */
+  restartGateway(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+function writeSecretFile(path: string, content: string): void {
+  if (!existsSync(path)) writeFileSync(path, content, { mode: 0o600 });
+}
+
+/** Creates what a dev cluster needs under `home` when absent; never overwrites. */
+export async function prepareHome(home: string, nodeIds: readonly string[], baseUrl: string): Promise<CredentialsFile> {
+  mkdirSync(join(home, 'secrets'), { recursive: true, mode: 0o700 });
+  mkdirSync(join(home, 'gateway'), { recursive: true, mode: 0o700 });
+  await ensureDevPki(home, nodeIds);
+  for (const id of nodeIds) writeSecretFile(join(home, 'secrets', `${id}.password`), randomBytes(24).toString('base64url'));
+  const credentialsPath = join(home, 'credentials.json');
+  if (!existsSync(credentialsPath)) {
+    const fresh: CredentialsFile = {
+      base_url: baseUrl,
+      access_key: `AK${randomBytes(10).toString('hex').toUpperCase()}`,
+      secret_key: randomBytes(32).toString('base64url'),
+    };
+    writeFileSync(credentialsPath, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600 });
+  }
+  const creds = CredentialsFileSchema.parse(JSON.parse(readFileSync(credentialsPath, 'utf8')));
+  if (creds.base_url !== baseUrl) {
+    creds.base_url = baseUrl;
+    writeFileSync(credentialsPath, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
+  }
+  writeFileSync(
+    join(home, 'gateway', 'bootstrap-credentials.json'),
+    JSON.stringify({ access_key: creds.access_key, secret_key: creds.secret_key }),
+    { mode: 0o600 },
+  );
+  return creds;
+}
+
+interface Proc {
+  child?: ChildProcess;
+  recent: string[];
+}
+
+function launch(name: string, script: string, env: Record<string, string>, proc: Proc, onLog?: LogSink): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.child = child;
+  proc.recent = [];
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      proc.recent.push(line);
+      if (proc.recent.length > 50) proc.recent.shift();
+      onLog?.(name, line);
+    });
+  }
+  return child;
+}
+
+/** Resolves when `predicate` sees a matching output line; rejects if the process exits first. */
+function waitForLine(name: string, proc: Proc, predicate: (line: string) => boolean, timeoutMs: number): Promise<void> {
+  const child = proc.child!;
+  return new Promise((resolveWait, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${name} not ready after ${timeoutMs} ms:\n${proc.recent.join('\n')}`)), timeoutMs);
+    const onLine = (line: string) => predicate(line) && done();
+    const onExit = (code: number | null) => fail(new Error(`${name} exited (${code}) before it was ready:\n${proc.recent.join('\n')}`));
+    const rls = [child.stdout!, child.stderr!].map((s) => createInterface({ input: s }).on('line', onLine));
+    child.once('exit', onExit);
+    function cleanup() {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      rls.forEach((rl) => rl.close());
+    }
+    function done() {
+      cleanup();
+      resolveWait();
+    }
+    function fail(e: Error) {
+      cleanup();
+      reject(e);
+    }
+  });
+}
+
+async function waitReady(baseUrl: string, proc: Proc, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (proc.child?.exitCode !== null) throw new Error(`gateway exited (${proc.child?.exitCode}):\n${proc.recent.join('\n')}`);
+    try {
+      const res = await fetch(`${baseUrl}/ready`);
+      last = `${res.status} ${await res.text()}`;
+      if (res.ok) return;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`gateway not ready after ${timeoutMs} ms (last: ${last}):\n${proc.recent.join('\n')}`);
+}
+
+function stopProcess(proc: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const child = proc.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolveStop();
+    });
+    child.kill(signal);
+  });
+}
+
+export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const home = resolve(opts.home ?? mkdtempSync(join(tmpdir(), 'custos-cluster-')));
+  const nodeIds = Array.from({ length: opts.nodeCount ?? 4 }, (_, i) => `tss${i + 1}`);
+  const gatewayPort = opts.gatewayPort || (await freePort());
+  const nodePorts: number[] = [];
+  for (let i = 0; i < nodeIds.length; i++) nodePorts.push(opts.nodeBasePort ? opts.nodeBasePort + i : await freePort());
+  const baseUrl = `http://127.0.0.1:${gatewayPort}`;
+  const creds = await prepareHome(home, nodeIds, baseUrl);
+
+  const nodeProcs = new Map<string, Proc>(nodeIds.map((id) => [id, { recent: [] }]));
+  const addresses = new Map(nodeIds.map((id, i) => [id, `127.0.0.1:${nodePorts[i]}`]));
+  const gatewayProc: Proc = { recent: [] };
+
+  async function startNode(id: string): Promise<void> {
+    const proc = nodeProcs.get(id);
+    if (!proc) throw new Error(`no node ${id}`);
+    if (proc.child && proc.child.exitCode === null && proc.child.signalCode === null) return;
+    launch(
+      id,
+      'node/main.ts',
+      {
+        CUSTOS_NODE_ID: id,
+        CUSTOS_HOME: home,
+        CUSTOS_LISTEN: addresses.get(id)!,
+        CUSTOS_UNSEAL_PASSWORD_FILE: join(home, 'secrets', `${id}.password`),
+      },
+      proc,
+      opts.onLog,
+    );
+    await waitForLine(id, proc, (l) => l.includes('unsealed, serving sessions'), 60_000);
+  }
+
+  async function startGateway(): Promise<void> {
+    launch(
+      'gateway',
+      'gateway/main.ts',
+      {
+        CUSTOS_HOME: home,
+        CUSTOS_GATEWAY_HOST: '127.0.0.1',
+        CUSTOS_GATEWAY_PORT: String(gatewayPort),
+        CUSTOS_NODES: nodeIds.map((id) => `${id}=${addresses.get(id)}`).join(','),
+        CUSTOS_BOOTSTRAP_CREDENTIALS_FILE: join(home, 'gateway', 'bootstrap-credentials.json'),
+        ...(opts.algorithms ? { CUSTOS_ALGORITHMS: opts.algorithms.join(',') } : {}),
+        ...opts.gatewayEnv,
+      },
+      gatewayProc,
+      opts.onLog,
+    );
+    await waitReady(baseUrl, gatewayProc, 60_000);
+  }
+
+  const all = () => [gatewayProc, ...nodeProcs.values()];
+  try {
+    await Promise.all(nodeIds.map(startNode));
+    await startGateway();
+  } catch (e) {
+    await Promise.all(all().map((p) => stopProcess(p, 'SIGKILL')));
+    throw e;
+  }
+
+  return {
+    home,
+    baseUrl,
+    base_url: baseUrl,
+    accessKey: creds.access_key,
+    access_key: creds.access_key,
+    secretKey: creds.secret_key,
+    secret_key: creds.secret_key,
+    get nodes() {
+      return nodeIds.map((id) => {
+        const child = nodeProcs.get(id)!.child;
+        return {
+          id,
+          address: addresses.get(id)!,
+          running: !!child && child.exitCode === null && child.signalCode === null,
+          pid: child?.pid,
+        };
+      });
+    },
+    async killNode(id) {
+      const proc = nodeProcs.get(id);
+      if (!proc) throw new Error(`no node ${id}`);
+      await stopProcess(proc, 'SIGKILL');
+    },
+    startNode,
+    async restartGateway() {
+      await stopProcess(gatewayProc);
+      await startGateway();
+    },
+    async stop() {
+      await stopProcess(gatewayProc);
+      await Promise.all([...nodeProcs.values()].map((p) => stopProcess(p)));
+    },
+  };
+}
