@@ -1,0 +1,233 @@
+/** KmsCluster: one Custos deployment (TSS nodes, gateway, certificates, policies, backups). */
+import { z } from 'zod';
+import { ALGORITHMS } from '../../../common/api/schemas.ts';
+import {
+  cel,
+  ConditionsSchema,
+  DnsNameSchema,
+  QuantitySchema,
+  ResourceRequirementsSchema,
+  SecretKeyRefSchema,
+  type ObjectMeta,
+} from './common.ts';
+
+export const CIDR_PATTERN = /^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-fA-F:]+\/[0-9]{1,3}$/;
+const CidrSchema = z.string().max(64).regex(CIDR_PATTERN, 'a CIDR such as 10.0.0.0/8');
+const LabelsSchema = z.record(z.string().max(317), z.string().max(63));
+
+/** Where a dependency (database, Redis) lives, for the gateway's egress policy. */
+export const NetworkPeerSchema = z
+  .object({
+    cidr: CidrSchema.optional(),
+    namespace: DnsNameSchema.optional(),
+    podLabels: LabelsSchema.optional(),
+  })
+  .strict()
+  .meta(
+    cel({
+      rule: 'has(self.cidr) || has(self.namespace) || has(self.podLabels)',
+      message: 'name a cidr, a namespace or podLabels',
+    }),
+  );
+
+export const ImagesSchema = z
+  .object({
+    node: z.string().min(1).max(512).default('custos-node:0.1.0'),
+    gateway: z.string().min(1).max(512).default('custos-gateway:0.1.0'),
+    backup: z.string().min(1).max(512).default('busybox:1.37'),
+    pkcs11Sidecar: z.string().min(1).max(512).optional(),
+    pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+  })
+  .strict();
+
+export const UnsealSchema = z
+  .object({
+    mode: z.enum(['Password', 'PKCS11']).default('Password'),
+    password: z
+      .object({
+        secretPrefix: DnsNameSchema.optional().describe(
+          'Use Secrets <prefix>-<nodeId> (key "password") instead of operator-generated ones',
+        ),
+      })
+      .strict()
+      .optional(),
+    pkcs11: z
+      .object({
+        modulePath: z.string().min(1).max(512),
+        tokenLabel: z.string().min(1).max(32),
+        keyLabel: z.string().min(1).max(128),
+        pinSecretRef: SecretKeyRefSchema,
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .meta(
+    cel({
+      rule: "self.mode != 'PKCS11' || has(self.pkcs11)",
+      message: 'unseal.pkcs11 is required when mode is PKCS11',
+    }),
+  );
+
+export const TlsSchema = z
+  .object({
+    issuerRef: z
+      .object({
+        name: DnsNameSchema,
+        kind: z.enum(['Issuer', 'ClusterIssuer']).default('Issuer'),
+        group: z.string().max(253).default('cert-manager.io'),
+      })
+      .strict()
+      .optional()
+      .describe('A cert-manager issuer; without one the operator bootstraps a self-signed CA'),
+    duration: z
+      .string()
+      .regex(/^([0-9]+h)?([0-9]+m)?([0-9]+s)?$/)
+      .default('2160h'),
+    renewBefore: z
+      .string()
+      .regex(/^([0-9]+h)?([0-9]+m)?([0-9]+s)?$/)
+      .default('360h'),
+  })
+  .strict();
+
+export const GatewaySchema = z
+  .object({
+    replicas: z.int().min(1).max(32).default(2),
+    serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
+    allowedClientCIDRs: z.array(CidrSchema).max(64).default([]),
+    allowedClientNamespaces: z.array(DnsNameSchema).max(64).default([]),
+  })
+  .strict();
+
+export const DatabaseSchema = z
+  .object({
+    type: z.enum(['Embedded', 'MySQL']).default('Embedded'),
+    mysql: z
+      .object({
+        host: z.string().min(1).max(253),
+        port: z.int().min(1).max(65535).default(3306),
+        database: z.string().min(1).max(64).default('custos'),
+        credentialsSecret: DnsNameSchema.describe('Secret with keys "username" and "password"'),
+        network: NetworkPeerSchema,
+      })
+      .strict()
+      .optional(),
+    size: QuantitySchema.default('1Gi').describe('Size of the embedded database volume'),
+  })
+  .strict()
+  .meta(
+    cel({ rule: "self.type != 'MySQL' || has(self.mysql)", message: 'database.mysql is required when type is MySQL' }),
+  );
+
+export const RedisSchema = z
+  .object({
+    host: z.string().min(1).max(253),
+    port: z.int().min(1).max(65535).default(6379),
+    passwordSecretRef: SecretKeyRefSchema.optional(),
+    network: NetworkPeerSchema,
+  })
+  .strict();
+
+export const BackupSchema = z
+  .object({
+    schedule: z.string().min(9).max(128).default('0 2 * * *').describe('cron schedule (UTC)'),
+    retention: z.int().min(1).max(365).default(7).describe('backups kept per node'),
+    destination: z
+      .object({ claimName: DnsNameSchema.describe('PersistentVolumeClaim that receives the encrypted archives') })
+      .strict(),
+  })
+  .strict();
+
+export const TopologySpreadSchema = z
+  .object({
+    topologyKey: z.string().min(1).max(317).default('kubernetes.io/hostname'),
+    whenUnsatisfiable: z.enum(['DoNotSchedule', 'ScheduleAnyway']).default('ScheduleAnyway'),
+  })
+  .strict();
+
+export const KmsClusterSpecSchema = z
+  .object({
+    nodes: z.int().min(2).max(16).default(4).describe('Number of TSS nodes (tss1..tssN)'),
+    keyDefaults: z
+      .object({ shardCount: z.int().min(2).max(16).default(3), threshold: z.int().min(2).max(16).default(2) })
+      .strict()
+      .default({ shardCount: 3, threshold: 2 }),
+    algorithms: z
+      .array(z.enum(ALGORITHMS))
+      .min(1)
+      .max(5)
+      .default([...ALGORITHMS])
+      .meta({ 'x-kubernetes-list-type': 'set' }),
+    images: ImagesSchema.default(ImagesSchema.parse({})),
+    storage: z
+      .object({ storageClassName: z.string().max(253).optional(), size: QuantitySchema.default('1Gi') })
+      .strict()
+      .default({ size: '1Gi' }),
+    resources: z
+      .object({ node: ResourceRequirementsSchema.optional(), gateway: ResourceRequirementsSchema.optional() })
+      .strict()
+      .optional(),
+    unseal: UnsealSchema.default({ mode: 'Password' }),
+    tls: TlsSchema.default({ duration: '2160h', renewBefore: '360h' }),
+    gateway: GatewaySchema.default(GatewaySchema.parse({})),
+    database: DatabaseSchema.default({ type: 'Embedded', size: '1Gi' }),
+    redis: RedisSchema.optional(),
+    backup: BackupSchema.optional(),
+    topologySpread: TopologySpreadSchema.optional(),
+  })
+  .strict()
+  .meta(
+    cel(
+      {
+        rule: 'self.keyDefaults.threshold <= self.keyDefaults.shardCount',
+        message: 'keyDefaults.threshold must not exceed keyDefaults.shardCount',
+      },
+      {
+        rule: 'self.keyDefaults.shardCount <= self.nodes',
+        message: 'keyDefaults.shardCount must not exceed nodes',
+      },
+      {
+        rule: 'self.nodes >= oldSelf.nodes',
+        message: 'nodes cannot be decreased: shares on removed nodes would be lost (re-share first)',
+      },
+      {
+        rule: "self.unseal.mode != 'PKCS11' || has(self.images.pkcs11Sidecar)",
+        message: 'images.pkcs11Sidecar is required when unseal.mode is PKCS11',
+      },
+    ),
+  );
+export type KmsClusterSpec = z.infer<typeof KmsClusterSpecSchema>;
+
+export const NodeStatusSchema = z.object({
+  id: z.string().max(16),
+  ready: z.boolean(),
+  pod: z.string().max(253).optional(),
+});
+
+export const KmsClusterStatusSchema = z.object({
+  observedGeneration: z.int().min(0).optional(),
+  phase: z.enum(['Pending', 'Progressing', 'Ready', 'Degraded']).optional(),
+  conditions: ConditionsSchema.optional(),
+  nodes: z.array(NodeStatusSchema).max(16).optional(),
+  readyNodes: z.int().min(0).optional(),
+  gateway: z.object({ endpoint: z.string().max(512).optional(), readyReplicas: z.int().min(0).optional() }).optional(),
+  accessKeySecret: z.string().max(253).optional().describe("Secret holding the operator's gateway access key"),
+});
+export type KmsClusterStatus = z.infer<typeof KmsClusterStatusSchema>;
+
+export const KMS_CLUSTER_CONDITIONS = [
+  'Ready',
+  'CertificatesReady',
+  'NodesReady',
+  'GatewayReady',
+  'BackupScheduled',
+] as const;
+
+export interface KmsCluster {
+  apiVersion: 'custos.dev/v1alpha1';
+  kind: 'KmsCluster';
+  metadata: ObjectMeta;
+  spec: KmsClusterSpec;
+  status?: KmsClusterStatus;
+}
