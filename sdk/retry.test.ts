@@ -5,10 +5,7 @@ import { backoffDelayMs, isRetryableStatus, nextDelayMs, parseRetryAfterMs } fro
 const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000 };
 
 test('only 429 and 503 are retryable statuses; 502 (aborted MPC session) and 4xx are not', () => {
-  assert.deepEqual(
-    [400, 401, 404, 409, 429, 500, 502, 503, 504].filter(isRetryableStatus),
-    [429, 503],
-  );
+  assert.deepEqual([400, 401, 404, 409, 429, 500, 502, 503, 504].filter(isRetryableStatus), [429, 503]);
 });
 
 test('backoff is full jitter under an exponential ceiling capped by maxDelayMs', () => {
@@ -16,8 +13,14 @@ test('backoff is full jitter under an exponential ceiling capped by maxDelayMs',
     [1, 2, 3, 4, 5, 10].map((retry) => backoffDelayMs(retry, policy, () => 0.999999)),
     [99, 199, 399, 799, 999, 999],
   );
-  assert.equal(backoffDelayMs(3, policy, () => 0), 0);
-  assert.equal(backoffDelayMs(2, policy, () => 0.5), 100);
+  assert.equal(
+    backoffDelayMs(3, policy, () => 0),
+    0,
+  );
+  assert.equal(
+    backoffDelayMs(2, policy, () => 0.5),
+    100,
+  );
 });
 
 test('Retry-After is read as delta-seconds or as an HTTP date', () => {

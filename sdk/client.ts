@@ -1,0 +1,291 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { z } from 'zod';
+import {
+  ErrorResponseSchema,
+  IDEMPOTENCY_HEADER,
+  KeySchema,
+  ListKeysResponseSchema,
+  ReadyResponseSchema,
+  SignResponseSchema,
+} from '../common/api/schemas.ts';
+import type {
+  GenerateKeyRequestSchema,
+  Key,
+  ListKeysQuery,
+  ListKeysResponse,
+  SignRequest,
+  SignResponse,
+  UpdateStatusRequest,
+} from '../common/api/schemas.ts';
+import { AUTH_HEADERS, signRequest } from '../common/auth/request-signing.ts';
+import { CustosApiError, CustosConnectionError } from './errors.ts';
+import { DEFAULT_RETRY_POLICY, isRetryableStatus, nextDelayMs, parseRetryAfterMs } from './retry.ts';
+import type { RetryPolicy } from './retry.ts';
+
+/** What callers may send: the server fills in the defaults of the generate request. */
+export type GenerateKeyInput = z.input<typeof GenerateKeyRequestSchema>;
+export type ListKeysInput = Partial<Omit<ListKeysQuery, 'limit'>> & { limit?: number };
+export type ReadyResponse = z.infer<typeof ReadyResponseSchema>;
+export type HealthResponse = Record<string, unknown>;
+
+export interface CustosClientOptions {
+  baseUrl: string;
+  accessKey: string;
+  secretKey: string;
+  retry?: Partial<RetryPolicy>;
+  /** Per attempt, covering the answer's body too. Keygen runs an MPC session, so be generous. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  /** Waits between attempts; tests inject one to observe the delays instead of sleeping. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Source of the backoff jitter, uniform in [0, 1). */
+  random?: () => number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const USER_AGENT = 'custos-sdk/0.1.0';
+const HealthResponseSchema = z.record(z.string(), z.unknown());
+
+interface Call {
+  method: 'GET' | 'POST' | 'PUT';
+  /** Path below the base URL, query string included, already percent-encoded. */
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Answer {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  text: string;
+}
+
+/** 24 random bytes are 32 base64url characters, inside NONCE_PATTERN. */
+export function freshNonce(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Joins base URL and API path, keeping a base path prefix such as https://host/custos. */
+export function resolveUrl(baseUrl: string, path: string): URL {
+  return new URL(baseUrl.replace(/\/+$/, '') + path);
+}
+
+/** The query string of a listing, in a fixed order, omitting what is unset. */
+export function listKeysPath(query: ListKeysInput = {}): string {
+  const params = new URLSearchParams();
+  if (query.limit !== undefined) params.set('limit', String(query.limit));
+  if (query.cursor !== undefined) params.set('cursor', query.cursor);
+  if (query.label !== undefined) params.set('label', query.label);
+  if (query.status !== undefined) params.set('status', query.status);
+  const qs = params.toString();
+  return qs ? `/api/v1/keys?${qs}` : '/api/v1/keys';
+}
+
+function keyPath(keyId: string, suffix = ''): string {
+  return `/api/v1/keys/${encodeURIComponent(keyId)}${suffix}`;
+}
+
+/** Signed request headers (DESIGN section 5) for exactly this URL and these body bytes. */
+export function authHeaders(opts: {
+  accessKey: string;
+  secretKey: string;
+  method: string;
+  url: URL;
+  body: Uint8Array | undefined;
+  timestampMs: number;
+  nonce: string;
+}): Record<string, string> {
+  const signature = signRequest(opts.secretKey, {
+    method: opts.method,
+    pathWithQuery: opts.url.pathname + opts.url.search,
+    timestampMs: opts.timestampMs,
+    nonce: opts.nonce,
+    body: opts.body,
+  });
+  return {
+    [AUTH_HEADERS.accessKey]: opts.accessKey,
+    [AUTH_HEADERS.timestamp]: String(opts.timestampMs),
+    [AUTH_HEADERS.nonce]: opts.nonce,
+    [AUTH_HEADERS.signature]: signature,
+  };
+}
+
+/** Turns a non-2xx answer into the error callers see, whatever the body looks like. */
+export function apiErrorFrom(answer: Answer, nowMs: number): CustosApiError {
+  const retryAfterMs = parseRetryAfterMs(answer.headers.get('retry-after'), nowMs);
+  const parsed = ErrorResponseSchema.safeParse(safeJson(answer.text));
+  if (parsed.success) {
+    const { code, message, request_id } = parsed.data.error;
+    return new CustosApiError({ status: answer.status, code, message, requestId: request_id, retryAfterMs });
+  }
+  const excerpt = answer.text.trim().slice(0, 200);
+  return new CustosApiError({
+    status: answer.status,
+    code: 'UNEXPECTED_RESPONSE',
+    message: `HTTP ${answer.status} ${answer.statusText}${excerpt ? `: ${excerpt}` : ''}`,
+    requestId: answer.headers.get('x-request-id') ?? undefined,
+    retryAfterMs,
+  });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseBody<T>(answer: Answer, schema: z.ZodType<T>): T {
+  const parsed = schema.safeParse(safeJson(answer.text));
+  if (parsed.success) return parsed.data;
+  throw new CustosApiError({
+    status: answer.status,
+    code: 'UNEXPECTED_RESPONSE',
+    message: `response does not match the API schema: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`,
+    requestId: answer.headers.get('x-request-id') ?? undefined,
+  });
+}
+
+/**
+ * Client of the Custos gateway HTTP API. Signs every attempt afresh (new nonce and timestamp),
+ * retries 429, 503 and connection failures with exponential backoff and full jitter, honours
+ * Retry-After, and validates every answer against the shared zod schemas.
+ */
+export class CustosClient {
+  readonly baseUrl: string;
+  readonly #accessKey: string;
+  readonly #secretKey: string;
+  readonly #policy: RetryPolicy;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+
+  constructor(opts: CustosClientOptions) {
+    this.baseUrl = opts.baseUrl;
+    this.#accessKey = opts.accessKey;
+    this.#secretKey = opts.secretKey;
+    this.#policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#fetch = opts.fetch ?? globalThis.fetch;
+    this.#sleep = opts.sleep ?? ((ms) => delay(ms));
+    this.#random = opts.random ?? Math.random;
+  }
+
+  /**
+   * Creates a key. An idempotency key is always sent (a random UUID unless given), and the same
+   * one on every retry, so a retried request can never create a second key.
+   */
+  async generateKey(req: GenerateKeyInput, opts: { idempotencyKey?: string } = {}): Promise<Key> {
+    const headers = { [IDEMPOTENCY_HEADER]: opts.idempotencyKey ?? randomUUID() };
+    const answer = await this.#send({ method: 'POST', path: '/api/v1/keys/generate', body: req, headers });
+    return this.#expect(answer, [200, 201], KeySchema);
+  }
+
+  async getKey(keyId: string): Promise<Key> {
+    return this.#expect(await this.#send({ method: 'GET', path: keyPath(keyId) }), [200], KeySchema);
+  }
+
+  async listKeys(query: ListKeysInput = {}): Promise<ListKeysResponse> {
+    const answer = await this.#send({ method: 'GET', path: listKeysPath(query) });
+    return this.#expect(answer, [200], ListKeysResponseSchema);
+  }
+
+  /** Every key matching the query, page after page, following next_cursor. */
+  async *iterateKeys(query: Omit<ListKeysInput, 'cursor'> = {}): AsyncGenerator<Key, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listKeys({ ...query, ...(cursor === undefined ? {} : { cursor }) });
+      yield* page.keys;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /** Signing has no side effect beyond the audit log, so a retried attempt is harmless. */
+  async sign(keyId: string, req: SignRequest): Promise<SignResponse> {
+    const answer = await this.#send({ method: 'POST', path: keyPath(keyId, '/sign'), body: req });
+    return this.#expect(answer, [200], SignResponseSchema);
+  }
+
+  async updateStatus(keyId: string, req: UpdateStatusRequest): Promise<Key> {
+    const answer = await this.#send({ method: 'PUT', path: keyPath(keyId, '/status'), body: req });
+    return this.#expect(answer, [200], KeySchema);
+  }
+
+  /** Readiness as the gateway reports it; 503 with the same body means "not ready" and is returned, not retried. */
+  async ready(): Promise<ReadyResponse> {
+    const answer = await this.#send({ method: 'GET', path: '/ready' }, { retry: false });
+    return this.#expect(answer, [200, 503], ReadyResponseSchema);
+  }
+
+  async health(): Promise<HealthResponse> {
+    return this.#expect(await this.#send({ method: 'GET', path: '/health' }), [200], HealthResponseSchema);
+  }
+
+  #expect<T>(answer: Answer, okStatuses: number[], schema: z.ZodType<T>): T {
+    if (!okStatuses.includes(answer.status)) throw apiErrorFrom(answer, Date.now());
+    if (answer.status >= 400) {
+      // An accepted error status (503 on /ready) still has to carry the documented body.
+      const parsed = schema.safeParse(safeJson(answer.text));
+      if (!parsed.success) throw apiErrorFrom(answer, Date.now());
+      return parsed.data;
+    }
+    return parseBody(answer, schema);
+  }
+
+  /** Sends the call, retrying transient failures; returns the last answer received. */
+  async #send(call: Call, opts: { retry: boolean } = { retry: true }): Promise<Answer> {
+    const url = resolveUrl(this.baseUrl, call.path);
+    const body = call.body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(call.body));
+    for (let attempt = 1; ; attempt++) {
+      let answer: Answer;
+      try {
+        answer = await this.#attempt(call, url, body);
+      } catch (err) {
+        const wait = opts.retry ? this.#delayAfter(attempt, undefined) : undefined;
+        if (wait === undefined) throw new CustosConnectionError({ url: url.href, attempts: attempt, cause: err });
+        await this.#sleep(wait);
+        continue;
+      }
+      if (!opts.retry || !isRetryableStatus(answer.status)) return answer;
+      const wait = this.#delayAfter(attempt, parseRetryAfterMs(answer.headers.get('retry-after'), Date.now()));
+      if (wait === undefined) return answer;
+      await this.#sleep(wait);
+    }
+  }
+
+  #delayAfter(attempt: number, retryAfterMs: number | undefined): number | undefined {
+    return nextDelayMs({ attempt, policy: this.#policy, retryAfterMs, random: this.#random });
+  }
+
+  /** One signed attempt; throws on anything short of a complete HTTP answer. */
+  async #attempt(call: Call, url: URL, body: Uint8Array | undefined): Promise<Answer> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': USER_AGENT,
+      ...call.headers,
+      ...authHeaders({
+        accessKey: this.#accessKey,
+        secretKey: this.#secretKey,
+        method: call.method,
+        url,
+        body,
+        timestampMs: Date.now(),
+        nonce: freshNonce(),
+      }),
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await this.#fetch(url, {
+      method: call.method,
+      headers,
+      body,
+      // A redirect would change the signed path; surface it instead of following it.
+      redirect: 'manual',
+      signal: AbortSignal.timeout(this.#timeoutMs),
+    });
+    return { status: res.status, statusText: res.statusText, headers: res.headers, text: await res.text() };
+  }
+}
