@@ -1,0 +1,63 @@
+/** The access_keys table: AccessKey/SecretKey pairs, secrets sealed under the master key. */
+import { nowIso, type Db } from '../db/index.ts';
+import { open, seal } from './secret-box.ts';
+
+export interface AccessKey {
+  accessKey: string;
+  secretKey: string;
+  enabled: boolean;
+  allowedCidrs: string[];
+  description: string | null;
+}
+
+export interface AccessKeyStore {
+  get(accessKey: string): Promise<AccessKey | undefined>;
+  upsert(key: Omit<AccessKey, 'description'> & { description?: string | null }): Promise<void>;
+  setEnabled(accessKey: string, enabled: boolean): Promise<void>;
+}
+
+const aadOf = (accessKey: string) => `custos/access_key/${accessKey}`;
+
+export function createAccessKeyStore(db: Db, masterKey: Uint8Array): AccessKeyStore {
+  return {
+    async get(accessKey) {
+      const row = await db.selectFrom('access_keys').selectAll().where('access_key', '=', accessKey).executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        accessKey: row.access_key,
+        secretKey: open(masterKey, row.secret_key_enc, aadOf(row.access_key)),
+        enabled: row.enabled === 1,
+        allowedCidrs: JSON.parse(row.allowed_cidrs) as string[],
+        description: row.description,
+      };
+    },
+    async upsert(key) {
+      const values = {
+        secret_key_enc: seal(masterKey, key.secretKey, aadOf(key.accessKey)),
+        enabled: key.enabled ? 1 : 0,
+        allowed_cidrs: JSON.stringify(key.allowedCidrs),
+        description: key.description ?? null,
+      };
+      await db.transaction().execute(async (tx) => {
+        const existing = await tx
+          .selectFrom('access_keys')
+          .select('access_key')
+          .where('access_key', '=', key.accessKey)
+          .executeTakeFirst();
+        if (existing) await tx.updateTable('access_keys').set(values).where('access_key', '=', key.accessKey).execute();
+        else
+          await tx
+            .insertInto('access_keys')
+            .values({ access_key: key.accessKey, created_at: nowIso(), ...values })
+            .execute();
+      });
+    },
+    async setEnabled(accessKey, enabled) {
+      await db
+        .updateTable('access_keys')
+        .set({ enabled: enabled ? 1 : 0 })
+        .where('access_key', '=', accessKey)
+        .execute();
+    },
+  };
+}

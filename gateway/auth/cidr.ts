@@ -1,0 +1,34 @@
+/** Source-address allow-lists: IPv4 and IPv6 CIDRs (or bare addresses), via node's BlockList. */
+import { BlockList, isIP } from 'node:net';
+
+/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is matched as `10.0.0.1`. */
+function normalise(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return mapped ? mapped[1]! : ip;
+}
+
+/** Builds a matcher; throws on an entry that is not an address or CIDR. */
+export function cidrMatcher(cidrs: readonly string[]): (ip: string) => boolean {
+  const list = new BlockList();
+  for (const entry of cidrs) {
+    const [addr = '', bits] = entry.split('/');
+    const family = isIP(addr);
+    if (family === 0) throw new Error(`not an IP address or CIDR: ${entry}`);
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    const prefix = bits === undefined ? (family === 4 ? 32 : 128) : Number(bits);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
+      throw new Error(`bad prefix length in ${entry}`);
+    }
+    list.addSubnet(addr, prefix, type);
+  }
+  return (ip) => {
+    const addr = normalise(ip);
+    const family = isIP(addr);
+    return family !== 0 && list.check(addr, family === 4 ? 'ipv4' : 'ipv6');
+  };
+}
+
+/** An empty allow-list admits every address. */
+export function ipAllowed(cidrs: readonly string[], ip: string): boolean {
+  return cidrs.length === 0 || cidrMatcher(cidrs)(ip);
+}

@@ -1,0 +1,115 @@
+/**
+ * The gateway's configuration: defaults, then an optional JSON file (CUSTOS_GATEWAY_CONFIG), then
+ * environment variables, validated by one zod schema.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { AlgorithmSchema } from '../common/api/schemas.ts';
+
+const NodeSchema = z.object({ id: z.string().min(1), address: z.string().min(1) }).strict();
+
+export const GatewayConfigSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    home: z.string().default('./.custos'),
+    nodes: z.array(NodeSchema).default([
+      { id: 'tss1', address: '127.0.0.1:9001' },
+      { id: 'tss2', address: '127.0.0.1:9002' },
+      { id: 'tss3', address: '127.0.0.1:9003' },
+      { id: 'tss4', address: '127.0.0.1:9004' },
+    ]),
+    database: z
+      .object({
+        /** `sqlite:<path>` (default: $home/gateway/custos.db) or `mysql://user:pass@host:port/db`. */
+        url: z
+          .string()
+          .regex(/^(sqlite:|mysql:\/\/)/, 'database.url starts with sqlite: or mysql://')
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    redis: z
+      .object({ url: z.string().regex(/^rediss?:\/\//) })
+      .strict()
+      .optional(),
+    body_limit_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(256 * 1024),
+    rate_limit: z
+      .object({
+        /** Bucket size: requests an access key may burst. */
+        burst: z.number().int().min(1).default(100),
+        /** Sustained requests per second per access key. */
+        per_second: z.number().positive().default(50),
+      })
+      .strict()
+      .default({ burst: 100, per_second: 50 }),
+    /** Algorithms the cluster serves; others answer 422 UNSUPPORTED_ALGORITHM. */
+    algorithms: z.array(AlgorithmSchema).min(1).default(['EDDSA', 'BLS']),
+    audit: z
+      .object({ checkpoint_every: z.number().int().min(1).default(100) })
+      .strict()
+      .default({ checkpoint_every: 100 }),
+    /** Deadline of one MPC session as seen by the HTTP request. */
+    mpc_timeout_ms: z.number().int().min(100).default(30_000),
+    /** `{"access_key","secret_key"}` upserted into access_keys at start. */
+    bootstrap_credentials_file: z.string().optional(),
+    /** 64 hex chars; dev only. Otherwise $home/gateway/master.key is used (created on first start). */
+    master_key_hex: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'master key: 64 hex digits')
+      .optional(),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+
+/** Parses `tss1=127.0.0.1:9001,tss2=...` from CUSTOS_NODES. */
+function parseNodeList(text: string): { id: string; address: string }[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const eq = entry.indexOf('=');
+      if (eq <= 0) throw new Error(`CUSTOS_NODES entry "${entry}" is not id=host:port`);
+      return { id: entry.slice(0, eq), address: entry.slice(eq + 1) };
+    });
+}
+
+/** Builds the raw config object from the environment; only variables that are set take part. */
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const num = (v: string) => (/^\d+$/.test(v) ? Number(v) : v);
+  if (env.CUSTOS_HOME) out.home = env.CUSTOS_HOME;
+  if (env.CUSTOS_GATEWAY_HOST) out.host = env.CUSTOS_GATEWAY_HOST;
+  if (env.CUSTOS_GATEWAY_PORT) out.port = num(env.CUSTOS_GATEWAY_PORT);
+  if (env.CUSTOS_NODES) out.nodes = parseNodeList(env.CUSTOS_NODES);
+  if (env.CUSTOS_DATABASE_URL) out.database = { url: env.CUSTOS_DATABASE_URL };
+  if (env.CUSTOS_REDIS_URL) out.redis = { url: env.CUSTOS_REDIS_URL };
+  if (env.CUSTOS_BODY_LIMIT_BYTES) out.body_limit_bytes = num(env.CUSTOS_BODY_LIMIT_BYTES);
+  if (env.CUSTOS_ALGORITHMS) out.algorithms = env.CUSTOS_ALGORITHMS.split(',').map((s) => s.trim());
+  if (env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE) out.bootstrap_credentials_file = env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE;
+  if (env.CUSTOS_GATEWAY_MASTER_KEY) out.master_key_hex = env.CUSTOS_GATEWAY_MASTER_KEY;
+  if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
+  return out;
+}
+
+/** Loads the config: JSON file (if CUSTOS_GATEWAY_CONFIG names one), overridden by env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const file = env.CUSTOS_GATEWAY_CONFIG
+    ? (JSON.parse(readFileSync(env.CUSTOS_GATEWAY_CONFIG, 'utf8')) as Record<string, unknown>)
+    : {};
+  const parsed = GatewayConfigSchema.safeParse({ ...file, ...fromEnv(env) });
+  if (!parsed.success) throw new Error(`invalid gateway config: ${z.prettifyError(parsed.error)}`);
+  return { ...parsed.data, home: resolve(parsed.data.home) };
+}
+
+/** Where the gateway keeps its own files under CUSTOS_HOME. */
+export function gatewayDir(config: Pick<GatewayConfig, 'home'>): string {
+  return join(config.home, 'gateway');
+}

@@ -1,0 +1,78 @@
+/** Table types of the metadata database; one definition for SQLite and MySQL. */
+import type { Insertable, Selectable } from 'kysely';
+
+export interface KeysTable {
+  key_id: string;
+  label: string | null;
+  status: string;
+  algo: string;
+  curve: string;
+  shard_count: number;
+  threshold: number;
+  /** 0x-hex. */
+  public_key: string;
+  /** Keygen's public verification data (commitments, verifying shares): public, never share material. */
+  public_info: Uint8Array;
+  address: string;
+  /** JSON object chain -> address. */
+  addresses: string;
+  /** JSON array of node ids in holder-index order. */
+  shard_nodes: string;
+  idempotency_key: string | null;
+  /** SHA-256 hex of the canonical generate request, to tell an idempotent replay from a conflict. */
+  request_hash: string | null;
+  /** ISO-8601 UTC with milliseconds: sorts as text in both dialects. */
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AccessKeysTable {
+  access_key: string;
+  /** AES-256-GCM under the gateway master key: base64 of iv ‖ ciphertext ‖ tag. */
+  secret_key_enc: string;
+  enabled: number;
+  /** JSON array of CIDRs; empty means any source address. */
+  allowed_cidrs: string;
+  description: string | null;
+  created_at: string;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  request_id: string | null;
+  user_id: string | null;
+  key_id: string | null;
+  operation: string;
+  result: string;
+  error_code: string | null;
+  created_time: string;
+  service_name: string;
+  node_id: string | null;
+  duration_ms: number | null;
+  data_hash: string | null;
+  /** JSON: ip, user agent, method, path, reason. */
+  audit_trail: string;
+  prev_hash: string;
+  entry_hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  seq: number;
+  entry_hash: string;
+  /** Hex Ed25519 signature over the checkpoint message. */
+  signature: string;
+  created_at: string;
+}
+
+export interface Database {
+  keys: KeysTable;
+  access_keys: AccessKeysTable;
+  audit_log: AuditLogTable;
+  audit_checkpoints: AuditCheckpointsTable;
+}
+
+export type KeyRow = Selectable<KeysTable>;
+export type NewKeyRow = Insertable<KeysTable>;
+export type AccessKeyRow = Selectable<AccessKeysTable>;
+export type AuditRow = Selectable<AuditLogTable>;
+export type CheckpointRow = Selectable<AuditCheckpointsTable>;

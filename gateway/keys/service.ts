@@ -1,0 +1,430 @@
+/**
+ * The key service: generate (idempotent), get, list, status changes and sign. Validates against
+ * the cluster's capabilities, picks nodes, drives the coordinator, stores metadata only after the
+ * MPC session succeeded, and audits what it did.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { randomBytes } from 'node:crypto';
+import {
+  CURVE_OF_ALGORITHM,
+  DATA_TYPES_OF_CURVE,
+  type Algorithm,
+  type Curve,
+  type GenerateKeyRequest,
+  type Key,
+  type KeyStatus,
+  type ListKeysQuery,
+  type ListKeysResponse,
+  type SignRequest,
+  type SignResponse,
+} from '../../common/api/schemas.ts';
+import { addressesFor } from '../../common/chains/addresses.ts';
+import { digestFor, InvalidSignDataError } from '../../common/chains/digests.ts';
+import { toRsv } from '../../common/chains/signature.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { canonicalJson } from '../audit/chain.ts';
+import { MpcSessionError, type MpcCoordinator } from '../coordinator/types.ts';
+import { nowIso, type Db } from '../db/index.ts';
+import type { KeyRow } from '../db/schema.ts';
+import { ApiError } from '../http/errors.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { selectKeygenNodes, selectSigners } from './node-selection.ts';
+
+/** Who asked, for the audit log. */
+export interface RequestContext {
+  requestId: string;
+  userId?: string;
+  trail: Record<string, unknown>;
+}
+
+export interface KeyServiceOptions {
+  db: Db;
+  coordinator: MpcCoordinator;
+  audit: AuditLog;
+  metrics: GatewayMetrics;
+  /** Algorithms the cluster serves. */
+  algorithms: readonly Algorithm[];
+  /** Nodes in the cluster: the largest possible shard_count. */
+  nodeCount: number;
+  mpcTimeoutMs: number;
+}
+
+export interface KeyService {
+  generate(
+    req: GenerateKeyRequest,
+    ctx: RequestContext & { idempotencyKey?: string },
+  ): Promise<{ key: Key; created: boolean }>;
+  get(keyId: string): Promise<Key>;
+  list(query: ListKeysQuery): Promise<ListKeysResponse>;
+  setStatus(keyId: string, status: KeyStatus, reason: string | undefined, ctx: RequestContext): Promise<Key>;
+  sign(keyId: string, req: SignRequest, ctx: RequestContext): Promise<SignResponse>;
+}
+
+export function newKeyId(): string {
+  return `key_${randomBytes(16).toString('hex')}`;
+}
+
+export function keyFromRow(row: KeyRow): Key {
+  return {
+    key_id: row.key_id,
+    label: row.label,
+    status: row.status as KeyStatus,
+    format: { type: 'ECC', curve: row.curve as Curve, algo_type: row.algo as Algorithm, size: 32 },
+    shard_properties: { shard_count: Number(row.shard_count), threshold: Number(row.threshold) },
+    public_key: row.public_key,
+    address: row.address,
+    addresses: JSON.parse(row.addresses) as Record<string, string>,
+    shard_nodes: JSON.parse(row.shard_nodes) as string[],
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** Opaque cursor: the (created_at, key_id) of the last key on the previous page. */
+export function encodeCursor(row: { created_at: string; key_id: string }): string {
+  return Buffer.from(`${row.created_at}|${row.key_id}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { created_at: string; key_id: string } {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\|(key_[0-9a-f]{32})$/.exec(text);
+  if (!m) throw new ApiError(400, 'VALIDATION_FAILED', 'cursor: not a cursor returned by this API');
+  return { created_at: m[1]!, key_id: m[2]! };
+}
+
+/** Checks a generate request against the algorithm table and the cluster; throws 422. */
+export function checkGenerateRequest(
+  req: GenerateKeyRequest,
+  algorithms: readonly Algorithm[],
+  nodeCount: number,
+): void {
+  const { algo_type: algo, curve } = req.format;
+  if (CURVE_OF_ALGORITHM[algo] !== curve) {
+    throw new ApiError(
+      422,
+      'UNSUPPORTED_ALGORITHM',
+      `algo_type ${algo} runs on ${CURVE_OF_ALGORITHM[algo]}, not ${curve}`,
+    );
+  }
+  if (!algorithms.includes(algo)) {
+    throw new ApiError(
+      422,
+      'UNSUPPORTED_ALGORITHM',
+      `algo_type ${algo} is not served by this cluster (available: ${algorithms.join(', ')})`,
+    );
+  }
+  const { shard_count, threshold } = req.shard_properties;
+  if (threshold > shard_count) {
+    throw new ApiError(422, 'INVALID_SHARD_PROPERTIES', `threshold ${threshold} exceeds shard_count ${shard_count}`);
+  }
+  if (shard_count > nodeCount) {
+    throw new ApiError(
+      422,
+      'INVALID_SHARD_PROPERTIES',
+      `shard_count ${shard_count} exceeds the cluster's ${nodeCount} nodes`,
+    );
+  }
+}
+
+/** Maps a coordinator failure to the API: 503 when the cluster cannot run the session, 502 when it broke. */
+export function mpcFailure(err: unknown): ApiError {
+  if (err instanceof MpcSessionError) {
+    if (err.kind === 'unavailable' || err.kind === 'timeout') {
+      return new ApiError(503, 'CLUSTER_UNAVAILABLE', `MPC cluster unavailable: ${err.message}`, {
+        'retry-after': '1',
+      });
+    }
+    const culprit = err.culprit ? ` (culprit node: ${err.culprit})` : '';
+    return new ApiError(502, 'MPC_SESSION_FAILED', `MPC session failed${culprit}: ${err.message}`);
+  }
+  return new ApiError(502, 'MPC_SESSION_FAILED', 'MPC session failed');
+}
+
+/** Splits a 65-byte r‖s‖(recovery id or v) from the coordinator into the API's low-s RSV form. */
+export function ecdsaResponse(sig: Uint8Array): {
+  signature: string;
+  r: string;
+  s: string;
+  v: number;
+  recovery_id: number;
+} {
+  if (sig.length !== 65) throw new MpcSessionError(`ECDSA signature of ${sig.length} bytes, expected 65`);
+  const last = sig[64]!;
+  const rsv = toRsv(
+    BigInt(`0x${bytesToHex(sig.subarray(0, 32))}`),
+    BigInt(`0x${bytesToHex(sig.subarray(32, 64))}`),
+    last >= 27 ? last - 27 : last,
+  );
+  return { signature: rsv.signature, r: rsv.r, s: rsv.s, v: rsv.v, recovery_id: rsv.recoveryId };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MpcSessionError(`no result within ${ms} ms`, undefined, 'timeout')), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const requestHash = (req: GenerateKeyRequest) => bytesToHex(sha256(new TextEncoder().encode(canonicalJson(req))));
+
+export function createKeyService(opts: KeyServiceOptions): KeyService {
+  const { db, coordinator, audit, metrics } = opts;
+  const inflight = new Map<string, { hash: string; done: Promise<Key> }>();
+
+  async function rowOf(keyId: string): Promise<KeyRow> {
+    const row = await db.selectFrom('keys').selectAll().where('key_id', '=', keyId).executeTakeFirst();
+    if (!row) throw new ApiError(404, 'NOT_FOUND', `key ${keyId} not found`);
+    return row;
+  }
+
+  async function byIdempotencyKey(idem: string, hash: string): Promise<Key | undefined> {
+    const row = await db.selectFrom('keys').selectAll().where('idempotency_key', '=', idem).executeTakeFirst();
+    if (!row) return undefined;
+    if (row.request_hash !== hash) {
+      throw new ApiError(409, 'CONFLICT', 'Idempotency-Key was already used with a different request body');
+    }
+    return keyFromRow(row);
+  }
+
+  /** Runs an MPC session, timing it and turning failures into audited API errors. */
+  async function session<T>(
+    operation: 'KEY_GENERATE' | 'KEY_SIGN',
+    algo: Algorithm,
+    nodes: readonly string[],
+    ctx: RequestContext & { keyId: string; dataHash?: string },
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const started = performance.now();
+    try {
+      const out = await withTimeout(run(), opts.mpcTimeoutMs);
+      metrics.mpcSessionDuration.observe({ operation, algo, result: 'success' }, (performance.now() - started) / 1000);
+      return out;
+    } catch (err) {
+      const durationMs = performance.now() - started;
+      metrics.mpcSessionDuration.observe({ operation, algo, result: 'failure' }, durationMs / 1000);
+      const apiErr = mpcFailure(err);
+      await audit.record({
+        operation,
+        result: 'FAILURE',
+        requestId: ctx.requestId,
+        userId: ctx.userId,
+        keyId: ctx.keyId,
+        errorCode: apiErr.code,
+        nodeId: err instanceof MpcSessionError && err.culprit ? err.culprit : nodes.join(','),
+        durationMs,
+        dataHash: ctx.dataHash,
+        trail: { ...ctx.trail, reason: err instanceof Error ? err.message : String(err), nodes },
+      });
+      throw new ApiError(apiErr.status, apiErr.code, apiErr.message, apiErr.headers, true);
+    }
+  }
+
+  async function generateNew(
+    req: GenerateKeyRequest,
+    ctx: RequestContext & { idempotencyKey?: string },
+    hash: string,
+  ): Promise<Key> {
+    const { algo_type: algo, curve } = req.format;
+    const { shard_count, threshold } = req.shard_properties;
+    const holders = selectKeygenNodes(await coordinator.health(), shard_count);
+    if (!holders) {
+      throw new ApiError(503, 'CLUSTER_UNAVAILABLE', `fewer than ${shard_count} nodes are reachable and unsealed`, {
+        'retry-after': '5',
+      });
+    }
+    const keyId = newKeyId();
+    const started = performance.now();
+    // Deriving addresses inside the session makes a malformed public key a failed session.
+    const { result, address, addresses } = await session('KEY_GENERATE', algo, holders, { ...ctx, keyId }, async () => {
+      const out = await coordinator.keygen({ keyId, algo, holders, threshold });
+      return { result: out, ...addressesFor(curve, out.publicKey) };
+    });
+    const now = nowIso();
+    const row: KeyRow = {
+      key_id: keyId,
+      label: req.label ?? null,
+      status: 'ACTIVE',
+      algo,
+      curve,
+      shard_count,
+      threshold,
+      public_key: `0x${bytesToHex(result.publicKey)}`,
+      public_info: result.publicInfo,
+      address,
+      addresses: JSON.stringify(addresses),
+      shard_nodes: JSON.stringify(holders),
+      idempotency_key: ctx.idempotencyKey ?? null,
+      request_hash: ctx.idempotencyKey ? hash : null,
+      created_at: now,
+      updated_at: now,
+    };
+    await db.insertInto('keys').values(row).execute();
+    await audit.record({
+      operation: 'KEY_GENERATE',
+      result: 'SUCCESS',
+      requestId: ctx.requestId,
+      userId: ctx.userId,
+      keyId,
+      nodeId: holders.join(','),
+      durationMs: performance.now() - started,
+      dataHash: bytesToHex(sha256(result.publicKey)),
+      trail: { ...ctx.trail, algo, public_key: row.public_key, address },
+    });
+    return keyFromRow(row);
+  }
+
+  return {
+    async generate(req, ctx) {
+      checkGenerateRequest(req, opts.algorithms, opts.nodeCount);
+      const hash = requestHash(req);
+      const idem = ctx.idempotencyKey;
+      if (!idem) return { key: await generateNew(req, ctx, hash), created: true };
+      const existing = await byIdempotencyKey(idem, hash);
+      if (existing) return { key: existing, created: false };
+      // A concurrent request with the same Idempotency-Key waits for the first instead of racing it.
+      const running = inflight.get(idem);
+      if (running) {
+        if (running.hash !== hash) {
+          throw new ApiError(409, 'CONFLICT', 'Idempotency-Key is in use with a different request body');
+        }
+        return { key: await running.done, created: false };
+      }
+      const done = generateNew(req, ctx, hash);
+      inflight.set(idem, { hash, done });
+      try {
+        return { key: await done, created: true };
+      } finally {
+        inflight.delete(idem);
+      }
+    },
+
+    async get(keyId) {
+      return keyFromRow(await rowOf(keyId));
+    },
+
+    async list(query) {
+      let q = db.selectFrom('keys').selectAll();
+      if (query.label !== undefined) q = q.where('label', '=', query.label);
+      if (query.status !== undefined) q = q.where('status', '=', query.status);
+      if (query.cursor !== undefined) {
+        const c = decodeCursor(query.cursor);
+        q = q.where((eb) =>
+          eb.or([
+            eb('created_at', '<', c.created_at),
+            eb.and([eb('created_at', '=', c.created_at), eb('key_id', '<', c.key_id)]),
+          ]),
+        );
+      }
+      const rows = await q
+        .orderBy('created_at', 'desc')
+        .orderBy('key_id', 'desc')
+        .limit(query.limit + 1)
+        .execute();
+      const page = rows.slice(0, query.limit);
+      const last = page[page.length - 1];
+      return { keys: page.map(keyFromRow), next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+    },
+
+    async setStatus(keyId, status, reason, ctx) {
+      const before = await rowOf(keyId);
+      if (before.status === 'ARCHIVED' && status !== 'ARCHIVED') {
+        throw new ApiError(409, 'CONFLICT', `key ${keyId} is ARCHIVED; archiving is final`);
+      }
+      const updatedAt = nowIso();
+      // The status guard makes a concurrent archive win: an archived key is never revived.
+      const res = await db
+        .updateTable('keys')
+        .set({ status, updated_at: updatedAt })
+        .where('key_id', '=', keyId)
+        .where('status', '=', before.status)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) {
+        throw new ApiError(409, 'CONFLICT', `key ${keyId} changed status concurrently; retry`);
+      }
+      await audit.record({
+        operation: 'KEY_STATUS_CHANGE',
+        result: 'SUCCESS',
+        requestId: ctx.requestId,
+        userId: ctx.userId,
+        keyId,
+        trail: { ...ctx.trail, from: before.status, to: status, ...(reason ? { reason } : {}) },
+      });
+      return keyFromRow({ ...before, status, updated_at: updatedAt });
+    },
+
+    async sign(keyId, req, ctx) {
+      const row = await rowOf(keyId);
+      const key = keyFromRow(row);
+      if (key.status !== 'ACTIVE') {
+        throw new ApiError(409, 'KEY_NOT_ACTIVE', `key ${keyId} is ${key.status} and does not sign`);
+      }
+      const algo = key.format.algo_type;
+      if (!opts.algorithms.includes(algo)) {
+        throw new ApiError(422, 'UNSUPPORTED_ALGORITHM', `algo_type ${algo} is not served by this cluster`);
+      }
+      const curve = key.format.curve;
+      if (!DATA_TYPES_OF_CURVE[curve].includes(req.data_type)) {
+        throw new ApiError(
+          422,
+          'INVALID_SIGN_DATA',
+          `data_type ${req.data_type} does not apply to ${curve} keys (use ${DATA_TYPES_OF_CURVE[curve].join(', ')})`,
+        );
+      }
+      let message: Uint8Array;
+      try {
+        message = digestFor(req.data_type, req.data, req.encoding);
+      } catch (err) {
+        if (err instanceof InvalidSignDataError) throw new ApiError(422, 'INVALID_SIGN_DATA', err.message);
+        throw err;
+      }
+      const signers = selectSigners(await coordinator.health(), key.shard_nodes, key.shard_properties.threshold);
+      if (!signers) {
+        throw new ApiError(
+          503,
+          'CLUSTER_UNAVAILABLE',
+          `fewer than ${key.shard_properties.threshold} of the key's shard holders are reachable and unsealed`,
+          { 'retry-after': '5' },
+        );
+      }
+      const dataHash = bytesToHex(sha256(message));
+      const started = performance.now();
+      const { signature, response } = await session(
+        'KEY_SIGN',
+        algo,
+        signers,
+        { ...ctx, keyId, dataHash },
+        async () => {
+          const sig = await coordinator.sign({
+            keyId,
+            algo,
+            holders: key.shard_nodes,
+            signers,
+            threshold: key.shard_properties.threshold,
+            publicKey: hexToBytes(key.public_key.slice(2)),
+            publicInfo: row.public_info,
+            message,
+          });
+          const out: SignResponse =
+            curve === 'SECP256K1'
+              ? { key_id: keyId, ...ecdsaResponse(sig), digest: `0x${bytesToHex(message)}`, signer_nodes: signers }
+              : { key_id: keyId, signature: `0x${bytesToHex(sig)}`, signer_nodes: signers };
+          return { signature: sig, response: out };
+        },
+      );
+      await audit.record({
+        operation: 'KEY_SIGN',
+        result: 'SUCCESS',
+        requestId: ctx.requestId,
+        userId: ctx.userId,
+        keyId,
+        nodeId: signers.join(','),
+        durationMs: performance.now() - started,
+        dataHash,
+        trail: { ...ctx.trail, data_type: req.data_type, signature_sha256: bytesToHex(sha256(signature)) },
+      });
+      return response;
+    },
+  };
+}
