@@ -33,8 +33,24 @@ export interface NodeEndpoint {
   readonly address: string;
 }
 
-/** Lets fault-injection tests play a malicious relay: returns what to deliver instead of `env`. */
-export type RelayInterceptor = (env: Envelope, from: PartyId) => Envelope[];
+/** One envelope on its way to one participant. */
+export interface Delivery {
+  readonly to: PartyId;
+  readonly envelope: Envelope;
+}
+
+/** Lets fault-injection tests play a malicious relay: rewrites, drops or adds deliveries at will. */
+export type RelayInterceptor = (deliveries: Delivery[], from: PartyId) => Delivery[];
+
+/** Where an envelope sent by `from` goes; a node may only speak in its own name, to participants. */
+export function routeEnvelope(env: Envelope, from: PartyId, parties: readonly PartyId[]): Delivery[] {
+  if (env.from !== from) throw new MpcSessionError(`${from} sent a message in the name of ${env.from}`, from);
+  const targets = env.to === '' ? parties.filter((p) => p !== from) : [env.to];
+  for (const to of targets) {
+    if (!parties.includes(to) || to === from) throw new MpcSessionError(`${from} addressed a message to ${to}`, from);
+  }
+  return targets.map((to) => ({ to, envelope: env }));
+}
 
 export interface CoordinatorOptions {
   readonly home: string;
@@ -196,17 +212,15 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         finish(new MpcSessionError(`session timed out waiting for ${waiting.join(', ')}`, waiting.length === 1 ? waiting[0] : undefined, 'timeout'));
       }, timeoutMs);
 
-      const deliver = (env: Envelope, from: string) => {
-        if (env.from !== from) {
-          return finish(new MpcSessionError(`${from} sent a message in the name of ${env.from}`, from));
+      const relay = (env: Envelope, from: string) => {
+        let deliveries: Delivery[];
+        try {
+          deliveries = routeEnvelope(env, from, start.parties);
+        } catch (e) {
+          return finish(e as MpcSessionError);
         }
-        const targets = env.to === '' ? start.parties.filter((p) => p !== from) : [env.to];
-        for (const to of targets) {
-          if (!participants.has(to) || to === from) {
-            return finish(new MpcSessionError(`${from} addressed a message to ${to}`, from));
-          }
-          streams.get(to)?.write({ frame: 'envelope', envelope: env });
-        }
+        if (opts.relayInterceptor) deliveries = opts.relayInterceptor(deliveries, from);
+        for (const d of deliveries) streams.get(d.to)?.write({ frame: 'envelope', envelope: d.envelope });
       };
 
       for (const nodeId of start.parties) {
@@ -216,11 +230,8 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         stream.on('data', (frame: NodeFrame) => {
           if (settled) return;
           switch (frame.frame) {
-            case 'envelope': {
-              const out = opts.relayInterceptor ? opts.relayInterceptor(frame.envelope, nodeId) : [frame.envelope];
-              for (const env of out) deliver(env, nodeId);
-              return;
-            }
+            case 'envelope':
+              return relay(frame.envelope, nodeId);
             case 'result':
               if (results.has(nodeId)) return finish(new MpcSessionError(`${nodeId} sent two results`, nodeId));
               results.set(nodeId, frame.result);

@@ -45,6 +45,7 @@ export interface LocalCluster extends CredentialsFile {
   readonly accessKey: string;
   readonly secretKey: string;
   readonly nodes: readonly LocalNode[];
+  readonly gatewayPid: number | undefined;
   /** SIGKILLs a node, as a crash would. */
   killNode(id: string): Promise<void>;
   /** Starts a stopped node again and waits until it is unsealed. */
@@ -243,6 +244,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     access_key: creds.access_key,
     secretKey: creds.secret_key,
     secret_key: creds.secret_key,
+    get gatewayPid() {
+      return gatewayProc.child?.pid;
+    },
     get nodes() {
       return nodeIds.map((id) => {
         const child = nodeProcs.get(id)!.child;

@@ -1,0 +1,179 @@
+/**
+ * The gateway plays a malicious relay against real TSS node processes: it flips bits, replays
+ * messages from another session, injects messages in another node's name, and drops messages.
+ * Each must end the session with a clear error, and no node may write a share.
+ */
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { builtinSchemes } from '../../common/protocols/registry.ts';
+import type { Envelope } from '../../common/rpc/tss-service.ts';
+import { createGrpcCoordinator, type Delivery, type RelayInterceptor } from '../../gateway/coordinator/grpc-coordinator.ts';
+import { MpcSessionError, type MpcCoordinator } from '../../gateway/coordinator/types.ts';
+import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
+
+let cluster: LocalCluster;
+let coordinator: MpcCoordinator;
+let intercept: RelayInterceptor = (d) => d;
+const holders = ['tss1', 'tss2', 'tss3'];
+const newKeyId = () => `key_${randomBytes(16).toString('hex')}`;
+
+before(async () => {
+  cluster = await startLocalCluster();
+  coordinator = createGrpcCoordinator({
+    home: cluster.home,
+    nodes: cluster.nodes.map((n) => ({ id: n.id, address: n.address })),
+    logger: pino({ level: 'silent' }),
+    schemes: builtinSchemes(),
+    roundTimeoutMs: 1500,
+    keygenTimeoutMs: 6000,
+    healthTtlMs: 0,
+    relayInterceptor: (d, from) => intercept(d, from),
+  });
+});
+after(async () => {
+  await coordinator?.close();
+  await cluster?.stop();
+});
+beforeEach(() => {
+  intercept = (d) => d;
+});
+
+async function totalShares(): Promise<number> {
+  const health = await coordinator.health();
+  assert.ok(health.every((h) => h.reachable && !h.sealed), 'every node stays up');
+  return health.reduce((sum, h) => sum + h.shareCount, 0);
+}
+
+/** Runs a keygen that must fail, and proves no node stored anything. */
+async function expectKeygenFailure(algo: string, check: (e: MpcSessionError) => void): Promise<void> {
+  const before = await totalShares();
+  const keyId = newKeyId();
+  await assert.rejects(coordinator.keygen({ keyId, algo, holders, threshold: 2 }), (e: unknown) => {
+    assert.ok(e instanceof MpcSessionError, String(e));
+    check(e);
+    return true;
+  });
+  // Let nodes finish cancelling, then look at every store.
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await totalShares(), before, 'no share was written');
+}
+
+const flip = (b: Uint8Array, i: number) => {
+  const c = Uint8Array.from(b);
+  c[i % c.length]! ^= 0x01;
+  return c;
+};
+const isP2p = (d: Delivery) => d.envelope.to !== '';
+
+for (const algo of ['EDDSA', 'BLS']) {
+  describe(`${algo} keygen through a malicious relay`, () => {
+    test('an honest relay: keygen succeeds and every node stores one share', async () => {
+      const before = await totalShares();
+      const result = await coordinator.keygen({ keyId: newKeyId(), algo, holders, threshold: 2 });
+      assert.ok(result.publicKey.length > 0);
+      assert.equal(await totalShares(), before + 3);
+    });
+
+    test('a flipped bit in a point-to-point message', async () => {
+      let done = false;
+      intercept = (ds) =>
+        ds.map((d) => {
+          if (done || !isP2p(d)) return d;
+          done = true;
+          return { ...d, envelope: { ...d.envelope, body: flip(d.envelope.body, 5) } };
+        });
+      await expectKeygenFailure(algo, (e) => assert.match(e.message, /bad signature|failed decryption/));
+      assert.ok(done);
+    });
+
+    test('a flipped bit in a broadcast message', async () => {
+      let done = false;
+      intercept = (ds) =>
+        ds.map((d) => {
+          if (done || isP2p(d)) return d;
+          done = true;
+          return { ...d, envelope: { ...d.envelope, body: flip(d.envelope.body, 9) } };
+        });
+      await expectKeygenFailure(algo, (e) => assert.match(e.message, /bad signature/));
+    });
+
+    test('a message replayed from another session', async () => {
+      const captured: Envelope[] = [];
+      intercept = (ds) => {
+        ds.forEach((d) => captured.push(d.envelope));
+        return ds;
+      };
+      await coordinator.keygen({ keyId: newKeyId(), algo, holders, threshold: 2 });
+      const old = captured.find((e) => e.from === 'tss1' && e.to === 'tss2')!;
+      assert.ok(old, 'captured a p2p envelope');
+      intercept = (ds) => ds.map((d) => (d.envelope.from === 'tss1' && d.to === 'tss2' && isP2p(d) ? { ...d, envelope: old } : d));
+      await expectKeygenFailure(algo, (e) => assert.match(e.message, /another session/));
+    });
+
+    test('a message replayed from an earlier round of the same session', async () => {
+      const seen: Delivery[] = [];
+      intercept = (ds) => {
+        const out = [...ds];
+        for (const d of ds) {
+          const earlier = seen.find((s) => s.to === d.to && s.envelope.from === d.envelope.from && s.envelope.round < d.envelope.round);
+          if (earlier) out.push(earlier);
+        }
+        seen.push(...ds);
+        return out;
+      };
+      await expectKeygenFailure(algo, (e) => assert.match(e.message, /round/));
+    });
+
+    test('a message injected in another node’s name', async () => {
+      intercept = (ds, from) => {
+        if (from !== 'tss3') return ds;
+        // tss3's message to tss2 is relabelled as coming from tss1.
+        return ds.map((d) => (d.to === 'tss2' ? { ...d, envelope: { ...d.envelope, from: 'tss1' } } : d));
+      };
+      await expectKeygenFailure(algo, (e) => assert.match(e.message, /bad signature|duplicate/));
+    });
+
+    test('a dropped message times out', async () => {
+      let dropped = false;
+      intercept = (ds) =>
+        ds.filter((d) => {
+          if (dropped || d.to !== 'tss2' || d.envelope.from !== 'tss1') return true;
+          dropped = true;
+          return false;
+        });
+      await expectKeygenFailure(algo, (e) => {
+        assert.equal(e.kind, 'timeout');
+        assert.match(e.message, /timed out waiting for round \d+ messages from tss1/);
+      });
+    });
+  });
+}
+
+test('a node refuses a session from a client that is not the gateway', async () => {
+  // A coordinator holding a node's certificate instead of the gateway's.
+  const { mkdtempSync, mkdirSync, copyFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const fake = mkdtempSync(join(tmpdir(), 'custos-fake-gw-'));
+  mkdirSync(join(fake, 'certs', 'gateway'), { recursive: true });
+  copyFileSync(join(cluster.home, 'certs', 'ca.cert'), join(fake, 'certs', 'ca.cert'));
+  copyFileSync(join(cluster.home, 'certs', 'tss4', 'tss4.cert'), join(fake, 'certs', 'gateway', 'gateway.cert'));
+  copyFileSync(join(cluster.home, 'certs', 'tss4', 'tss4.key'), join(fake, 'certs', 'gateway', 'gateway.key'));
+  const impostor = createGrpcCoordinator({
+    home: fake,
+    nodes: cluster.nodes.map((n) => ({ id: n.id, address: n.address })),
+    logger: pino({ level: 'silent' }),
+    schemes: builtinSchemes(),
+  });
+  try {
+    await assert.rejects(impostor.keygen({ keyId: newKeyId(), algo: 'EDDSA', holders, threshold: 2 }), (e: unknown) => {
+      assert.ok(e instanceof MpcSessionError);
+      assert.match(e.message, /only the gateway may open sessions/);
+      return true;
+    });
+  } finally {
+    await impostor.close();
+  }
+});
