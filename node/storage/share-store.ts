@@ -1,0 +1,279 @@
+/**
+ * A node's key shares at rest (DESIGN section 4): classic-level (LevelDB) keyed by key id, every
+ * value AES-256-GCM under the DEK with a fresh 96-bit nonce and associated data binding the key id,
+ * this node's id and the share version. A value that was altered, moved to another key id or copied
+ * from another node's database fails authentication and is reported, never returned.
+ *
+ * Layout of the database:
+ *   share/<keyId>    0x01 | u32 share version | nonce(12) | ciphertext | tag(16)
+ *   secret/<name>    0x01 | nonce(12) | ciphertext | tag(16)     (e.g. pre-generated Paillier keys)
+ *   meta/dek-check   0x01 | nonce(12) | ciphertext | tag(16)     (proves the DEK belongs to this DB)
+ *
+ * The share version sits in clear before the nonce because it is part of the associated data and
+ * must be known before decryption; everything else about a share is encrypted.
+ */
+import { ClassicLevel } from 'classic-level';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { z } from 'zod';
+import { NODE_ID_PATTERN } from '../../common/pki/identity.ts';
+import { FieldDecodeError, FieldReader, encodeFields } from './encoding.ts';
+
+const FORMAT = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const SHARE_PREFIX = 'share/';
+const SECRET_PREFIX = 'secret/';
+const DEK_CHECK_KEY = 'meta/dek-check';
+const DEK_CHECK_PLAINTEXT = new TextEncoder().encode('custos share store v1');
+
+/** Key ids and secret names: they become LevelDB keys, so a plain, bounded alphabet. */
+export const STORE_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes');
+export const ShareRecordSchema = z
+  .strictObject({
+    keyId: z.string().regex(STORE_KEY_PATTERN),
+    algo: z.string().min(1).max(32),
+    version: z.number().int().min(0).max(0xffff_ffff),
+    threshold: z.number().int().min(1).max(255),
+    holders: z.array(z.string().regex(NODE_ID_PATTERN)).min(1).max(255),
+    publicKey: bytes,
+    publicInfo: bytes,
+    secretShare: bytes,
+  })
+  .refine((r) => r.threshold <= r.holders.length, 'threshold exceeds the number of holders')
+  .refine((r) => new Set(r.holders).size === r.holders.length, 'holders must be distinct');
+/** One key's share at this node. `secretShare` is secret: zero it once used. */
+export type ShareRecord = z.infer<typeof ShareRecordSchema>;
+
+export type ShareStoreErrorCode = 'TAMPERED' | 'WRONG_KEY' | 'LOCKED' | 'INVALID_ARGUMENT';
+
+export class ShareStoreError extends Error {
+  constructor(
+    readonly code: ShareStoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ShareStoreError';
+  }
+}
+
+export class ShareStore {
+  private constructor(
+    private readonly db: ClassicLevel<string, Uint8Array>,
+    readonly nodeId: string,
+    private readonly key: KeyObject,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the database in `dir` for `nodeId`. The DEK is copied into a key
+   * object; the caller keeps, and zeroes, its own buffer. Fails with LOCKED when another process
+   * has the database open, and WRONG_KEY when the DEK is not the one the database was created with.
+   */
+  static async open(dir: string, nodeId: string, dek: Uint8Array): Promise<ShareStore> {
+    if (!NODE_ID_PATTERN.test(nodeId)) throw new ShareStoreError('INVALID_ARGUMENT', `invalid node id ${nodeId}`);
+    if (dek.length !== 32) throw new ShareStoreError('INVALID_ARGUMENT', 'the DEK must be 32 bytes');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') {
+        throw new ShareStoreError('LOCKED', `${dir} is in use by another process`, { cause: err });
+      }
+      throw err;
+    }
+    const store = new ShareStore(db, nodeId, createSecretKey(dek));
+    try {
+      await store.checkDek();
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /** Stores (or replaces, e.g. after a refresh) this node's share of `record.keyId`. */
+  async put(record: ShareRecord): Promise<void> {
+    const parsed = ShareRecordSchema.safeParse(record);
+    if (!parsed.success) throw new ShareStoreError('INVALID_ARGUMENT', z.prettifyError(parsed.error));
+    const r = parsed.data;
+    if (!r.holders.includes(this.nodeId)) {
+      throw new ShareStoreError('INVALID_ARGUMENT', `node ${this.nodeId} is not a holder of ${r.keyId}`);
+    }
+    const plaintext = encodeFields([
+      r.algo,
+      r.threshold,
+      r.holders.length,
+      ...r.holders,
+      r.publicKey,
+      r.publicInfo,
+      r.secretShare,
+    ]);
+    try {
+      const header = new Uint8Array(5);
+      header[0] = FORMAT;
+      new DataView(header.buffer).setUint32(1, r.version);
+      const sealed = this.encrypt(plaintext, this.shareAad(r.keyId, r.version));
+      await this.db.put(SHARE_PREFIX + r.keyId, concat(header, sealed), { sync: true });
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** This node's share of `keyId`, or undefined when it holds none. Throws TAMPERED, never a wrong share. */
+  async get(keyId: string): Promise<ShareRecord | undefined> {
+    assertStoreKey(keyId);
+    const value = await this.db.get(SHARE_PREFIX + keyId);
+    if (value === undefined) return undefined;
+    if (value.length < 5 || value[0] !== FORMAT) throw tampered(`share ${keyId} has an unknown format`);
+    const version = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(1);
+    const plaintext = this.decrypt(value.subarray(5), this.shareAad(keyId, version), `share ${keyId}`);
+    try {
+      const reader = new FieldReader(plaintext);
+      const algo = reader.string();
+      const threshold = reader.natural();
+      const holders = Array.from({ length: reader.natural() }, () => reader.string());
+      const record = {
+        keyId,
+        algo,
+        version,
+        threshold,
+        holders,
+        publicKey: reader.copy(),
+        publicInfo: reader.copy(),
+        secretShare: reader.copy(),
+      };
+      reader.done();
+      return record;
+    } catch (err) {
+      // Authenticated but undecodable: written by something other than this code.
+      if (err instanceof FieldDecodeError) throw tampered(`share ${keyId} does not decode: ${err.message}`);
+      throw err;
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  async has(keyId: string): Promise<boolean> {
+    assertStoreKey(keyId);
+    return (await this.db.get(SHARE_PREFIX + keyId)) !== undefined;
+  }
+
+  /** Key ids with a share here, in byte order. */
+  async keyIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const key of this.db.keys(prefixRange(SHARE_PREFIX))) ids.push(key.slice(SHARE_PREFIX.length));
+    return ids;
+  }
+
+  async count(): Promise<number> {
+    let n = 0;
+    for await (const _key of this.db.keys(prefixRange(SHARE_PREFIX))) n++;
+    return n;
+  }
+
+  /** Stores an opaque secret (e.g. pre-generated Paillier parameters) encrypted like a share. */
+  async putSecret(name: string, secret: Uint8Array): Promise<void> {
+    assertStoreKey(name);
+    const sealed = this.encrypt(secret, this.secretAad(name));
+    await this.db.put(SECRET_PREFIX + name, concat(Uint8Array.of(FORMAT), sealed), { sync: true });
+  }
+
+  /** The secret stored under `name`, or undefined. The caller zeroes it once used. */
+  async getSecret(name: string): Promise<Uint8Array | undefined> {
+    assertStoreKey(name);
+    const value = await this.db.get(SECRET_PREFIX + name);
+    if (value === undefined) return undefined;
+    if (value[0] !== FORMAT) throw tampered(`secret ${name} has an unknown format`);
+    return this.decrypt(value.subarray(1), this.secretAad(name), `secret ${name}`);
+  }
+
+  async deleteSecret(name: string): Promise<void> {
+    assertStoreKey(name);
+    await this.db.del(SECRET_PREFIX + name, { sync: true });
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** Writes the DEK check on a new database; on an existing one, proves the DEK opens it. */
+  private async checkDek(): Promise<void> {
+    const aad = encodeFields(['custos-dek-check', this.nodeId]);
+    const value = await this.db.get(DEK_CHECK_KEY);
+    if (value === undefined) {
+      for await (const _key of this.db.keys({ limit: 1 })) {
+        throw tampered(`the database of node ${this.nodeId} holds data but no DEK check`);
+      }
+      const sealed = this.encrypt(DEK_CHECK_PLAINTEXT, aad);
+      await this.db.put(DEK_CHECK_KEY, concat(Uint8Array.of(FORMAT), sealed), { sync: true });
+      return;
+    }
+    try {
+      if (value[0] !== FORMAT) throw tampered('the DEK check has an unknown format');
+      const plaintext = this.decrypt(value.subarray(1), aad, 'the DEK check');
+      if (Buffer.compare(plaintext, DEK_CHECK_PLAINTEXT) !== 0) throw tampered('the DEK check has the wrong content');
+    } catch (err) {
+      throw new ShareStoreError(
+        'WRONG_KEY',
+        `the DEK does not open the database of node ${this.nodeId} (wrong DEK, another node's database, or tampering)`,
+        { cause: err },
+      );
+    }
+  }
+
+  private shareAad(keyId: string, version: number): Uint8Array {
+    return encodeFields(['custos-share-v1', keyId, this.nodeId, version]);
+  }
+
+  private secretAad(name: string): Uint8Array {
+    return encodeFields(['custos-secret-v1', name, this.nodeId]);
+  }
+
+  /** nonce | ciphertext | tag */
+  private encrypt(plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+    const nonce = randomBytes(NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
+    cipher.setAAD(aad);
+    return Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  }
+
+  private decrypt(sealed: Uint8Array, aad: Uint8Array, what: string): Uint8Array {
+    if (sealed.length < NONCE_BYTES + TAG_BYTES) throw tampered(`${what} is truncated`);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, NONCE_BYTES));
+    decipher.setAAD(aad);
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    const plaintext = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+    try {
+      decipher.final();
+    } catch {
+      plaintext.fill(0);
+      throw tampered(`${what} fails authentication (altered, moved from another key, or from another node)`);
+    }
+    return plaintext;
+  }
+}
+
+function tampered(message: string): ShareStoreError {
+  return new ShareStoreError('TAMPERED', message);
+}
+
+function assertStoreKey(name: string): void {
+  if (!STORE_KEY_PATTERN.test(name)) throw new ShareStoreError('INVALID_ARGUMENT', `invalid key id or name ${name}`);
+}
+
+/** All keys that start with `prefix` ('/' + 1 is '0'). */
+function prefixRange(prefix: string): { gt: string; lt: string } {
+  return { gt: prefix, lt: prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1) };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
