@@ -148,7 +148,7 @@ function assertRejected(
   assert.throws(
     () => digestFor(dataType, data, encoding),
     (err: unknown) => err instanceof InvalidSignDataError && message.test(err.message),
-    `${dataType} ${JSON.stringify(data)?.slice(0, 80)} should fail with ${message}`,
+    `${dataType} data should fail with ${message}`,
   );
 }
 
@@ -355,6 +355,20 @@ describe('EIP712', () => {
         String(expected),
       );
     }
+  });
+  test('recursive types hash as viem hashes them, and deep nesting is refused, not a stack overflow', () => {
+    const types: Types = {
+      Node: [
+        { name: 'label', type: 'string' },
+        { name: 'children', type: 'Node[]' },
+      ],
+    };
+    const nest = (depth: number): Json => ({ label: `d${depth}`, children: depth === 0 ? [] : [nest(depth - 1)] });
+    const shallow = { types, primaryType: 'Node', domain: { name: 'tree' }, message: nest(3) };
+    assert.equal(hex(digestFor('EIP712', shallow)), viemHashTypedData(normalizeForViem(shallow)));
+    let deep: Json = { label: 'leaf', children: [] };
+    for (let i = 0; i < 20_000; i++) deep = { label: 'n', children: [deep] };
+    assertRejected('EIP712', { ...shallow, message: deep }, /nested deeper than 64 levels/);
   });
 });
 

@@ -92,13 +92,15 @@ export const SignDataSchema = z.discriminatedUnion(
 );
 export type SignData = z.infer<typeof SignDataSchema>;
 
-/** One line per problem, each prefixed with where it is, e.g. `data.message.to.wallet: expected an address…`. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+/** All problems, `; `-separated, each prefixed with where it is, e.g. `data.message.to.wallet: expected an address…`. */
+export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues
     .map((issue) => {
-      const where = issue.path
-        .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-        .join('');
+      const where = formatPath(issue.path);
       return where ? `${where}: ${issue.message}` : issue.message;
     })
     .join('; ');
@@ -112,7 +114,8 @@ export function eip191Digest(message: Uint8Array): Uint8Array {
 
 export function eip712Digest(data: z.infer<typeof TypedDataSchema>): Uint8Array {
   const { issues, value } = checkTypedData(data);
-  if (issues.length > 0) throw new InvalidSignDataError(issues.map((i) => i.message).join('; '));
+  if (issues.length > 0)
+    throw new InvalidSignDataError(describeIssues(issues.map((i) => ({ ...i, path: ['data', ...i.path] }))));
   try {
     return hexToBytes(hashTypedData<Record<string, unknown>, string>(value).slice(2));
   } catch (err) {
@@ -142,6 +145,6 @@ export function digestFor(dataType: DataType, data: unknown, encoding?: Eip191En
   const parsed = SignDataSchema.safeParse(
     encoding === undefined ? { data_type: dataType, data } : { data_type: dataType, data, encoding },
   );
-  if (!parsed.success) throw new InvalidSignDataError(describeIssues(parsed.error));
+  if (!parsed.success) throw new InvalidSignDataError(describeIssues(parsed.error.issues));
   return bytesToSign(parsed.data);
 }

@@ -17,6 +17,8 @@ const STANDARD_DOMAIN_FIELDS = [
   { name: 'verifyingContract', type: 'address' },
   { name: 'salt', type: 'bytes32' },
 ] as const;
+/** Deepest value nesting accepted (path length), far beyond any real message. */
+const MAX_DEPTH = 64;
 const ATOMIC_TYPES_HINT =
   'address, bool, string, bytes, bytes1..bytes32, uint8..uint256, int8..int256 (steps of 8), or arrays of these';
 
@@ -28,7 +30,7 @@ export const TypedDataFieldSchema = z.strictObject({
 export type TypedDataField = z.infer<typeof TypedDataFieldSchema>;
 export type TypedDataTypes = Record<string, TypedDataField[]>;
 type Path = (string | number)[];
-interface Issue {
+export interface Issue {
   path: Path;
   message: string;
 }
@@ -111,6 +113,8 @@ function normalizeValue(type: string, value: unknown, path: Path, types: TypedDa
     issues.push({ path, message });
     return value;
   };
+  // Recursive struct types admit arbitrarily deep values; bound the recursion.
+  if (path.length > MAX_DEPTH) return fail(`nested deeper than ${MAX_DEPTH} levels`);
   switch (parsed.kind) {
     case 'array': {
       if (!Array.isArray(value)) return fail(`expected an array (${type})`);
@@ -201,22 +205,18 @@ function domainFields(types: TypedDataTypes, domain: Record<string, unknown>, is
   return STANDARD_DOMAIN_FIELDS.filter((f) => Object.hasOwn(domain, f.name));
 }
 
-export interface NormalizedTypedData {
+interface TypedDataObject {
   types: TypedDataTypes;
   primaryType: string;
   domain: Record<string, unknown>;
   message: Record<string, unknown>;
 }
 
-interface TypedDataShape {
-  types: TypedDataTypes;
-  primaryType: string;
-  domain: Record<string, unknown>;
-  message: Record<string, unknown>;
-}
-
-/** Every problem with a structurally valid typed-data object, and the normalised value when there is none. */
-export function checkTypedData(td: TypedDataShape): { issues: Issue[]; value: NormalizedTypedData } {
+/**
+ * Every problem with a structurally valid typed-data object (paths relative to it), and, when
+ * there is none, the value with its integers as bigint.
+ */
+export function checkTypedData(td: TypedDataObject): { issues: Issue[]; value: TypedDataObject } {
   const issues = typesIssues(td.types);
   if (td.primaryType === DOMAIN_TYPE) {
     issues.push({ path: ['primaryType'], message: 'primaryType must name the message struct, not EIP712Domain' });
