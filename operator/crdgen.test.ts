@@ -35,7 +35,7 @@ function assertStructural(node: Record<string, unknown>, path: string): void {
 
 test('generated schemas are structural, with status subresource and printer columns', () => {
   for (const r of RESOURCES) {
-    const crd = parse(renderCrd(r)) as { spec: { versions: Array<Record<string, never>> } };
+    const crd = parse(renderCrd(r)) as unknown as { spec: { versions: Array<Record<string, unknown>> } };
     const v = crd.spec.versions[0]!;
     assert.deepEqual(v.subresources, { status: {} });
     assert.ok((v.additionalPrinterColumns as unknown[]).length >= 3);
@@ -48,7 +48,7 @@ test('KmsCluster carries the quorum CEL rules and defaults', () => {
   const crd = buildCrd(RESOURCES[0]!) as never as {
     spec: { versions: [{ schema: { openAPIV3Schema: { properties: { spec: Record<string, never> } } } }] };
   };
-  const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec as {
+  const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec as unknown as {
     'x-kubernetes-validations': { rule: string }[];
     properties: { nodes: { default: number } };
   };

@@ -93,7 +93,7 @@ export const TlsSchema = z
 
 export const GatewaySchema = z
   .object({
-    replicas: z.int().min(1).max(32).default(2),
+    replicas: z.int().min(1).max(32).default(1),
     serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
     allowedClientCIDRs: z.array(CidrSchema).max(64).default([]),
     allowedClientNamespaces: z.array(DnsNameSchema).max(64).default([]),
@@ -190,6 +190,10 @@ export const KmsClusterSpecSchema = z
       {
         rule: 'self.nodes >= oldSelf.nodes',
         message: 'nodes cannot be decreased: shares on removed nodes would be lost (re-share first)',
+      },
+      {
+        rule: "self.gateway.replicas == 1 || (self.database.type == 'MySQL' && has(self.redis))",
+        message: 'more than one gateway replica needs database.type MySQL and redis (SQLite has one writer)',
       },
       {
         rule: "self.unseal.mode != 'PKCS11' || has(self.images.pkcs11Sidecar)",

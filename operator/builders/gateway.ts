@@ -1,0 +1,182 @@
+/** The gateway: Deployment, Service, embedded-database volume and the operator's bootstrap credentials. */
+import type {
+  V1Deployment,
+  V1EnvVar,
+  V1PersistentVolumeClaim,
+  V1Secret,
+  V1Service,
+  V1Volume,
+} from '@kubernetes/client-node';
+import type { KmsCluster } from '../api/v1alpha1/index.ts';
+import {
+  containerSecurityContext,
+  credentialsSecretName,
+  CUSTOS_HOME,
+  GATEWAY_PORT,
+  gatewayName,
+  NODE_PORT,
+  nodeIds,
+  nodeName,
+  objectMeta,
+  podSecurityContext,
+  selectorLabels,
+} from './meta.ts';
+
+const DB_DIR = '/var/lib/custos';
+const BOOTSTRAP_DIR = '/etc/custos/bootstrap';
+
+export function gatewayService(c: KmsCluster): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: objectMeta(c, gatewayName(c), 'gateway'),
+    spec: {
+      type: c.spec.gateway.serviceType,
+      selector: selectorLabels(c, 'gateway'),
+      ports: [{ name: 'http', port: GATEWAY_PORT, targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** The operator's own gateway access key; the gateway enrols it from the mounted file at start. */
+export function credentialsSecret(c: KmsCluster, accessKey: string, secretKey: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: objectMeta(c, credentialsSecretName(c), 'gateway'),
+    type: 'Opaque',
+    stringData: {
+      access_key: accessKey,
+      secret_key: secretKey,
+      'credentials.json': JSON.stringify({ access_key: accessKey, secret_key: secretKey }),
+    },
+  };
+}
+
+export function gatewayDatabaseClaim(c: KmsCluster): V1PersistentVolumeClaim {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: objectMeta(c, `${gatewayName(c)}-db`, 'gateway'),
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      ...(c.spec.storage.storageClassName ? { storageClassName: c.spec.storage.storageClassName } : {}),
+      resources: { requests: { storage: String(c.spec.database.size) } },
+    },
+  };
+}
+
+/** Node addresses the coordinator dials: id=host:port, comma-separated. */
+export function nodeAddresses(c: KmsCluster): string {
+  return nodeIds(c)
+    .map((id) => `${id}=${nodeName(c, id)}.${c.metadata.namespace}.svc:${NODE_PORT}`)
+    .join(',');
+}
+
+function databaseEnv(c: KmsCluster): V1EnvVar[] {
+  const m = c.spec.database.mysql;
+  if (c.spec.database.type === 'Embedded' || !m)
+    return [{ name: 'CUSTOS_DB_URL', value: `sqlite:${DB_DIR}/custos.db` }];
+  const ref = (key: string) => ({ secretKeyRef: { name: m.credentialsSecret, key } });
+  return [
+    { name: 'CUSTOS_DB_USER', valueFrom: ref('username') },
+    { name: 'CUSTOS_DB_PASSWORD', valueFrom: ref('password') },
+    {
+      name: 'CUSTOS_DB_URL',
+      value: `mysql://$(CUSTOS_DB_USER):$(CUSTOS_DB_PASSWORD)@${m.host}:${m.port}/${m.database}`,
+    },
+  ];
+}
+
+function redisEnv(c: KmsCluster): V1EnvVar[] {
+  const r = c.spec.redis;
+  if (!r) return [];
+  if (!r.passwordSecretRef) return [{ name: 'CUSTOS_REDIS_URL', value: `redis://${r.host}:${r.port}` }];
+  return [
+    {
+      name: 'CUSTOS_REDIS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: r.passwordSecretRef.name, key: r.passwordSecretRef.key } },
+    },
+    { name: 'CUSTOS_REDIS_URL', value: `redis://:$(CUSTOS_REDIS_PASSWORD)@${r.host}:${r.port}` },
+  ];
+}
+
+export function gatewayDeployment(c: KmsCluster): V1Deployment {
+  const name = gatewayName(c);
+  const embedded = c.spec.database.type === 'Embedded';
+  const volumes: V1Volume[] = [
+    {
+      name: 'certs',
+      secret: {
+        secretName: `${name}-tls`,
+        defaultMode: 0o400,
+        items: [
+          { key: 'ca.crt', path: 'ca.cert' },
+          { key: 'tls.crt', path: 'gateway/gateway.cert' },
+          { key: 'tls.key', path: 'gateway/gateway.key' },
+        ],
+      },
+    },
+    {
+      name: 'bootstrap',
+      secret: {
+        secretName: credentialsSecretName(c),
+        defaultMode: 0o400,
+        items: [{ key: 'credentials.json', path: 'credentials.json' }],
+      },
+    },
+    { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
+    ...(embedded ? [{ name: 'db', persistentVolumeClaim: { claimName: `${name}-db` } }] : []),
+  ];
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: objectMeta(c, name, 'gateway'),
+    spec: {
+      replicas: c.spec.gateway.replicas,
+      selector: { matchLabels: selectorLabels(c, 'gateway') },
+      // An embedded SQLite file on a ReadWriteOnce volume has exactly one writer at a time.
+      strategy: embedded
+        ? { type: 'Recreate' }
+        : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: selectorLabels(c, 'gateway') },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: podSecurityContext,
+          containers: [
+            {
+              name: 'gateway',
+              image: c.spec.images.gateway,
+              imagePullPolicy: c.spec.images.pullPolicy,
+              ports: [{ name: 'http', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
+              env: [
+                { name: 'CUSTOS_HOME', value: CUSTOS_HOME },
+                { name: 'CUSTOS_LISTEN', value: `0.0.0.0:${GATEWAY_PORT}` },
+                { name: 'CUSTOS_NODES', value: nodeAddresses(c) },
+                { name: 'CUSTOS_ALGORITHMS', value: c.spec.algorithms.join(',') },
+                { name: 'CUSTOS_DEFAULT_SHARD_COUNT', value: String(c.spec.keyDefaults.shardCount) },
+                { name: 'CUSTOS_DEFAULT_THRESHOLD', value: String(c.spec.keyDefaults.threshold) },
+                { name: 'CUSTOS_BOOTSTRAP_CREDENTIALS_FILE', value: `${BOOTSTRAP_DIR}/credentials.json` },
+                ...databaseEnv(c),
+                ...redisEnv(c),
+              ],
+              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 20 },
+              resources: c.spec.resources?.gateway as never,
+              securityContext: containerSecurityContext,
+              volumeMounts: [
+                { name: 'certs', mountPath: `${CUSTOS_HOME}/certs`, readOnly: true },
+                { name: 'bootstrap', mountPath: BOOTSTRAP_DIR, readOnly: true },
+                { name: 'tmp', mountPath: '/tmp' },
+                ...(embedded ? [{ name: 'db', mountPath: DB_DIR }] : []),
+              ],
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+}

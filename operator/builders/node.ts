@@ -1,0 +1,210 @@
+/** Per TSS node: a one-replica StatefulSet with its own volume, a headless Service, an unseal Secret. */
+import type { V1Container, V1Secret, V1Service, V1StatefulSet, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { KmsCluster } from '../api/v1alpha1/index.ts';
+import {
+  containerSecurityContext,
+  CUSTOS_HOME,
+  NODE_HEALTH_PORT,
+  NODE_PORT,
+  nodeName,
+  objectMeta,
+  podSecurityContext,
+  selectorLabels,
+  unsealSecretName,
+} from './meta.ts';
+
+const KEK_SOCKET_DIR = '/run/custos';
+
+export function nodeService(c: KmsCluster, id: string): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: objectMeta(c, nodeName(c, id), 'node', id),
+    spec: {
+      clusterIP: 'None',
+      // The gateway must reach a sealed node to report it; readiness gates signing, not routing.
+      publishNotReadyAddresses: true,
+      selector: selectorLabels(c, 'node', id),
+      ports: [{ name: 'grpc', port: NODE_PORT, targetPort: 'grpc', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** Operator-generated unseal password; only built when the user names no Secret of their own. */
+export function nodeUnsealSecret(c: KmsCluster, id: string, password: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: objectMeta(c, unsealSecretName(c, id), 'node', id),
+    type: 'Opaque',
+    immutable: true,
+    stringData: { password },
+  };
+}
+
+export const operatorGeneratesUnsealSecrets = (c: KmsCluster): boolean =>
+  c.spec.unseal.mode === 'Password' && !c.spec.unseal.password?.secretPrefix;
+
+function unsealWiring(c: KmsCluster, id: string) {
+  if (c.spec.unseal.mode === 'Password') {
+    const volumes: V1Volume[] = [
+      {
+        name: 'unseal',
+        secret: {
+          secretName: unsealSecretName(c, id),
+          defaultMode: 0o400,
+          items: [{ key: 'password', path: 'password' }],
+        },
+      },
+    ];
+    return {
+      volumes,
+      mounts: [{ name: 'unseal', mountPath: '/etc/custos/unseal', readOnly: true }] as V1VolumeMount[],
+      env: [{ name: 'CUSTOS_UNSEAL_PASSWORD_FILE', value: '/etc/custos/unseal/password' }],
+      sidecars: [] as V1Container[],
+    };
+  }
+  const p = c.spec.unseal.pkcs11!;
+  // The sidecar opens the HSM and hands the unwrapped KEK to the node over a Unix socket on a
+  // memory-backed volume, so the PIN never enters the node container and the KEK never hits disk.
+  const volumes: V1Volume[] = [
+    { name: 'kek-socket', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+    {
+      name: 'hsm-pin',
+      secret: {
+        secretName: p.pinSecretRef.name,
+        defaultMode: 0o400,
+        items: [{ key: p.pinSecretRef.key, path: 'pin' }],
+      },
+    },
+  ];
+  const socket = { name: 'kek-socket', mountPath: KEK_SOCKET_DIR };
+  const sidecar: V1Container = {
+    name: 'pkcs11',
+    image: c.spec.images.pkcs11Sidecar!,
+    imagePullPolicy: c.spec.images.pullPolicy,
+    env: [
+      { name: 'CUSTOS_NODE_ID', value: id },
+      { name: 'CUSTOS_PKCS11_MODULE', value: p.modulePath },
+      { name: 'CUSTOS_PKCS11_TOKEN_LABEL', value: p.tokenLabel },
+      { name: 'CUSTOS_PKCS11_KEY_LABEL', value: p.keyLabel },
+      { name: 'CUSTOS_PKCS11_PIN_FILE', value: '/etc/custos/hsm/pin' },
+      { name: 'CUSTOS_KEK_SOCKET', value: `${KEK_SOCKET_DIR}/kek.sock` },
+    ],
+    volumeMounts: [socket, { name: 'hsm-pin', mountPath: '/etc/custos/hsm', readOnly: true }],
+    securityContext: containerSecurityContext,
+  };
+  return {
+    volumes,
+    mounts: [socket] as V1VolumeMount[],
+    env: [{ name: 'CUSTOS_KEK_SOCKET', value: `${KEK_SOCKET_DIR}/kek.sock` }],
+    sidecars: [sidecar],
+  };
+}
+
+/** Certificates laid out as in the seed: certs/ca.cert and certs/{id}/{id}.cert|.key. */
+export function certVolume(secretName: string, id: string): V1Volume {
+  return {
+    name: 'certs',
+    secret: {
+      secretName,
+      defaultMode: 0o400,
+      items: [
+        { key: 'ca.crt', path: 'ca.cert' },
+        { key: 'tls.crt', path: `${id}/${id}.cert` },
+        { key: 'tls.key', path: `${id}/${id}.key` },
+      ],
+    },
+  };
+}
+
+export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
+  const name = nodeName(c, id);
+  const unseal = unsealWiring(c, id);
+  const spread = c.spec.topologySpread;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: objectMeta(c, name, 'node', id),
+    spec: {
+      replicas: 1,
+      serviceName: name,
+      podManagementPolicy: 'Parallel',
+      selector: { matchLabels: selectorLabels(c, 'node', id) },
+      // Shard volumes outlive the StatefulSet: losing one loses that node's shares.
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      updateStrategy: { type: 'RollingUpdate' },
+      template: {
+        metadata: { labels: selectorLabels(c, 'node', id) },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: podSecurityContext,
+          terminationGracePeriodSeconds: 30,
+          ...(spread
+            ? {
+                topologySpreadConstraints: [
+                  {
+                    maxSkew: 1,
+                    topologyKey: spread.topologyKey,
+                    whenUnsatisfiable: spread.whenUnsatisfiable,
+                    labelSelector: {
+                      matchLabels: {
+                        'app.kubernetes.io/instance': c.metadata.name,
+                        'app.kubernetes.io/component': 'node',
+                      },
+                    },
+                  },
+                ],
+              }
+            : {}),
+          containers: [
+            {
+              name: 'node',
+              image: c.spec.images.node,
+              imagePullPolicy: c.spec.images.pullPolicy,
+              ports: [
+                { name: 'grpc', containerPort: NODE_PORT, protocol: 'TCP' },
+                { name: 'health', containerPort: NODE_HEALTH_PORT, protocol: 'TCP' },
+              ],
+              env: [
+                { name: 'CUSTOS_NODE_ID', value: id },
+                { name: 'CUSTOS_HOME', value: CUSTOS_HOME },
+                { name: 'CUSTOS_LISTEN', value: `0.0.0.0:${NODE_PORT}` },
+                { name: 'CUSTOS_HEALTH_PORT', value: String(NODE_HEALTH_PORT) },
+                ...unseal.env,
+              ],
+              // Ready only once unsealed: a sealed node signs nothing.
+              readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 5, failureThreshold: 2 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 20, failureThreshold: 3 },
+              resources: c.spec.resources?.node as never,
+              securityContext: containerSecurityContext,
+              volumeMounts: [
+                { name: 'data', mountPath: `${CUSTOS_HOME}/data` },
+                { name: 'certs', mountPath: `${CUSTOS_HOME}/certs`, readOnly: true },
+                { name: 'tmp', mountPath: '/tmp' },
+                ...unseal.mounts,
+              ],
+            },
+            ...unseal.sidecars,
+          ],
+          volumes: [
+            certVolume(`${name}-tls`, id),
+            { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
+            ...unseal.volumes,
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'data', labels: selectorLabels(c, 'node', id) },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            ...(c.spec.storage.storageClassName ? { storageClassName: c.spec.storage.storageClassName } : {}),
+            resources: { requests: { storage: String(c.spec.storage.size) } },
+          },
+        },
+      ],
+    },
+  };
+}
