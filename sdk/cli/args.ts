@@ -1,0 +1,263 @@
+/**
+ * The `custos` command line as pure functions: argv in, a validated command out. Nothing here
+ * touches the network; the only file it may read (--data-file) comes through `readText`.
+ */
+import { parseArgs } from 'node:util';
+import {
+  ALGORITHMS,
+  CURVE_OF_ALGORITHM,
+  CURVES,
+  DATA_TYPES,
+  HexDataSchema,
+  KEY_STATUSES,
+  KeyIdSchema,
+} from '../../common/api/schemas.ts';
+import type { Algorithm, Curve, SignRequest, UpdateStatusRequest } from '../../common/api/schemas.ts';
+import type { GenerateKeyInput, ListKeysInput } from '../client.ts';
+
+/** A mistake in how the command was typed: exit code 2 and a pointer to --help. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'generate'; request: GenerateKeyInput; idempotencyKey?: string }
+  | { kind: 'get'; keyId: string }
+  | { kind: 'list'; query: ListKeysInput; all: boolean }
+  | { kind: 'sign'; keyId: string; request: SignRequest }
+  | { kind: 'status'; keyId: string; request: UpdateStatusRequest }
+  | { kind: 'ready' };
+
+export interface Invocation {
+  command: Command;
+  credentialsPath?: string;
+  baseUrl?: string;
+}
+
+export const USAGE = `usage: custos [--credentials FILE] [--base-url URL] <command>
+
+commands:
+  keys generate [--algo GG18|DMZ21|DKLS23|EDDSA|BLS] [--curve SECP256K1|ED25519|BLS12_381]
+                [--shards N] [--threshold T] [--label L] [--idempotency-key K]
+  keys get <key_id>
+  keys list [--limit N] [--label L] [--status ACTIVE|FROZEN|ARCHIVED] [--cursor C | --all]
+  keys sign <key_id> --type HASH|EIP191|EIP712|RAW (--data 0x.. | --data-file typed.json)
+                [--encoding hex|utf8]
+  keys status <key_id> ACTIVE|FROZEN|ARCHIVED [--reason R]
+  ready
+
+Credentials come from --credentials FILE, else $CUSTOS_HOME/credentials.json
+(CUSTOS_HOME defaults to ./.custos). Output is JSON on stdout.`;
+
+const OPTIONS = {
+  credentials: { type: 'string' },
+  'base-url': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  algo: { type: 'string' },
+  curve: { type: 'string' },
+  shards: { type: 'string' },
+  threshold: { type: 'string' },
+  label: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  limit: { type: 'string' },
+  status: { type: 'string' },
+  cursor: { type: 'string' },
+  all: { type: 'boolean' },
+  data: { type: 'string' },
+  'data-file': { type: 'string' },
+  type: { type: 'string' },
+  encoding: { type: 'string' },
+  reason: { type: 'string' },
+} as const;
+
+type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+const GLOBAL_FLAGS = ['credentials', 'base-url', 'help'] as const;
+const FLAGS_OF_COMMAND: Record<string, readonly (keyof Flags)[]> = {
+  'keys generate': ['algo', 'curve', 'shards', 'threshold', 'label', 'idempotency-key'],
+  'keys get': [],
+  'keys list': ['limit', 'label', 'status', 'cursor', 'all'],
+  'keys sign': ['data', 'data-file', 'type', 'encoding'],
+  'keys status': ['reason'],
+  ready: [],
+};
+
+export function parseInvocation(argv: readonly string[], readText: (path: string) => string): Invocation {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const flags: Flags = parsed.values;
+  const positionals = parsed.positionals;
+  const globals = {
+    ...(flags.credentials !== undefined && { credentialsPath: flags.credentials }),
+    ...(flags['base-url'] !== undefined && { baseUrl: baseUrlFlag(flags['base-url']) }),
+  };
+  if (flags.help || positionals.length === 0) return { command: { kind: 'help' }, ...globals };
+
+  const name = positionals[0] === 'keys' ? `keys ${positionals[1] ?? ''}`.trim() : (positionals[0] ?? '');
+  const allowed = FLAGS_OF_COMMAND[name];
+  if (allowed === undefined) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
+  for (const flag of Object.keys(flags) as (keyof Flags)[]) {
+    if (!allowed.includes(flag) && !(GLOBAL_FLAGS as readonly string[]).includes(flag)) {
+      throw new UsageError(`--${flag} does not apply to "${name}"`);
+    }
+  }
+  const args = positionals.slice(name.split(' ').length);
+  return { command: commandFrom(name, args, flags, readText), ...globals };
+}
+
+function commandFrom(name: string, args: string[], flags: Flags, readText: (path: string) => string): Command {
+  switch (name) {
+    case 'keys generate':
+      expectArgs(name, args, 0);
+      return generateCommand(flags);
+    case 'keys get':
+      expectArgs(name, args, 1);
+      return { kind: 'get', keyId: keyIdArg(args[0]) };
+    case 'keys list':
+      expectArgs(name, args, 0);
+      return listCommand(flags);
+    case 'keys sign':
+      expectArgs(name, args, 1);
+      return { kind: 'sign', keyId: keyIdArg(args[0]), request: signRequestFrom(flags, readText) };
+    case 'keys status':
+      expectArgs(name, args, 2);
+      return {
+        kind: 'status',
+        keyId: keyIdArg(args[0]),
+        request: {
+          status: oneOf('status', args[1], KEY_STATUSES),
+          ...(flags.reason !== undefined && { reason: flags.reason }),
+        },
+      };
+    default: // 'ready': parseInvocation only passes names from FLAGS_OF_COMMAND
+      expectArgs(name, args, 0);
+      return { kind: 'ready' };
+  }
+}
+
+/** The curve follows from the algorithm (and the algorithm from a lone --curve), so `--algo EDDSA` suffices. */
+function generateCommand(flags: Flags): Command {
+  const curveFlag = flags.curve === undefined ? undefined : oneOf('--curve', flags.curve, CURVES);
+  const algo: Algorithm =
+    flags.algo !== undefined
+      ? oneOf('--algo', flags.algo, ALGORITHMS)
+      : curveFlag !== undefined
+        ? defaultAlgorithmOf(curveFlag)
+        : 'GG18';
+  const curve = curveFlag ?? CURVE_OF_ALGORITHM[algo];
+  if (curve !== CURVE_OF_ALGORITHM[algo]) {
+    throw new UsageError(`--algo ${algo} runs on ${CURVE_OF_ALGORITHM[algo]}, not ${curve}`);
+  }
+  const shardProperties = {
+    ...(flags.shards !== undefined && { shard_count: positiveInt('--shards', flags.shards) }),
+    ...(flags.threshold !== undefined && { threshold: positiveInt('--threshold', flags.threshold) }),
+  };
+  return {
+    kind: 'generate',
+    request: {
+      format: { type: 'ECC', curve, algo_type: algo, size: 32 },
+      ...(Object.keys(shardProperties).length > 0 && { shard_properties: shardProperties }),
+      ...(flags.label !== undefined && { label: flags.label }),
+    },
+    ...(flags['idempotency-key'] !== undefined && { idempotencyKey: flags['idempotency-key'] }),
+  };
+}
+
+function defaultAlgorithmOf(curve: Curve): Algorithm {
+  return ALGORITHMS.find((a) => CURVE_OF_ALGORITHM[a] === curve) ?? 'GG18';
+}
+
+function listCommand(flags: Flags): Command {
+  if (flags.all && flags.cursor !== undefined) throw new UsageError('--all starts from the first page; drop --cursor');
+  return {
+    kind: 'list',
+    all: flags.all ?? false,
+    query: {
+      ...(flags.limit !== undefined && { limit: positiveInt('--limit', flags.limit) }),
+      ...(flags.label !== undefined && { label: flags.label }),
+      ...(flags.status !== undefined && { status: oneOf('--status', flags.status, KEY_STATUSES) }),
+      ...(flags.cursor !== undefined && { cursor: flags.cursor }),
+    },
+  };
+}
+
+/**
+ * --data is 0x-hex (or, for EIP191 with --encoding utf8, the message text; for EIP712, inline
+ * JSON); --data-file holds EIP712 typed data as JSON.
+ */
+function signRequestFrom(flags: Flags, readText: (path: string) => string): SignRequest {
+  if (flags.type === undefined) throw new UsageError('keys sign needs --type HASH|EIP191|EIP712|RAW');
+  const dataType = oneOf('--type', flags.type, DATA_TYPES);
+  if (flags.encoding !== undefined && dataType !== 'EIP191') throw new UsageError('--encoding applies to EIP191 only');
+  const encoding = flags.encoding === undefined ? undefined : oneOf('--encoding', flags.encoding, ['hex', 'utf8']);
+  if ((flags.data === undefined) === (flags['data-file'] === undefined)) {
+    throw new UsageError('keys sign needs exactly one of --data and --data-file');
+  }
+  const withEncoding = encoding === undefined ? {} : { encoding };
+  if (dataType === 'EIP712') {
+    const text = flags.data ?? readDataFile(flags['data-file']!, readText);
+    return { data: typedDataFrom(text), data_type: dataType };
+  }
+  if (flags.data === undefined) throw new UsageError('--data-file is for EIP712 typed data; use --data');
+  if (encoding !== 'utf8' && !HexDataSchema.safeParse(flags.data).success) {
+    throw new UsageError('--data must be 0x-prefixed hex bytes');
+  }
+  return { data: flags.data, data_type: dataType, ...withEncoding };
+}
+
+function readDataFile(path: string, readText: (path: string) => string): string {
+  try {
+    return readText(path);
+  } catch (err) {
+    throw new UsageError(
+      `cannot read --data-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+}
+
+function typedDataFrom(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError('EIP712 data must be a JSON object (typed data)');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError('EIP712 data must be a JSON object (typed data)');
+  }
+  return value as Record<string, unknown>;
+}
+
+function baseUrlFlag(value: string): string {
+  if (!URL.canParse(value)) throw new UsageError(`--base-url ${value} is not a URL`);
+  return value;
+}
+
+function expectArgs(name: string, args: string[], count: number): void {
+  if (args.length !== count) {
+    throw new UsageError(`"${name}" takes ${count} argument(s), got ${args.length}: ${args.join(' ') || '(none)'}`);
+  }
+}
+
+function keyIdArg(value: string | undefined): string {
+  const parsed = KeyIdSchema.safeParse(value);
+  if (!parsed.success) throw new UsageError(`"${value}" is not a key id (key_ followed by 32 hex digits)`);
+  return parsed.data;
+}
+
+/** Case-insensitive choice, answered in the API's spelling. */
+function oneOf<T extends string>(what: string, value: string | undefined, choices: readonly T[]): T {
+  const match = choices.find((c) => c.toLowerCase() === value?.toLowerCase());
+  if (match === undefined) throw new UsageError(`${what} must be one of ${choices.join(', ')}, got "${value}"`);
+  return match;
+}
+
+function positiveInt(what: string, value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`${what} must be a positive integer, got "${value}"`);
+  return Number(value);
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env -S node --import tsx
+/** The `custos` CLI: a thin shell around runCli (run.ts); see `custos --help`. */
+import { readFileSync } from 'node:fs';
+import { runCli } from './run.ts';
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  env: process.env,
+  cwd: process.cwd(),
+  readText: (path) => readFileSync(path, 'utf8'),
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+});

@@ -1,0 +1,90 @@
+/** What a parsed `custos` command does, and how its outcome is shown; main.ts wires it to the process. */
+import { CustosClient } from '../client.ts';
+import { CustosApiError, CustosConnectionError } from '../errors.ts';
+import { USAGE, UsageError, parseInvocation } from './args.ts';
+import type { Command } from './args.ts';
+import { CliError, credentialsPath, loadCredentials } from './credentials.ts';
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  readText: (path: string) => string;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const invocation = parseInvocation(argv, io.readText);
+    if (invocation.command.kind === 'help') {
+      io.stdout(USAGE + '\n');
+      return 0;
+    }
+    const creds = loadCredentials(credentialsPath(invocation.credentialsPath, io.env, io.cwd), io.readText);
+    const client = new CustosClient({
+      baseUrl: invocation.baseUrl ?? creds.base_url,
+      accessKey: creds.access_key,
+      secretKey: creds.secret_key,
+    });
+    const { output, exitCode } = await execute(invocation.command, client);
+    io.stdout(JSON.stringify(output, null, 2) + '\n');
+    return exitCode;
+  } catch (err) {
+    const failure = describeFailure(err);
+    io.stderr(failure.line + '\n');
+    return failure.exitCode;
+  }
+}
+
+export async function execute(
+  command: Exclude<Command, { kind: 'help' }>,
+  client: CustosClient,
+): Promise<{ output: unknown; exitCode: number }> {
+  switch (command.kind) {
+    case 'generate':
+      return done(
+        await client.generateKey(
+          command.request,
+          command.idempotencyKey === undefined ? {} : { idempotencyKey: command.idempotencyKey },
+        ),
+      );
+    case 'get':
+      return done(await client.getKey(command.keyId));
+    case 'list':
+      if (!command.all) return done(await client.listKeys(command.query));
+      return done({ keys: await collect(client.iterateKeys(command.query)) });
+    case 'sign':
+      return done(await client.sign(command.keyId, command.request));
+    case 'status':
+      return done(await client.updateStatus(command.keyId, command.request));
+    case 'ready': {
+      // Not ready is an answer, not an error: print it, and exit 1 so scripts can wait on it.
+      const ready = await client.ready();
+      return { output: ready, exitCode: ready.ready ? 0 : 1 };
+    }
+  }
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+function done(output: unknown): { output: unknown; exitCode: number } {
+  return { output, exitCode: 0 };
+}
+
+/** One readable line per failure, with the gateway's error code and request id when there is one. */
+export function describeFailure(err: unknown): { line: string; exitCode: number } {
+  if (err instanceof UsageError) return { line: `custos: ${err.message} (see custos --help)`, exitCode: 2 };
+  if (err instanceof CustosApiError) {
+    const requestId = err.requestId === undefined ? '' : `, request_id ${err.requestId}`;
+    return { line: `custos: ${err.code}: ${err.message} (HTTP ${err.status}${requestId})`, exitCode: 1 };
+  }
+  if (err instanceof CustosConnectionError) {
+    return { line: `custos: ${err.message} (after ${err.attempts} attempt(s))`, exitCode: 1 };
+  }
+  if (err instanceof CliError) return { line: `custos: ${err.message}`, exitCode: 1 };
+  return { line: `custos: unexpected error: ${err instanceof Error ? err.message : String(err)}`, exitCode: 1 };
+}
