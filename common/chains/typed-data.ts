@@ -82,6 +82,10 @@ function checkType(type: string, types: TypedDataTypes): string | undefined {
 function typesIssues(types: TypedDataTypes): Issue[] {
   const issues: Issue[] = [];
   for (const [structName, fields] of Object.entries(types)) {
+    // A struct named like an atomic type would be read differently by different implementations.
+    if (parseType(structName, {}).kind !== 'unknown') {
+      issues.push({ path: ['types', structName], message: `type name "${structName}" is reserved for an atomic type` });
+    }
     const seen = new Set<string>();
     fields.forEach((field, index) => {
       if (seen.has(field.name)) {
