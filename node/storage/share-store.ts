@@ -248,13 +248,16 @@ export class ShareStore {
     decipher.setAAD(aad);
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
     const plaintext = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+    let result: Uint8Array;
     try {
       decipher.final();
+      result = new Uint8Array(plaintext); // a plain Uint8Array the caller owns, not a Buffer
     } catch {
-      plaintext.fill(0);
       throw tampered(`${what} fails authentication (altered, moved from another key, or from another node)`);
+    } finally {
+      plaintext.fill(0);
     }
-    return plaintext;
+    return result;
   }
 }
 
