@@ -1,0 +1,69 @@
+/** /api/v1/keys: generate, get, list, status, sign. Every route is signed (config.auth). */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  CURVE_OF_ALGORITHM,
+  GenerateKeyRequestSchema,
+  IDEMPOTENCY_HEADER,
+  KeyIdSchema,
+  ListKeysQuerySchema,
+  SignRequestSchema,
+  UpdateStatusRequestSchema,
+  type Algorithm,
+} from '../../../common/api/schemas.ts';
+import type { KeyService, RequestContext } from '../../keys/service.ts';
+import { jsonBody, trailOf, validate } from '../context.ts';
+
+const ParamsSchema = z.object({ key_id: KeyIdSchema }).strict();
+const IdempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'Idempotency-Key: 1 to 255 visible ASCII characters')
+  .optional();
+
+function ctxOf(request: FastifyRequest): RequestContext {
+  return { requestId: request.id, userId: request.accessKey, trail: trailOf(request) };
+}
+
+/** A format that names algo_type but no curve gets the algorithm's curve instead of the default one. */
+function withImpliedCurve(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const format = (body as { format?: unknown }).format;
+  if (typeof format !== 'object' || format === null || Array.isArray(format)) return body;
+  const { algo_type: algo, curve } = format as { algo_type?: unknown; curve?: unknown };
+  if (curve !== undefined || typeof algo !== 'string' || !(algo in CURVE_OF_ALGORITHM)) return body;
+  return { ...body, format: { ...format, curve: CURVE_OF_ALGORITHM[algo as Algorithm] } };
+}
+
+export const keyRoutes: FastifyPluginAsync<{ keys: KeyService }> = async (app, { keys }) => {
+  app.post('/api/v1/keys/generate', { config: { auth: true, operation: 'KEY_GENERATE' } }, async (request, reply) => {
+    const idempotencyKey = validate(IdempotencyKeySchema, request.headers[IDEMPOTENCY_HEADER], 'header');
+    const body = validate(GenerateKeyRequestSchema, withImpliedCurve(jsonBody(request)), 'body');
+    const { key, created } = await keys.generate(body, { ...ctxOf(request), idempotencyKey });
+    return reply.code(created ? 201 : 200).send(key);
+  });
+
+  app.get('/api/v1/keys', { config: { auth: true } }, async (request) => {
+    return keys.list(validate(ListKeysQuerySchema, request.query, 'query'));
+  });
+
+  app.get('/api/v1/keys/:key_id', { config: { auth: true } }, async (request) => {
+    const { key_id } = validate(ParamsSchema, request.params, 'path');
+    return keys.get(key_id);
+  });
+
+  app.put(
+    '/api/v1/keys/:key_id/status',
+    { config: { auth: true, operation: 'KEY_STATUS_CHANGE' } },
+    async (request) => {
+      const { key_id } = validate(ParamsSchema, request.params, 'path');
+      const body = validate(UpdateStatusRequestSchema, jsonBody(request), 'body');
+      return keys.setStatus(key_id, body.status, body.reason, ctxOf(request));
+    },
+  );
+
+  app.post('/api/v1/keys/:key_id/sign', { config: { auth: true, operation: 'KEY_SIGN' } }, async (request) => {
+    const { key_id } = validate(ParamsSchema, request.params, 'path');
+    const body = validate(SignRequestSchema, jsonBody(request), 'body');
+    return keys.sign(key_id, body, ctxOf(request));
+  });
+};

@@ -1,0 +1,45 @@
+/** Unauthenticated routes: liveness, readiness, metrics, the OpenAPI document. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { z } from 'zod';
+import type { ReadyResponseSchema } from '../../../common/api/schemas.ts';
+import type { MpcCoordinator, NodeHealth } from '../../coordinator/types.ts';
+import type { GatewayMetrics } from '../../metrics.ts';
+import { buildOpenApiDocument } from '../../openapi/document.ts';
+
+/** A majority of the configured nodes must be reachable and unsealed. */
+export function readiness(health: readonly NodeHealth[], nodeCount: number): z.infer<typeof ReadyResponseSchema> {
+  const quorum = Math.floor(nodeCount / 2) + 1;
+  const usable = health.filter((n) => n.reachable && !n.sealed).length;
+  return {
+    ready: usable >= quorum,
+    quorum,
+    nodes: health.map((n) => ({
+      node_id: n.nodeId,
+      reachable: n.reachable,
+      sealed: n.sealed,
+      share_count: n.shareCount,
+      version: n.version,
+    })),
+  };
+}
+
+export const systemRoutes: FastifyPluginAsync<{
+  coordinator: MpcCoordinator;
+  metrics: GatewayMetrics;
+  nodeCount: number;
+}> = async (app, { coordinator, metrics, nodeCount }) => {
+  const openapi = JSON.stringify(buildOpenApiDocument());
+
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  app.get('/ready', async (_request, reply) => {
+    const body = readiness(await coordinator.health(), nodeCount);
+    return reply.code(body.ready ? 200 : 503).send(body);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.get('/api/v1/openapi.json', async (_request, reply) => reply.type('application/json').send(openapi));
+};
