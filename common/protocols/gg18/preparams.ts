@@ -1,0 +1,68 @@
+/**
+ * A party's GG18 pre-parameters: its Paillier key (two 1024-bit safe primes) and its
+ * ring-Pedersen parameters with their trapdoor. Independent of any key or session, so a node
+ * generates them ahead of time (node/preparams keeps a pool).
+ */
+import { bitLength } from '../../crypto/bigint/index.ts';
+import {
+  generatePaillierKey,
+  MIN_MODULUS_BITS,
+  secretKeyFromPrimes,
+  type PaillierSecretKey,
+} from '../../crypto/paillier/index.ts';
+import { generateRingPedersen, type RingPedersenSecret } from '../../crypto/zk/ring-pedersen.ts';
+
+export interface PreParams {
+  readonly paillier: PaillierSecretKey;
+  readonly ringPedersen: RingPedersenSecret;
+}
+
+export function generatePreParams(): PreParams {
+  return { paillier: generatePaillierKey(), ringPedersen: generateRingPedersen() };
+}
+
+const hex = (x: bigint): string => x.toString(16);
+
+/** Serialised pre-params (secret material: the caller encrypts before persisting). */
+export function encodePreParams(pp: PreParams): Uint8Array {
+  const { paillier: pk, ringPedersen: rp } = pp;
+  return new TextEncoder().encode(
+    JSON.stringify({
+      v: 1,
+      p: hex(pk.p),
+      q: hex(pk.q),
+      rpP: hex(rp.p),
+      rpQ: hex(rp.q),
+      h1: hex(rp.h1),
+      h2: hex(rp.h2),
+      alpha: hex(rp.alpha),
+      beta: hex(rp.beta),
+    }),
+  );
+}
+
+export function decodePreParams(bytes: Uint8Array): PreParams {
+  const raw = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  if (raw['v'] !== 1) throw new Error('unknown pre-params version');
+  const big = (k: string): bigint => {
+    const v = raw[k];
+    if (typeof v !== 'string' || !/^[0-9a-f]+$/.test(v)) throw new Error(`bad pre-params: ${k}`);
+    return BigInt('0x' + v);
+  };
+  const paillier = secretKeyFromPrimes(big('p'), big('q'));
+  const rpP = big('rpP');
+  const rpQ = big('rpQ');
+  const ringPedersen: RingPedersenSecret = {
+    nTilde: rpP * rpQ,
+    h1: big('h1'),
+    h2: big('h2'),
+    p: rpP,
+    q: rpQ,
+    alpha: big('alpha'),
+    beta: big('beta'),
+  };
+  if (bitLength(paillier.n) < MIN_MODULUS_BITS || bitLength(ringPedersen.nTilde) < MIN_MODULUS_BITS) {
+    throw new Error('pre-params modulus below 2048 bits');
+  }
+  return { paillier, ringPedersen };
+}
