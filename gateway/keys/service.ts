@@ -167,7 +167,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-const requestHash = (req: GenerateKeyRequest) => bytesToHex(sha256(new TextEncoder().encode(canonicalJson(req))));
+/** What an Idempotency-Key is bound to: the canonical form of the request after defaults. */
+export const requestHash = (req: GenerateKeyRequest) =>
+  bytesToHex(sha256(new TextEncoder().encode(canonicalJson(req))));
 
 export function createKeyService(opts: KeyServiceOptions): KeyService {
   const { db, coordinator, audit, metrics } = opts;
