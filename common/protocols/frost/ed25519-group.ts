@@ -15,11 +15,15 @@ function decodeElement(bytes: Uint8Array): EdwardsPoint {
   try {
     // zip215 = false: RFC 8032 canonical decoding (y < p, no negative zero).
     p = Point.fromBytes(bytes, false);
-    p.assertValidity();
   } catch {
     throw new DecodeError('not a valid Ed25519 point encoding');
   }
   if (p.is0()) throw new DecodeError('identity element');
+  try {
+    p.assertValidity();
+  } catch {
+    throw new DecodeError('point not on the curve');
+  }
   if (!p.isTorsionFree()) throw new DecodeError('point outside the prime-order subgroup');
   if (bytesToHex(p.toBytes()) !== bytesToHex(bytes)) throw new DecodeError('non-canonical encoding');
   return p;

@@ -29,6 +29,8 @@ import { blame, blameLocal, checkSigningContext, onePerSender, partyIndex, Round
 const SUITE = 'FROST-ED25519-SHA512-v1';
 const SHARE_TAG = 'custos/frost-ed25519/key-share';
 const PUBLIC_TAG = 'custos/frost-ed25519/public-info';
+/** Format tags of the serialised key share and public info (see key-share.ts). */
+export const FROST_ED25519_FORMATS = { keyShare: SHARE_TAG, publicInfo: PUBLIC_TAG } as const;
 const WIRE_VERSION = 1;
 const KIND_NONCE_COMMITMENT = 3;
 const KIND_SIGNATURE_SHARE = 4;

@@ -1,0 +1,177 @@
+/**
+ * Threshold BLS over BLS12-381: public keys in G1 (48 bytes compressed), signatures in G2 (96 bytes
+ * compressed), the Ethereum consensus ciphersuite BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_
+ * (draft-irtf-cfrg-bls-signature-05). Keys come from the FROST KeyGen DKG run in G1
+ * (../frost/keygen.ts); shares are Shamir shares of the group secret (Boldyreva, PKC 2003).
+ *
+ * Signing has no message rounds: each signer's finish([]) returns σ_i = s_i·H(m). combine (gateway)
+ * checks e(pk_i, H(m)) == e(G1, σ_i) for every partial, naming a bad signer, then interpolates
+ * σ = Σ λ_i·σ_i in G2 and verifies σ under the group key.
+ */
+import { bls12_381 } from '@noble/curves/bls12-381.js';
+import { ByteWriter, decodeAll } from '../encoding.ts';
+import { lagrangeAtZero } from '../frost/group.ts';
+import { createDkgParty } from '../frost/keygen.ts';
+import { decodeKeyShare, decodePublicInfo, encodeKeyShare, encodePublicInfo } from '../frost/key-share.ts';
+import { blame, blameLocal, checkSigningContext, partyIndex, RoundCounter } from '../frost/session.ts';
+import {
+  ProtocolAbort,
+  type KeygenOutput,
+  type MpcParty,
+  type PartyId,
+  type SessionContext,
+  type ThresholdScheme,
+} from '../types.ts';
+import { decodeG1, decodeG2, g1Group, type G1Point, type G2Point } from './g1-group.ts';
+
+/** The proof-of-possession ciphersuite Ethereum consensus uses for signatures. */
+export const BLS_POP_DST = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
+const SUITE = 'BLS12381G1-THRESHOLD-v1';
+const SHARE_TAG = 'custos/bls12381/key-share';
+const PUBLIC_TAG = 'custos/bls12381/public-info';
+/** Format tags of the serialised key share and public info (see ../frost/key-share.ts). */
+export const BLS_FORMATS = { keyShare: SHARE_TAG, publicInfo: PUBLIC_TAG } as const;
+const WIRE_VERSION = 1;
+const KIND_PARTIAL_SIGNATURE = 5;
+
+const bls = bls12_381.longSignatures;
+const order = g1Group.order;
+
+/** H(m): the message hashed to G2 under the POP ciphersuite's DST. */
+export const hashMessage = (message: Uint8Array): G2Point => bls.hash(message, BLS_POP_DST);
+
+function encodePartial(sigma: G2Point): Uint8Array {
+  return new ByteWriter().u8(WIRE_VERSION).u8(KIND_PARTIAL_SIGNATURE).bytes(sigma.toBytes(true)).finish();
+}
+
+function decodePartial(payload: Uint8Array): G2Point {
+  return decodeAll(payload, (r) => {
+    r.expectU8(WIRE_VERSION, 'wire version');
+    r.expectU8(KIND_PARTIAL_SIGNATURE, 'message kind');
+    return decodeG2(r.bytes(96));
+  });
+}
+
+function keygen(ctx: SessionContext): MpcParty<KeygenOutput> {
+  const dkg = createDkgParty(g1Group, SUITE, ctx);
+  return {
+    rounds: dkg.rounds,
+    round: (r, inbound) => dkg.round(r, inbound),
+    finish(inbound) {
+      const result = dkg.finish(inbound);
+      const info = { threshold: ctx.threshold, holders: ctx.holders, verificationShares: result.verificationShares };
+      return {
+        publicKey: result.groupKey.toBytes(true),
+        publicInfo: encodePublicInfo(g1Group, PUBLIC_TAG, info),
+        secretShare: encodeKeyShare(g1Group, SHARE_TAG, { ...info, ...result }),
+      };
+    },
+  };
+}
+
+function sign(ctx: SessionContext, secretShare: Uint8Array, message: Uint8Array): MpcParty<Uint8Array> {
+  checkSigningContext(ctx);
+  const key = blameLocal('stored key share', () => decodeKeyShare(g1Group, SHARE_TAG, secretShare));
+  if (key.threshold !== ctx.threshold || key.holders.join('\n') !== ctx.holders.join('\n')) {
+    throw new ProtocolAbort(undefined, 'key share does not belong to this session’s holders and threshold');
+  }
+  if (key.index !== partyIndex(ctx.holders, ctx.self))
+    throw new ProtocolAbort(undefined, 'key share of another holder');
+  const counter = new RoundCounter(0);
+  return {
+    rounds: [],
+    round(r) {
+      counter.enter(r);
+      return [];
+    },
+    finish(inbound) {
+      counter.finish();
+      if (inbound.length > 0) throw new ProtocolAbort(inbound[0]!.from, 'unexpected message in a zero-round protocol');
+      return encodePartial(hashMessage(message).multiply(key.secretShare));
+    },
+  };
+}
+
+function combine(
+  outputs: ReadonlyMap<PartyId, Uint8Array>,
+  publicInfo: Uint8Array,
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  ctx: { holders: readonly PartyId[]; threshold: number },
+): Uint8Array {
+  const info = blameLocal('public info', () => decodePublicInfo(g1Group, PUBLIC_TAG, publicInfo));
+  if (info.threshold !== ctx.threshold || info.holders.join('\n') !== ctx.holders.join('\n')) {
+    throw new ProtocolAbort(undefined, 'public info does not match the key’s holders and threshold');
+  }
+  const groupKey = blameLocal('group public key', () => decodeG1(publicKey));
+  const signers = [...outputs.keys()].map((id) => ({ id, index: partyIndex(ctx.holders, id) }));
+  if (signers.length < ctx.threshold) {
+    throw new ProtocolAbort(
+      undefined,
+      `${signers.length} partial signatures are fewer than the threshold ${ctx.threshold}`,
+    );
+  }
+  const hm = hashMessage(message);
+  const indices = signers.map((s) => BigInt(s.index));
+  const partials = signers.map((s) => ({
+    ...s,
+    sigma: blame(s.id, 'malformed partial signature', () => decodePartial(outputs.get(s.id)!)),
+    verificationShare: info.verificationShares[s.index - 1]!,
+  }));
+  const sigma = partials.reduce(
+    (acc, p) => acc.add(p.sigma.multiplyUnsafe(lagrangeAtZero(indices, BigInt(p.index), order))),
+    bls12_381.G2.Point.ZERO,
+  );
+  if (!batchVerify(partials, { sigma, verificationShare: groupKey }, hm)) {
+    for (const p of partials) {
+      if (!bls.verify(p.sigma, hm, p.verificationShare)) {
+        throw new ProtocolAbort(p.id, 'partial signature does not verify under its verification share');
+      }
+    }
+    throw new ProtocolAbort(undefined, 'combined signature does not verify: public info does not match the public key');
+  }
+  return sigma.toBytes(true);
+}
+
+interface Claim {
+  readonly sigma: G2Point;
+  readonly verificationShare: G1Point;
+}
+
+/**
+ * Checks e(pk_i, H(m)) == e(G1, σ_i) for every claim at once, with independent random 64-bit
+ * weights r_i: e(Σ r_i·pk_i, H(m)) == e(G1, Σ r_i·σ_i). One false claim passes with probability
+ * at most 2^-64 (small-exponent batch verification, Bellare–Garay–Rabin 1998).
+ */
+function batchVerify(partials: readonly Claim[], combined: Claim, hm: G2Point): boolean {
+  let pk = bls12_381.G1.Point.ZERO;
+  let sig = bls12_381.G2.Point.ZERO;
+  for (const c of [...partials, combined]) {
+    const r = randomWeight();
+    pk = pk.add(c.verificationShare.multiplyUnsafe(r));
+    sig = sig.add(c.sigma.multiplyUnsafe(r));
+  }
+  return bls.verify(sig, hm, pk);
+}
+
+function randomWeight(): bigint {
+  const words = crypto.getRandomValues(new Uint32Array(2));
+  return ((BigInt(words[0]!) << 32n) | BigInt(words[1]!)) + 1n;
+}
+
+/** Standard BLS verification under the POP ciphersuite; malformed inputs verify as false. */
+function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  try {
+    return bls.verify(decodeG2(signature), hashMessage(message), decodeG1(publicKey));
+  } catch {
+    return false;
+  }
+}
+
+export const blsScheme: ThresholdScheme = {
+  algo: 'BLS',
+  keygen,
+  sign,
+  combine,
+  verify,
+};
