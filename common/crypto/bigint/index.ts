@@ -208,3 +208,67 @@ export function isqrt(n: bigint): bigint {
     x = y;
   }
 }
+
+/** Exponentiations of one public base to many public exponents (verifiers' hot loops). */
+export interface FixedBase {
+  pow(exp: bigint): bigint;
+  /** Releases the precomputed table (WebAssembly memory). */
+  dispose(): void;
+}
+
+const WINDOW = 6;
+
+/**
+ * Yao's fixed-base method: precomputes base^(2^(w·j)) once, then each exponentiation of up to
+ * `maxBits` bits costs about maxBits/w + 2^w multiplications instead of maxBits squarings.
+ * Not constant time: for public exponents only.
+ */
+export function fixedBase(base: bigint, m: bigint, maxBits: number): FixedBase {
+  const digits = Math.ceil(maxBits / WINDOW);
+  const table: number[] = [];
+  const modulus = gmp.mpz_t();
+  gmp.mpz_init(modulus);
+  load(modulus, m);
+  const step = gmp.mpz_t();
+  gmp.mpz_init(step);
+  load(step, 1n << BigInt(WINDOW));
+  for (let j = 0; j < digits; j++) {
+    const entry = gmp.mpz_t();
+    gmp.mpz_init(entry);
+    if (j === 0) load(entry, mod(base, m));
+    else gmp.mpz_powm(entry, table[j - 1]!, step, modulus);
+    table.push(entry);
+  }
+  const acc = gmp.mpz_t();
+  const run = gmp.mpz_t();
+  gmp.mpz_init(acc);
+  gmp.mpz_init(run);
+  const mask = (1n << BigInt(WINDOW)) - 1n;
+  return {
+    pow(exp) {
+      if (exp < 0n || bitLength(exp) > maxBits) return modPow(base, exp, m);
+      const buckets: number[][] = Array.from({ length: 1 << WINDOW }, () => []);
+      for (let j = 0, e = exp; e > 0n; j++, e >>= BigInt(WINDOW)) {
+        const d = Number(e & mask);
+        if (d) buckets[d]!.push(table[j]!);
+      }
+      gmp.mpz_set_ui(acc, 1);
+      gmp.mpz_set_ui(run, 1);
+      for (let d = (1 << WINDOW) - 1; d >= 1; d--) {
+        for (const entry of buckets[d]!) {
+          gmp.mpz_mul(run, run, entry);
+          gmp.mpz_mod(run, run, modulus);
+        }
+        gmp.mpz_mul(acc, acc, run);
+        gmp.mpz_mod(acc, acc, modulus);
+      }
+      return read(acc);
+    },
+    dispose() {
+      for (const p of [...table, modulus, step, acc, run]) {
+        gmp.mpz_clear(p);
+        gmp.mpz_t_free(p);
+      }
+    },
+  };
+}

@@ -8,12 +8,12 @@
  */
 import {
   bitLength,
+  fixedBase,
   gcd,
   generateSafePrime,
   isProbablePrime,
   mod,
   modInverse,
-  modPow,
   modPowSecretCrt,
   randomBelow,
   randomUnit,
@@ -99,11 +99,16 @@ function verifyDln(g: bigint, y: bigint, n: bigint, proof: DlnProof, binding: Pr
     if (a <= 1n || a >= n || t < 0n || t >= n) return false;
   }
   const bits = dlnChallengeBits(binding, g, y, n, proof.commitments);
-  for (let i = 0; i < DLN_ITERATIONS; i++) {
-    const expected = bits[i] ? mod(proof.commitments[i]! * y, n) : proof.commitments[i]!;
-    if (modPow(g, proof.responses[i]!, n) !== expected) return false;
+  const powers = fixedBase(g, n, bitLength(n));
+  try {
+    for (let i = 0; i < DLN_ITERATIONS; i++) {
+      const expected = bits[i] ? mod(proof.commitments[i]! * y, n) : proof.commitments[i]!;
+      if (powers.pow(proof.responses[i]!) !== expected) return false;
+    }
+    return true;
+  } finally {
+    powers.dispose();
   }
-  return true;
 }
 
 export interface RingPedersenProof {

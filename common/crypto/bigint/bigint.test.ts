@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  bigIntToBytes,
+  bitLength,
+  bytesToBigInt,
+  fixedBase,
+  gcd,
+  generateSafePrime,
+  isProbablePrime,
+  isqrt,
+  jacobi,
+  modInverse,
+  modPow,
+  modPowSecret,
+  modPowSecretCrt,
+  randomBits,
+} from './index.ts';
+
+/** Square-and-multiply on native bigints: an independent reference. */
+function referencePow(b: bigint, e: bigint, m: bigint): bigint {
+  let result = 1n;
+  let base = b % m;
+  for (let x = e; x > 0n; x >>= 1n) {
+    if (x & 1n) result = (result * base) % m;
+    base = (base * base) % m;
+  }
+  return result;
+}
+
+const m = randomBits(1024) | (1n << 1023n) | 1n;
+
+test('modPow, modPowSecret and fixedBase agree with a native reference', () => {
+  const fb = fixedBase(12345n, m, 1024);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const b = randomBits(1000);
+      const e = randomBits(1024);
+      const expected = referencePow(b, e, m);
+      assert.equal(modPow(b, e, m), expected);
+      assert.equal(modPowSecret(b, e, m), expected);
+      assert.equal(fb.pow(e), referencePow(12345n, e, m));
+    }
+  } finally {
+    fb.dispose();
+  }
+  assert.equal(modPowSecret(5n, 0n, m), 1n);
+});
+
+test('negative exponents use the inverse', () => {
+  const b = 987654321n;
+  assert.equal((modPow(b, -3n, m) * referencePow(b, 3n, m)) % m, 1n);
+  assert.equal((modPowSecret(b, -3n, m) * referencePow(b, 3n, m)) % m, 1n);
+});
+
+test('modPowSecret refuses an even modulus; modInverse refuses non-units', () => {
+  assert.throws(() => modPowSecret(3n, 5n, 10n), RangeError);
+  assert.throws(() => modInverse(6n, 9n), RangeError);
+  assert.equal((modInverse(7n, m) * 7n) % m, 1n);
+});
+
+test('CRT exponentiation matches the direct one', () => {
+  const p = 1000000007n;
+  const q = 998244353n;
+  const e = randomBits(200);
+  assert.equal(modPowSecretCrt(123456789n, e, p, q), referencePow(123456789n, e, p * q));
+});
+
+test('gcd, jacobi, isqrt, byte conversions', () => {
+  assert.equal(gcd(84n, 36n), 12n);
+  assert.equal(jacobi(2n, 7n), 1);
+  assert.equal(jacobi(3n, 7n), -1);
+  const n = randomBits(2048);
+  const r = isqrt(n);
+  assert.ok(r * r <= n && (r + 1n) * (r + 1n) > n);
+  assert.equal(bytesToBigInt(bigIntToBytes(n, 256)), n);
+  assert.throws(() => bigIntToBytes(1n << 64n, 8), RangeError);
+});
+
+test('generateSafePrime returns p = 2q + 1 with p, q prime, p ≡ 3 mod 4', () => {
+  const p = generateSafePrime(256);
+  assert.equal(bitLength(p), 256);
+  assert.ok(isProbablePrime(p) && isProbablePrime((p - 1n) / 2n));
+  assert.equal(p % 4n, 3n);
+  assert.ok(!isProbablePrime(p * 3n));
+});
