@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { KmsClusterSpecSchema, type KmsCluster } from '../api/v1alpha1/index.ts';
 import { desiredObjects } from './index.ts';
-import { nodeStatefulSet, nodeService } from './node.ts';
+import { nodeStatefulSet, nodeService, nodeUnsealSecret } from './node.ts';
 import { gatewayDeployment, nodeAddresses } from './gateway.ts';
 import { defaultDenyPolicy, gatewayPolicy, nodeDisruptionBudget, nodePolicy } from './policy.ts';
 import { nodeCertificate, gatewayCertificate } from './certificates.ts';
@@ -206,4 +206,11 @@ test('backup CronJob: per node, next to the node, read-only data, retention in t
   assert.equal(pod.volumes?.[0]?.persistentVolumeClaim?.readOnly, true);
   assert.match(backupScript('tss1', 7), /tail -n \+8/);
   assert.equal(backupCronJob(prod, 'tss1'), undefined);
+});
+
+test('unseal Secrets outlive the cluster: no owner reference, immutable', () => {
+  const s = nodeUnsealSecret(sample, 'tss1', 'pw');
+  assert.equal(s.metadata?.name, 'custody-unseal-tss1');
+  assert.equal(s.metadata?.ownerReferences, undefined);
+  assert.equal(s.immutable, true);
 });

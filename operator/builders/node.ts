@@ -30,12 +30,17 @@ export function nodeService(c: KmsCluster, id: string): V1Service {
   };
 }
 
-/** Operator-generated unseal password; only built when the user names no Secret of their own. */
+/**
+ * Operator-generated unseal password; only built when the user names no Secret of their own. It
+ * has no owner reference: like the retained shard volume, it must outlive a deleted KmsCluster, or
+ * the shares on that volume could never be unsealed again.
+ */
 export function nodeUnsealSecret(c: KmsCluster, id: string, password: string): V1Secret {
+  const { ownerReferences: _owned, ...meta } = objectMeta(c, unsealSecretName(c, id), 'node', id);
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: objectMeta(c, unsealSecretName(c, id), 'node', id),
+    metadata: meta,
     type: 'Opaque',
     immutable: true,
     stringData: { password },

@@ -68,5 +68,6 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   deletionTimestamp?: string;
+  creationTimestamp?: string;
   finalizers?: string[];
 }
