@@ -42,12 +42,12 @@ export const GatewayConfigSchema = z
     rate_limit: z
       .object({
         /** Bucket size: requests an access key may burst. */
-        burst: z.number().int().min(1).default(100),
+        burst: z.number().int().min(1).default(1000),
         /** Sustained requests per second per access key. */
-        per_second: z.number().positive().default(50),
+        per_second: z.number().positive().default(500),
       })
       .strict()
-      .default({ burst: 100, per_second: 50 }),
+      .default({ burst: 1000, per_second: 500 }),
     /** Algorithms the cluster serves; others answer 422 UNSUPPORTED_ALGORITHM. */
     algorithms: z.array(AlgorithmSchema).min(1).default(['EDDSA', 'BLS']),
     audit: z
@@ -67,6 +67,12 @@ export const GatewayConfigSchema = z
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+
+/** CUSTOS_BOOTSTRAP_CREDENTIALS_FILE: the access key provisioned at start (extra fields, e.g. base_url, ignored). */
+export const BootstrapCredentialsSchema = z.object({
+  access_key: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
+  secret_key: z.string().min(16),
+});
 
 /** Parses `tss1=127.0.0.1:9001,tss2=...` from CUSTOS_NODES. */
 function parseNodeList(text: string): { id: string; address: string }[] {
@@ -92,6 +98,12 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_DATABASE_URL) out.database = { url: env.CUSTOS_DATABASE_URL };
   if (env.CUSTOS_REDIS_URL) out.redis = { url: env.CUSTOS_REDIS_URL };
   if (env.CUSTOS_BODY_LIMIT_BYTES) out.body_limit_bytes = num(env.CUSTOS_BODY_LIMIT_BYTES);
+  if (env.CUSTOS_RATE_LIMIT_BURST || env.CUSTOS_RATE_LIMIT_PER_SECOND) {
+    out.rate_limit = {
+      ...(env.CUSTOS_RATE_LIMIT_BURST ? { burst: Number(env.CUSTOS_RATE_LIMIT_BURST) } : {}),
+      ...(env.CUSTOS_RATE_LIMIT_PER_SECOND ? { per_second: Number(env.CUSTOS_RATE_LIMIT_PER_SECOND) } : {}),
+    };
+  }
   if (env.CUSTOS_ALGORITHMS) out.algorithms = env.CUSTOS_ALGORITHMS.split(',').map((s) => s.trim());
   if (env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE) out.bootstrap_credentials_file = env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE;
   if (env.CUSTOS_GATEWAY_MASTER_KEY) out.master_key_hex = env.CUSTOS_GATEWAY_MASTER_KEY;

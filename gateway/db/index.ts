@@ -4,7 +4,7 @@
  */
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, MysqlDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createPool } from 'mysql2';
 import * as m0001 from './migrations/0001_initial.ts';
@@ -29,7 +29,11 @@ export function openDatabase(opts: { url?: string; home: string }): Db {
   }
   if (!url.startsWith('sqlite:')) throw new Error('database url must start with sqlite: or mysql://');
   const file = url.slice('sqlite:'.length);
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Owner-only from the first byte; SQLite gives the -wal and -shm files the same mode.
+    closeSync(openSync(file, 'a', 0o600));
+  }
   const sqlite = new Sqlite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');

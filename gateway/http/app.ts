@@ -3,6 +3,7 @@
  * ids, authentication, rate limiting, metrics, one error shape, and the routes.
  */
 import Fastify, {
+  LogController,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
@@ -60,7 +61,7 @@ export function buildGatewayApp(
     genReqId: () => `req_${randomBytes(12).toString('hex')}`,
     requestIdHeader: false,
     // Headers may carry the signature: keep them out of request logs.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.decorateRequest('accessKey', undefined);
   app.decorateRequest('startedAt', 0);

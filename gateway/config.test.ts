@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { loadConfig } from './config.ts';
+
+describe('gateway config', () => {
+  test('defaults: four loopback nodes, EDDSA and BLS, 256 KiB bodies', () => {
+    const c = loadConfig({});
+    assert.equal(c.nodes.length, 4);
+    assert.deepEqual(c.algorithms, ['EDDSA', 'BLS']);
+    assert.equal(c.body_limit_bytes, 262144);
+    assert.ok(c.home.startsWith('/'));
+  });
+
+  test('a JSON file, overridden by the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-cfg-'));
+    try {
+      const file = join(dir, 'gw.json');
+      writeFileSync(
+        file,
+        JSON.stringify({ port: 9999, algorithms: ['EDDSA'], database: { url: 'mysql://u:p@127.0.0.1/custos' } }),
+      );
+      const c = loadConfig({
+        CUSTOS_GATEWAY_CONFIG: file,
+        CUSTOS_GATEWAY_PORT: '8443',
+        CUSTOS_NODES: 'a=127.0.0.1:1, b=127.0.0.1:2',
+      });
+      assert.equal(c.port, 8443);
+      assert.deepEqual(c.algorithms, ['EDDSA']);
+      assert.equal(c.database.url, 'mysql://u:p@127.0.0.1/custos');
+      assert.deepEqual(c.nodes, [
+        { id: 'a', address: '127.0.0.1:1' },
+        { id: 'b', address: '127.0.0.1:2' },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('invalid values and unknown keys are refused with the field named', () => {
+    assert.throws(() => loadConfig({ CUSTOS_ALGORITHMS: 'EDDSA,RSA' }), /algorithms/);
+    assert.throws(() => loadConfig({ CUSTOS_DATABASE_URL: 'postgres://x' }), /database/);
+    assert.throws(() => loadConfig({ CUSTOS_NODES: 'nonsense' }), /CUSTOS_NODES/);
+  });
+});

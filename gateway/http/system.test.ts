@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { healthyNodes, signedRequest, startTestGateway, type TestGateway } from './test-support.ts';
+
+describe('system routes', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway();
+  });
+  after(async () => gw.close());
+
+  test('/health answers without auth and carries a request id', async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/health' });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['x-request-id']), /^req_/);
+  });
+
+  test('/ready needs a majority of nodes reachable and unsealed', async () => {
+    gw.coordinator.health_ = healthyNodes().map((n, i) => (i < 2 ? { ...n, sealed: true } : n));
+    const down = await gw.app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(down.statusCode, 503);
+    assert.equal(down.json().ready, false);
+    assert.equal(down.json().quorum, 3);
+    gw.coordinator.health_ = healthyNodes().map((n, i) => (i === 0 ? { ...n, reachable: false } : n));
+    const up = await gw.app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(up.statusCode, 200);
+    assert.equal(up.json().nodes.length, 4);
+  });
+
+  test('/metrics exposes request counts by route and status, and the audit chain length', async () => {
+    await signedRequest(gw, 'GET', '/api/v1/keys');
+    await gw.app.inject({ method: 'GET', url: '/api/v1/keys' });
+    const text = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(text, /custos_http_requests_total\{method="GET",route="\/api\/v1\/keys",status="200"\} 1/);
+    assert.match(text, /custos_http_requests_total\{method="GET",route="\/api\/v1\/keys",status="401"\} 1/);
+    assert.match(text, /custos_audit_chain_length [1-9]/);
+    assert.match(text, /custos_mpc_session_duration_seconds/);
+  });
+
+  test('/api/v1/openapi.json is OpenAPI 3.1 and documents every route the app serves', async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    assert.equal(res.statusCode, 200);
+    const doc = JSON.parse(res.body);
+    assert.equal(doc.openapi, '3.1.0');
+    const documented = new Set(
+      Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      ),
+    );
+    const routes = [
+      'POST /api/v1/keys/generate',
+      'GET /api/v1/keys',
+      'GET /api/v1/keys/{key_id}',
+      'POST /api/v1/keys/{key_id}/sign',
+      'PUT /api/v1/keys/{key_id}/status',
+      'GET /api/v1/openapi.json',
+      'GET /health',
+      'GET /ready',
+      'GET /metrics',
+    ];
+    assert.equal(documented.size, routes.length, 'nothing documented that is not served');
+    for (const route of routes) {
+      assert.ok(documented.has(route), `${route} documented`);
+      const [method, path] = route.split(' ') as [string, string];
+      const found = gw.app.hasRoute({ method: method as 'GET', url: path.replace('{key_id}', ':key_id') });
+      assert.ok(found, `${route} served`);
+    }
+    const gen = doc.paths['/api/v1/keys/generate'].post;
+    const reqSchema = gen.requestBody.content['application/json'].schema;
+    assert.equal(reqSchema.additionalProperties, false);
+    assert.ok(reqSchema.properties.shard_properties);
+    assert.ok(gen.responses['201'] && gen.responses['409'] && gen.responses['422']);
+    const err = gen.responses['422'].content['application/json'].schema;
+    assert.ok(err.properties.error.properties.code.enum.includes('UNSUPPORTED_ALGORITHM'));
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * The gateway process: config -> database (migrated) -> audit log -> coordinator -> HTTP.
+ * Stops cleanly on SIGTERM/SIGINT. Logs never carry secrets: the master key, access key secrets
+ * and request signatures are never passed to the logger.
+ */
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { builtinSchemes } from '../common/protocols/registry.ts';
+import { createAuditLog } from './audit/audit-log.ts';
+import { createAccessKeyStore, type AccessKeyStore } from './auth/access-keys.ts';
+import { loadOrCreateKeyFile } from './auth/key-file.ts';
+import { createMemoryNonceCache, createRedisNonceCache } from './auth/nonce-cache.ts';
+import { BootstrapCredentialsSchema, gatewayDir, loadConfig } from './config.ts';
+import { createGrpcCoordinator } from './coordinator/grpc-coordinator.ts';
+import { migrateToLatest, openDatabase } from './db/index.ts';
+import { buildGatewayApp } from './http/app.ts';
+import { createMetrics } from './metrics.ts';
+import { createMemoryRateLimiter, createRedisRateLimiter } from './ratelimit/token-bucket.ts';
+
+/** Upserts the bootstrap access key, keeping the enabled flag and allow-list an operator may have set. */
+async function provisionBootstrapKey(store: AccessKeyStore, file: string): Promise<string> {
+  const creds = BootstrapCredentialsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  const existing = await store.get(creds.access_key);
+  await store.upsert({
+    accessKey: creds.access_key,
+    secretKey: creds.secret_key,
+    enabled: existing?.enabled ?? true,
+    allowedCidrs: existing?.allowedCidrs ?? [],
+    description: existing?.description ?? 'bootstrap credentials',
+  });
+  return creds.access_key;
+}
+
+const config = loadConfig();
+const logger = pino({ level: config.log_level, name: 'gateway' });
+const dir = gatewayDir(config);
+
+const db = openDatabase({ url: config.database.url, home: config.home });
+await migrateToLatest(db);
+const masterKey = config.master_key_hex
+  ? hexToBytes(config.master_key_hex)
+  : await loadOrCreateKeyFile(join(dir, 'master.key'));
+const audit = createAuditLog({
+  db,
+  signingKey: await loadOrCreateKeyFile(join(dir, 'audit.key')),
+  checkpointEvery: config.audit.checkpoint_every,
+});
+const accessKeys = createAccessKeyStore(db, masterKey);
+if (config.bootstrap_credentials_file) {
+  const accessKey = await provisionBootstrapKey(accessKeys, config.bootstrap_credentials_file);
+  logger.info({ access_key: accessKey }, 'bootstrap access key provisioned');
+}
+
+const redis = config.redis ? new Redis(config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
+const rateOpts = { burst: config.rate_limit.burst, perSecond: config.rate_limit.per_second };
+
+const coordinator = createGrpcCoordinator({
+  home: config.home,
+  nodes: config.nodes,
+  logger: logger.child({ component: 'coordinator' }),
+  schemes: builtinSchemes(),
+  onNodeEvent: (nodeId, event) => {
+    audit
+      .record({ operation: event, result: 'SUCCESS', nodeId, trail: { reported_by: 'coordinator' } })
+      .catch((err: unknown) => logger.error({ err, nodeId, event }, 'audit write failed'));
+  },
+});
+
+const app = buildGatewayApp({
+  config,
+  db,
+  coordinator,
+  audit,
+  logger,
+  metrics: createMetrics({ defaultMetrics: true, auditLength: () => audit.length() }),
+  accessKeys,
+  nonces: redis ? createRedisNonceCache(redis) : createMemoryNonceCache(),
+  rateLimiter: redis ? createRedisRateLimiter(redis, rateOpts) : createMemoryRateLimiter(rateOpts),
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  try {
+    await app.close();
+    await coordinator.close();
+    await redis?.quit();
+    await db.destroy();
+  } catch (err) {
+    logger.error({ err }, 'error during shutdown');
+    process.exitCode = 1;
+  }
+}
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
+
+await app.listen({ host: config.host, port: config.port });
+logger.info(
+  {
+    nodes: config.nodes.map((n) => n.id),
+    algorithms: config.algorithms,
+    database: config.database.url?.startsWith('mysql:') ? 'mysql' : 'sqlite',
+  },
+  'gateway listening',
+);
