@@ -6,7 +6,13 @@
 import { type InboundMessage, type MpcParty, type PartyId } from '../types.ts';
 
 /** Returns the payload `to` receives from `from` in round `round` (replace it to cheat). */
-export type Tamper = (msg: { round: number; from: PartyId; to: PartyId; payload: Uint8Array }) => Uint8Array;
+export type Tamper = (msg: {
+  round: number;
+  from: PartyId;
+  to: PartyId;
+  broadcast: boolean;
+  payload: Uint8Array;
+}) => Uint8Array;
 
 export function runParties<O>(parties: ReadonlyMap<PartyId, MpcParty<O>>, tamper?: Tamper): Map<PartyId, O> {
   const ids = [...parties.keys()];
@@ -16,10 +22,13 @@ export function runParties<O>(parties: ReadonlyMap<PartyId, MpcParty<O>>, tamper
     const next = new Map<PartyId, InboundMessage[]>(ids.map((id) => [id, []]));
     for (const from of ids) {
       for (const out of parties.get(from)!.round(round, inbox.get(from)!)) {
-        const recipients = out.to === undefined ? ids.filter((id) => id !== from) : [out.to];
+        const broadcast = out.to === undefined;
+        const recipients = broadcast ? ids.filter((id) => id !== from) : [out.to!];
         for (const to of recipients) {
-          const payload = tamper ? tamper({ round, from, to, payload: out.payload.slice() }) : out.payload.slice();
-          next.get(to)!.push({ from, broadcast: out.to === undefined, payload });
+          const payload = out.payload.slice();
+          next
+            .get(to)!
+            .push({ from, broadcast, payload: tamper ? tamper({ round, from, to, broadcast, payload }) : payload });
         }
       }
     }

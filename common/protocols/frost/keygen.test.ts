@@ -44,11 +44,11 @@ function assertAbort(run: () => unknown, culprit: PartyId | undefined, message?:
   });
 }
 
-/** Replaces `from`'s payload in `round` (to every recipient) with `edit(payload)`. */
+/** Replaces `from`'s payload in `round` (round 1: the point-to-point shares) with `edit(payload)`. */
 const tamperFrom =
   (round: number, from: PartyId, edit: (payload: Uint8Array, to: PartyId) => Uint8Array): Tamper =>
   (m) =>
-    m.round === round && m.from === from ? edit(m.payload, m.to) : m.payload;
+    m.round === round && m.from === from && m.broadcast === (round === 0) ? edit(m.payload, m.to) : m.payload;
 
 function combinations<T>(items: readonly T[], k: number): T[][] {
   if (k === 0) return [[]];
@@ -266,6 +266,19 @@ function dkgSuite<P extends GroupElement<P>>(
         return out;
       });
       assertAbort(() => runDkg(group, holders, t, unreduced), 'tss2', /not reduced/);
+    });
+
+    it('aborts when a dealer shows different commitments to different holders', () => {
+      // A second instance of tss2 in the same session: its round-0 message carries a valid proof.
+      const twin = createDkgParty(group, SUITE, context(holders, 'tss2', t)).round(0, [])[0]!.payload;
+      const tamper: Tamper = (m) => (m.round === 0 && m.from === 'tss2' && m.to === 'tss3' ? twin : m.payload);
+      assertAbort(() => runDkg(group, holders, t, tamper), undefined, /seen differently by tss3/);
+    });
+
+    it('names a party whose transcript echo is malformed', () => {
+      const tamper: Tamper = (m) =>
+        m.round === 1 && m.from === 'tss3' && m.broadcast ? m.payload.subarray(1) : m.payload;
+      assertAbort(() => runDkg(group, holders, t, tamper), 'tss3', /malformed echo/);
     });
 
     it('names a party whose message arrives twice, and an unexpected sender', () => {

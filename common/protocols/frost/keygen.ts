@@ -7,12 +7,23 @@
  * Round 0 (broadcast): Feldman commitments C_i = (a_i0·G, …, a_i(t-1)·G) and a proof of knowledge
  *   of a_i0 whose challenge binds the session id, suite, holders, threshold, the dealer's index and
  *   all of C_i, so it can be neither replayed into another session nor claimed by another party.
- * Round 1 (point-to-point): f_i(j) to every other holder j.
- * Finish: each f_j(i) is checked against C_j; s_i = Σ_j f_j(i); group key Y = Σ_j C_j0; the
- *   verification share of holder k is Σ_j Σ_m C_jm·k^m.
+ * Round 1 (point-to-point): f_i(j) to every other holder j; and (broadcast) a hash of the
+ *   round-0 transcript this holder saw, so that a dealer who sent different commitments to
+ *   different holders makes the DKG abort instead of yielding different keys (echo broadcast,
+ *   Goldwasser–Lindell "secure computation without agreement").
+ * Finish: echoes must match; each f_j(i) is checked against C_j; s_i = Σ_j f_j(i); group key
+ *   Y = Σ_j C_j0; the verification share of holder k is Σ_j Σ_m C_jm·k^m.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { ByteWriter, decodeAll, DecodeError, encodeTranscript } from '../encoding.ts';
-import { ProtocolAbort, type MpcParty, type PartyId, type RoundSpec, type SessionContext } from '../types.ts';
+import {
+  ProtocolAbort,
+  type MpcParty,
+  type OutboundMessage,
+  type PartyId,
+  type RoundSpec,
+  type SessionContext,
+} from '../types.ts';
 import {
   baseMultiply,
   decodeElementAs,
@@ -26,6 +37,7 @@ import { blame, checkKeygenContext, onePerSender, partyIndex, RoundCounter } fro
 const WIRE_VERSION = 1;
 const KIND_COMMITMENTS = 1;
 const KIND_SHARE = 2;
+const KIND_ECHO = 6;
 
 /** What a holder knows after a successful DKG. */
 export interface DkgResult<P> {
@@ -141,7 +153,7 @@ export function createDkgParty<P extends GroupElement<P>>(
   checkKeygenContext(ctx);
   const rounds: RoundSpec[] = [
     { broadcast: true, p2p: false },
-    { broadcast: false, p2p: true },
+    { broadcast: true, p2p: true },
   ];
   const counter = new RoundCounter(rounds.length);
   const self = partyIndex(ctx.holders, ctx.self);
@@ -150,6 +162,8 @@ export function createDkgParty<P extends GroupElement<P>>(
   let coefficients: bigint[] = [];
   let ownCommitments: P[] = [];
   const dealerCommitments = new Map<PartyId, readonly P[]>();
+  let ownRound0: Uint8Array = new Uint8Array();
+  let transcriptHash: Uint8Array = new Uint8Array();
 
   const wipeCoefficients = (): void => {
     // Best effort: bigints are immutable, so this drops our references for the GC.
@@ -157,17 +171,18 @@ export function createDkgParty<P extends GroupElement<P>>(
     coefficients = [];
   };
 
-  function round0(): { payload: Uint8Array }[] {
+  function round0(): OutboundMessage[] {
     coefficients = Array.from({ length: ctx.threshold }, () => group.randomScalar());
     ownCommitments = coefficients.map((a) => group.generator.multiply(a));
     const k = group.randomScalar();
     const proofR = group.generator.multiply(k);
     const c = pokChallenge(group, suite, ctx, self, ownCommitments, proofR);
     const proofZ = (k + coefficients[0]! * c) % order;
-    return [{ payload: encodeCommitmentMessage(group, { commitments: ownCommitments, proofR, proofZ }) }];
+    ownRound0 = encodeCommitmentMessage(group, { commitments: ownCommitments, proofR, proofZ });
+    return [{ payload: ownRound0 }];
   }
 
-  function round1(payloads: Map<PartyId, Uint8Array>): { to: PartyId; payload: Uint8Array }[] {
+  function round1(payloads: Map<PartyId, Uint8Array>): OutboundMessage[] {
     const seenConstantTerms = new Map<string, PartyId>([[hex(group.encodeElement(ownCommitments[0]!)), ctx.self]]);
     for (const from of others) {
       const msg = blame(from, 'malformed commitments', () =>
@@ -182,10 +197,29 @@ export function createDkgParty<P extends GroupElement<P>>(
       seenConstantTerms.set(key, from);
       dealerCommitments.set(from, msg.commitments);
     }
-    return others.map((to) => ({
+    const round0 = ctx.holders.map((h) => (h === ctx.self ? ownRound0 : payloads.get(h)!));
+    transcriptHash = sha256(encodeTranscript([ctx.sessionId, ...round0]));
+    const shares = others.map((to) => ({
       to,
       payload: encodeShareMessage(group, evaluatePolynomial(coefficients, BigInt(partyIndex(ctx.holders, to)), order)),
     }));
+    return [...shares, { payload: new ByteWriter().u8(WIRE_VERSION).u8(KIND_ECHO).bytes(transcriptHash).finish() }];
+  }
+
+  function checkEchoes(echoes: Map<PartyId, Uint8Array>): void {
+    for (const from of others) {
+      const echo = blame(from, 'malformed echo', () =>
+        decodeAll(echoes.get(from)!, (r) => {
+          r.expectU8(WIRE_VERSION, 'wire version');
+          r.expectU8(KIND_ECHO, 'message kind');
+          return r.bytes(32);
+        }),
+      );
+      if (!equalBytes(echo, transcriptHash)) {
+        // A dealer equivocated, or `from` misreports what it saw; the hashes cannot tell which.
+        throw new ProtocolAbort(undefined, `round-0 broadcasts were seen differently by ${from} and ${ctx.self}`);
+      }
+    }
   }
 
   function finish(payloads: Map<PartyId, Uint8Array>): DkgResult<P> {
@@ -231,12 +265,29 @@ export function createDkgParty<P extends GroupElement<P>>(
     finish(inbound) {
       counter.finish();
       try {
-        return finish(onePerSender(inbound, others, false));
+        checkEchoes(
+          onePerSender(
+            inbound.filter((m) => m.broadcast),
+            others,
+            true,
+          ),
+        );
+        return finish(
+          onePerSender(
+            inbound.filter((m) => !m.broadcast),
+            others,
+            false,
+          ),
+        );
       } finally {
         wipeCoefficients();
       }
     },
   };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function hex(b: Uint8Array): string {
