@@ -1,14 +1,19 @@
 /**
  * In-process driver for MpcParty round machines (tests and benchmarks): delivers every round's
  * broadcast and point-to-point messages as the node runtime would, optionally through a
- * tampering hook that plays a cheating sender.
+ * tampering hook that plays a cheating sender. The cheater, if named, runs last in each round,
+ * so that the abort thrown is an honest party's verdict.
  */
 import type { InboundMessage, MpcParty, OutboundMessage, PartyId } from '../types.ts';
 
 export type Tamper = (round: number, from: PartyId, message: OutboundMessage) => OutboundMessage;
 
-export function runParties<O>(parties: ReadonlyMap<PartyId, MpcParty<O>>, tamper?: Tamper): Map<PartyId, O> {
-  const ids = [...parties.keys()];
+export function runParties<O>(
+  parties: ReadonlyMap<PartyId, MpcParty<O>>,
+  tamper?: Tamper,
+  cheater?: PartyId,
+): Map<PartyId, O> {
+  const ids = [...parties.keys()].sort((a, b) => Number(a === cheater) - Number(b === cheater));
   const rounds = parties.get(ids[0]!)!.rounds.length;
   let inboxes = new Map<PartyId, InboundMessage[]>(ids.map((id) => [id, []]));
   for (let r = 0; r < rounds; r++) {

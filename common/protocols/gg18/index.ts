@@ -14,7 +14,7 @@ import { sameBytes, type Point } from './common.ts';
 import { createKeygenParty } from './keygen.ts';
 import type { PreParams } from './preparams.ts';
 import { decodePublicInfo, decodeSecretShare } from './share.ts';
-import { createSignParty, type NonceRegistry } from './sign.ts';
+import { createNonceRegistry, createSignParty } from './sign.ts';
 
 export type { PreParams } from './preparams.ts';
 export { decodePreParams, encodePreParams, generatePreParams } from './preparams.ts';
@@ -29,20 +29,6 @@ export interface Gg18Options {
 export interface Gg18Scheme extends ThresholdScheme {
   /** Keygen with pre-params the runtime awaited from the pool (the preferred entry point). */
   keygenWith(ctx: SessionContext, preParams: PreParams): MpcParty<KeygenOutput>;
-}
-
-/** Remembers the last `capacity` nonces per scheme instance (per node process). */
-function nonceRegistry(capacity: number): NonceRegistry {
-  const seen = new Set<string>();
-  return {
-    claim(party, R) {
-      const key = `${party}:${R.toHex(true)}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      if (seen.size > capacity) seen.delete(seen.values().next().value!);
-      return true;
-    },
-  };
 }
 
 /** r‖s‖v → verifies with the standard verifier, low-s, v ∈ {27, 28} recovering to publicKey. */
@@ -63,7 +49,7 @@ function verifySignature(signature: Uint8Array, message: Uint8Array, publicKey: 
 }
 
 export function createGg18Scheme(options: Gg18Options = {}): Gg18Scheme {
-  const nonces = nonceRegistry(options.nonceMemory ?? 100_000);
+  const nonces = createNonceRegistry(options.nonceMemory ?? 100_000);
   return {
     algo: 'GG18',
     keygenWith: createKeygenParty,

@@ -27,6 +27,7 @@ import {
 } from '../../crypto/paillier/index.ts';
 import { proveAliceRange, proveBob, verifyAliceRange, verifyBob } from '../../crypto/zk/mta.ts';
 import { proveDlog, proveTwoBase, verifyDlog, verifyTwoBase } from '../../crypto/zk/schnorr.ts';
+import { transcriptHash, type TranscriptItem } from '../../crypto/zk/transcript.ts';
 import {
   ProtocolAbort,
   type InboundMessage,
@@ -69,6 +70,7 @@ const phase2Msg = z.object({ cGamma: nat, proofGamma: bobProof, cW: nat, proofW:
 const phase3Msg = z.object({ delta: nat });
 const phase4Msg = z.object({ Gamma: point, opening: bytes, proof: dlogProof });
 const commitmentMsg = z.object({ commitment: bytes });
+const phase5AMsg = z.object({ commitment: bytes, echo: z.array(bytes).max(64) });
 const phase5BMsg = z.object({ V: point, A: point, opening: bytes, proofV: twoBaseProof, proofA: dlogProof });
 const phase5DMsg = z.object({ U: point.or(z.literal('identity')), T: point.or(z.literal('identity')), opening: bytes });
 const phase5EMsg = z.object({ s: nat, l: nat });
@@ -76,6 +78,20 @@ const phase5EMsg = z.object({ s: nat, l: nat });
 /** Claims a nonce point once per party; false if it was used before (refused). */
 export interface NonceRegistry {
   claim(party: PartyId, R: Point): boolean;
+}
+
+/** Remembers the last `capacity` nonces per scheme instance (per node process). */
+export function createNonceRegistry(capacity: number): NonceRegistry {
+  const seen = new Set<string>();
+  return {
+    claim(party, R) {
+      const key = `${party}:${R.toHex(true)}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      if (seen.size > capacity) seen.delete(seen.values().next().value!);
+      return true;
+    },
+  };
 }
 
 /** The 65-byte signature r‖s‖v with low s and v = 27 + recovery id. */
@@ -143,6 +159,28 @@ export function createSignParty(
   let VA: { commitment: Uint8Array; opening: Uint8Array } | undefined;
   let UT: { commitment: Uint8Array; opening: Uint8Array; U: Point; T: Point } | undefined;
 
+  // Echo broadcast: what each party broadcast in phases 1, 3 and 4, as this party received it.
+  const views = new Map<PartyId, TranscriptItem[]>(ctx.parties.map((p) => [p, []]));
+  views.get(ctx.self)!.push(gammaCommit.commitment, kEnc.c);
+
+  function echo(): Uint8Array[] {
+    return ctx.parties.map((p) => transcriptHash('echo', binding(ctx, p), views.get(p)!));
+  }
+
+  /**
+   * A party that sent different broadcasts to different peers (equivocation) would otherwise
+   * surface only as a failed phase 5 check. Mismatch about j's own or this party's messages is
+   * j's fault (messages are authenticated); about a third party's, either could be lying.
+   */
+  function checkEcho(j: PartyId, theirs: readonly Uint8Array[], mine: readonly Uint8Array[]): void {
+    if (theirs.length !== mine.length) throw new ProtocolAbort(j, 'malformed echo');
+    ctx.parties.forEach((k, i) => {
+      if (sameBytes(theirs[i]!, mine[i]!)) return;
+      const culprit = k === j || k === ctx.self ? j : undefined;
+      throw new ProtocolAbort(culprit, `${j} and ${ctx.self} saw different broadcasts from ${k}`);
+    });
+  }
+
   function phase1(): OutboundMessage[] {
     const out: OutboundMessage[] = [{ payload: encode({ commitment: gammaCommit.commitment, c: kEnc.c }) }];
     for (const j of others) {
@@ -190,6 +228,7 @@ export function createSignParty(
       }
       peerCiphertexts.set(j, b.c);
       peerCommitments.set(j, b.commitment);
+      views.get(j)!.push(b.commitment, b.c);
     }
     const out: OutboundMessage[] = [];
     const myW = G.multiply(w);
@@ -229,6 +268,7 @@ export function createSignParty(
     for (const nu of nus) sigma = mod(sigma + nu, ORDER);
     betas.length = 0;
     nus.length = 0;
+    views.get(ctx.self)!.push(delta);
     return [{ payload: encode({ delta }) }];
   }
 
@@ -239,6 +279,7 @@ export function createSignParty(
       const msg = decodeFrom(phase3Msg, got.get(j)!.broadcast!, j, 'phase 3 delta');
       if (msg.delta >= ORDER) throw new ProtocolAbort(j, 'delta share out of range');
       total = mod(total + msg.delta, ORDER);
+      views.get(j)!.push(msg.delta);
     }
     if (total === 0n) throw new ProtocolAbort(undefined, 'delta is zero');
     delta = total;
@@ -250,6 +291,7 @@ export function createSignParty(
   function phase5A(inbound: readonly InboundMessage[]): OutboundMessage[] {
     const got = collect(ctx, ROUNDS[3]!, inbound);
     let sum = Gamma;
+    views.get(ctx.self)!.push(Gamma.toBytes(true));
     const seen = new Set([Gamma.toHex(true)]);
     for (const j of others) {
       const msg = decodeFrom(phase4Msg, got.get(j)!.broadcast!, j, 'phase 4 opening');
@@ -262,6 +304,7 @@ export function createSignParty(
         throw new ProtocolAbort(j, 'Schnorr proof for Gamma failed');
       }
       sum = sum.add(msg.Gamma);
+      views.get(j)!.push(msg.Gamma.toBytes(true));
     }
     R = sum.multiply(modInverse(delta, ORDER));
     r = mod(R.toAffine().x, ORDER);
@@ -277,13 +320,16 @@ export function createSignParty(
     V = (s === 0n ? secp256k1.Point.ZERO : R.multiply(s)).add(G.multiply(l));
     A = G.multiply(rho);
     VA = commit(ctx, 'VA', [V, A]);
-    return [{ payload: encode({ commitment: VA.commitment }) }];
+    return [{ payload: encode({ commitment: VA.commitment, echo: echo() }) }];
   }
 
   function phase5B(inbound: readonly InboundMessage[]): OutboundMessage[] {
     const got = collect(ctx, ROUNDS[4]!, inbound);
+    const mine = echo();
     for (const j of others) {
-      peerCommitments.set(j, decodeFrom(commitmentMsg, got.get(j)!.broadcast!, j, 'phase 5A commitment').commitment);
+      const msg = decodeFrom(phase5AMsg, got.get(j)!.broadcast!, j, 'phase 5A commitment');
+      checkEcho(j, msg.echo, mine);
+      peerCommitments.set(j, msg.commitment);
     }
     const proofV = proveTwoBase(s, l, R, V, binding(ctx, ctx.self));
     const proofA = proveDlog(rho, A, binding(ctx, ctx.self));
