@@ -281,6 +281,32 @@ function dkgSuite<P extends GroupElement<P>>(
       assertAbort(() => runDkg(group, holders, t, tamper), 'tss3', /malformed echo/);
     });
 
+    it('zeroes the received secret shares once finished', () => {
+      const parties = holders.map((h) => createDkgParty(group, SUITE, context(holders, h, t)));
+      const round0 = parties.map((p, i) => ({
+        from: holders[i]!,
+        broadcast: true,
+        payload: p.round(0, [])[0]!.payload,
+      }));
+      const round1 = parties.map((p, i) =>
+        p.round(
+          1,
+          round0.filter((m) => m.from !== holders[i]),
+        ),
+      );
+      const toTss1 = round1
+        .slice(1)
+        .flatMap((out, k) =>
+          out
+            .filter((m) => m.to === undefined || m.to === 'tss1')
+            .map((m) => ({ from: holders[k + 1]!, broadcast: m.to === undefined, payload: m.payload.slice() })),
+        );
+      const shares = toTss1.filter((m) => !m.broadcast);
+      assert.ok(shares.every((m) => m.payload.slice(2).some((b) => b !== 0)));
+      parties[0]!.finish(toTss1);
+      assert.ok(shares.every((m) => m.payload.every((b) => b === 0)));
+    });
+
     it('names a party whose message arrives twice, and an unexpected sender', () => {
       const parties = holders.map((h) => createDkgParty(group, SUITE, context(holders, h, t)));
       const round0 = parties.map((p, i) => ({

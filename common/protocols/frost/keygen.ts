@@ -233,7 +233,6 @@ export function createDkgParty<P extends GroupElement<P>>(
       }
       secretShare = (secretShare + share) % order;
     }
-    for (const p of payloads.values()) p.fill(0);
 
     const merged = ownCommitments.map((own, k) =>
       others.reduce((acc, from) => acc.add(dealerCommitments.get(from)![k]!), own),
@@ -281,6 +280,8 @@ export function createDkgParty<P extends GroupElement<P>>(
         );
       } finally {
         wipeCoefficients();
+        // The received shares are secret; nothing needs them once the session ends.
+        for (const m of inbound) if (!m.broadcast) m.payload.fill(0);
       }
     },
   };
