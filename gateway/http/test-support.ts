@@ -81,11 +81,15 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(overrides: Partial<GatewayConfig> = {}): Promise<TestGateway> {
+/** A gateway on a fresh SQLite file, or on `databaseUrl` (an empty MySQL database). */
+export async function startTestGateway(
+  overrides: Partial<GatewayConfig> = {},
+  databaseUrl?: string,
+): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'custos-gw-'));
   const dbFile = join(dir, 'gateway', 'custos.db');
   const config = { ...GatewayConfigSchema.parse({ home: dir }), ...overrides };
-  const db = openDatabase({ url: `sqlite:${dbFile}`, home: dir });
+  const db = openDatabase({ url: databaseUrl ?? `sqlite:${dbFile}`, home: dir });
   await migrateToLatest(db);
   const audit = createAuditLog({ db, signingKey: randomBytes(32), checkpointEvery: config.audit.checkpoint_every });
   const accessKeys = createAccessKeyStore(db, randomBytes(32));

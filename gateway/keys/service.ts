@@ -253,7 +253,8 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
       shard_count,
       threshold,
       public_key: `0x${bytesToHex(result.publicKey)}`,
-      public_info: result.publicInfo,
+      // A Buffer, which every driver binds as bytes (mysql2 does not treat a bare Uint8Array so).
+      public_info: Buffer.from(result.publicInfo),
       address,
       addresses: JSON.stringify(addresses),
       shard_nodes: JSON.stringify(holders),

@@ -2,7 +2,7 @@
  * The initial schema. Column types are the portable subset of SQLite and MySQL: varchar for
  * anything indexed (MySQL cannot index unbounded text), text for JSON, blob for bytes.
  */
-import type { Kysely } from 'kysely';
+import { MysqlAdapter, sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -66,6 +66,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('signature', 'varchar(128)', (c) => c.notNull())
     .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
     .execute();
+
+  // MySQL compares text case-insensitively by default; ids, labels and hashes must compare
+  // byte for byte as they do in SQLite.
+  if (db.getExecutor().adapter instanceof MysqlAdapter) {
+    for (const table of ['keys', 'access_keys', 'audit_log', 'audit_checkpoints']) {
+      await sql`alter table ${sql.table(table)} convert to character set utf8mb4 collate utf8mb4_bin`.execute(db);
+    }
+  }
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
