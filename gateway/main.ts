@@ -5,34 +5,19 @@
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { Redis } from 'ioredis';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { builtinSchemes } from '../common/protocols/registry.ts';
 import { createAuditLog } from './audit/audit-log.ts';
-import { createAccessKeyStore, type AccessKeyStore } from './auth/access-keys.ts';
+import { createAccessKeyStore, provisionBootstrapKey } from './auth/access-keys.ts';
 import { loadOrCreateKeyFile } from './auth/key-file.ts';
 import { createMemoryNonceCache, createRedisNonceCache } from './auth/nonce-cache.ts';
-import { BootstrapCredentialsSchema, gatewayDir, loadConfig } from './config.ts';
+import { gatewayDir, loadConfig } from './config.ts';
 import { createGrpcCoordinator } from './coordinator/grpc-coordinator.ts';
 import { migrateToLatest, openDatabase } from './db/index.ts';
 import { buildGatewayApp } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import { createMemoryRateLimiter, createRedisRateLimiter } from './ratelimit/token-bucket.ts';
-
-/** Upserts the bootstrap access key, keeping the enabled flag and allow-list an operator may have set. */
-async function provisionBootstrapKey(store: AccessKeyStore, file: string): Promise<string> {
-  const creds = BootstrapCredentialsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-  const existing = await store.get(creds.access_key);
-  await store.upsert({
-    accessKey: creds.access_key,
-    secretKey: creds.secret_key,
-    enabled: existing?.enabled ?? true,
-    allowedCidrs: existing?.allowedCidrs ?? [],
-    description: existing?.description ?? 'bootstrap credentials',
-  });
-  return creds.access_key;
-}
 
 const config = loadConfig();
 const logger = pino({ level: config.log_level, name: 'gateway' });

@@ -1,4 +1,6 @@
 /** The access_keys table: AccessKey/SecretKey pairs, secrets sealed under the master key. */
+import { readFileSync } from 'node:fs';
+import { BootstrapCredentialsSchema } from '../config.ts';
 import { nowIso, type Db } from '../db/index.ts';
 import { open, seal } from './secret-box.ts';
 
@@ -60,4 +62,21 @@ export function createAccessKeyStore(db: Db, masterKey: Uint8Array): AccessKeySt
         .execute();
     },
   };
+}
+
+/**
+ * Upserts the access key of a bootstrap credentials file ({"access_key","secret_key"}), keeping
+ * the enabled flag and allow-list an operator may have set on it. Returns the access key id.
+ */
+export async function provisionBootstrapKey(store: AccessKeyStore, file: string): Promise<string> {
+  const creds = BootstrapCredentialsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  const existing = await store.get(creds.access_key);
+  await store.upsert({
+    accessKey: creds.access_key,
+    secretKey: creds.secret_key,
+    enabled: existing?.enabled ?? true,
+    allowedCidrs: existing?.allowedCidrs ?? [],
+    description: existing?.description ?? 'bootstrap credentials',
+  });
+  return creds.access_key;
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createAccessKeyStore } from '../auth/access-keys.ts';
+import { createAccessKeyStore, provisionBootstrapKey } from '../auth/access-keys.ts';
 import { migrateToLatest, openDatabase, type Db } from './index.ts';
 
 describe('metadata database (SQLite)', () => {
@@ -74,5 +74,28 @@ describe('metadata database (SQLite)', () => {
       allowedCidrs: ['::1/128'],
       description: null,
     });
+  });
+
+  test('bootstrap credentials are upserted, keeping an operator-set allow-list and enabled flag', async () => {
+    const store = createAccessKeyStore(db, randomBytes(32));
+    const file = join(dir, 'bootstrap.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ base_url: 'http://x', access_key: 'AK_boot', secret_key: 'first-secret-0123' }),
+    );
+    assert.equal(await provisionBootstrapKey(store, file), 'AK_boot');
+    assert.equal((await store.get('AK_boot'))?.enabled, true);
+    await store.upsert({
+      accessKey: 'AK_boot',
+      secretKey: 'first-secret-0123',
+      enabled: false,
+      allowedCidrs: ['10.0.0.0/8'],
+    });
+    writeFileSync(file, JSON.stringify({ access_key: 'AK_boot', secret_key: 'second-secret-456' }));
+    await provisionBootstrapKey(store, file);
+    const key = await store.get('AK_boot');
+    assert.deepEqual([key?.secretKey, key?.enabled, key?.allowedCidrs], ['second-secret-456', false, ['10.0.0.0/8']]);
+    writeFileSync(file, JSON.stringify({ access_key: 'AK_boot' }));
+    await assert.rejects(provisionBootstrapKey(store, file));
   });
 });

@@ -25,6 +25,13 @@ describe('system routes', () => {
     const up = await gw.app.inject({ method: 'GET', url: '/ready' });
     assert.equal(up.statusCode, 200);
     assert.equal(up.json().nodes.length, 4);
+    const health = gw.coordinator.health.bind(gw.coordinator);
+    gw.coordinator.health = () => Promise.reject(new Error('coordinator down'));
+    try {
+      assert.equal((await gw.app.inject({ method: 'GET', url: '/ready' })).statusCode, 503);
+    } finally {
+      gw.coordinator.health = health;
+    }
   });
 
   test('/metrics exposes request counts by route and status, and the audit chain length', async () => {

@@ -32,8 +32,13 @@ export const systemRoutes: FastifyPluginAsync<{
 
   app.get('/health', async () => ({ status: 'ok' }));
 
-  app.get('/ready', async (_request, reply) => {
-    const body = readiness(await coordinator.health(), nodeCount);
+  app.get('/ready', async (request, reply) => {
+    // A coordinator that cannot even report health means not ready, not an internal error.
+    const health = await coordinator.health().catch((err: unknown) => {
+      request.log.warn({ err }, 'coordinator health failed');
+      return [];
+    });
+    const body = readiness(health, nodeCount);
     return reply.code(body.ready ? 200 : 503).send(body);
   });
 
