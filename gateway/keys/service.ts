@@ -292,7 +292,13 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
         if (running.hash !== hash) {
           throw new ApiError(409, 'CONFLICT', 'Idempotency-Key is in use with a different request body');
         }
-        return { key: await running.done, created: false };
+        try {
+          return { key: await running.done, created: false };
+        } catch (err) {
+          // The first request audited its own failure; this one is audited as its own rejection.
+          if (err instanceof ApiError) throw new ApiError(err.status, err.code, err.message, err.headers);
+          throw err;
+        }
       }
       const done = generateNew(req, ctx, hash);
       inflight.set(idem, { hash, done });
