@@ -17,7 +17,7 @@ import { decodePublicInfo, decodeSecretShare } from './share.ts';
 import { createNonceRegistry, createSignParty } from './sign.ts';
 
 export type { PreParams } from './preparams.ts';
-export { decodePreParams, encodePreParams, generatePreParams } from './preparams.ts';
+export { decodePreParams, encodePreParams, generatePreParams, validatePreParams } from './preparams.ts';
 
 export interface Gg18Options {
   /** Synchronous source for `keygen(ctx)`: returns ready pre-params or undefined. */

@@ -3,7 +3,7 @@
  * ring-Pedersen parameters with their trapdoor. Independent of any key or session, so a node
  * generates them ahead of time (node/preparams keeps a pool).
  */
-import { bitLength } from '../../crypto/bigint/index.ts';
+import { bitLength, isProbablePrime, modPow } from '../../crypto/bigint/index.ts';
 import {
   generatePaillierKey,
   MIN_MODULUS_BITS,
@@ -65,4 +65,28 @@ export function decodePreParams(bytes: Uint8Array): PreParams {
     throw new Error('pre-params modulus below 2048 bits');
   }
   return { paillier, ringPedersen };
+}
+
+function isSafePrime(p: bigint): boolean {
+  return isProbablePrime(p, 20) && isProbablePrime((p - 1n) / 2n, 20);
+}
+
+/**
+ * Full check of pre-params read back from storage: four distinct 1024-bit safe primes, 2048-bit
+ * moduli, and h2 = h1^alpha, h1 = h2^beta in Z*_N~.
+ */
+export function validatePreParams(pp: PreParams): boolean {
+  const { paillier: pk, ringPedersen: rp } = pp;
+  const primes = [pk.p, pk.q, rp.p, rp.q];
+  if (new Set(primes).size !== 4 || !primes.every(isSafePrime)) return false;
+  if (bitLength(pk.n) < MIN_MODULUS_BITS || bitLength(rp.nTilde) < MIN_MODULUS_BITS) return false;
+  const order = ((rp.p - 1n) / 2n) * ((rp.q - 1n) / 2n);
+  return (
+    rp.h1 > 1n &&
+    rp.h1 < rp.nTilde &&
+    rp.h1 !== rp.h2 &&
+    (rp.alpha * rp.beta) % order === 1n &&
+    modPow(rp.h1, rp.alpha, rp.nTilde) === rp.h2 &&
+    modPow(rp.h2, rp.beta, rp.nTilde) === rp.h1
+  );
 }
