@@ -11,7 +11,7 @@ import { crdName, GROUP, RESOURCES, VERSION, type ResourceDefinition } from './a
 type Json = Record<string, unknown>;
 
 // JSON Schema keywords the Kubernetes structural schema does not accept, or that zod emits as noise.
-const DROP = new Set(['$schema', 'propertyNames', 'additionalProperties:false', 'id']);
+const DROP = new Set(['$schema', 'propertyNames']);
 
 /** Rewrites zod's OpenAPI 3.0 output into a Kubernetes structural schema. */
 export function toStructural(node: unknown): unknown {

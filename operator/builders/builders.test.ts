@@ -151,7 +151,8 @@ test('network policies: default deny; nodes accept only the gateway on TCP 9000 
   assert.equal(deny.spec.ingress, undefined);
   assert.equal(deny.spec.egress, undefined);
   const nodes = nodePolicy(sample);
-  assert.deepEqual(nodes.spec.egress, []);
+  assert.deepEqual(nodes.spec.policyTypes, ['Ingress', 'Egress']);
+  assert.equal(nodes.spec.egress, undefined, 'no egress rule at all');
   assert.deepEqual(nodes.spec.ingress, [
     {
       from: [

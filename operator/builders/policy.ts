@@ -55,7 +55,7 @@ export function nodePolicy(c: KmsCluster): NetworkPolicy {
           ports: [{ protocol: 'TCP', port: NODE_PORT }],
         },
       ],
-      egress: [],
+      // Egress listed in policyTypes with no egress rules: nothing may leave a node.
     },
   };
 }

@@ -25,7 +25,7 @@ export const NetworkPeerSchema = z
   .strict()
   .meta(
     cel({
-      rule: 'has(self.cidr) || has(self.namespace) || has(self.podLabels)',
+      rule: 'has(self.cidr) || has(self.__namespace__) || has(self.podLabels)',
       message: 'name a cidr, a namespace or podLabels',
     }),
   );

@@ -127,9 +127,9 @@ export interface ControlPlane {
   kubeconfigPath: string;
   /** GET against the API server with the admin certificate; returns status and parsed body. */
   get(path: string): Promise<{ status: number; body: unknown }>;
-  /** Kills the API server (not etcd) and starts a new one on the same port. */
+  /** SIGKILLs the API server (not etcd), as a crash would, and starts a new one on the same port. */
   restartApiServer(downMs?: number): Promise<void>;
-  stopApiServer(): Promise<void>;
+  stopApiServer(signal?: NodeJS.Signals): Promise<void>;
   startApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -141,10 +141,10 @@ function launch(name: string, args: string[], dir: string): ChildProcess {
   return child;
 }
 
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
+async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
@@ -246,8 +246,8 @@ export async function startControlPlane(): Promise<ControlPlane> {
       join(dir, 'kube-apiserver.log'),
     );
   };
-  const stopApiServer = async () => {
-    await stopChild(apiserver);
+  const stopApiServer = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    await stopChild(apiserver, signal);
   };
   await startApiServer();
 
@@ -286,7 +286,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     startApiServer,
     stopApiServer,
     async restartApiServer(downMs = 2000) {
-      await stopApiServer();
+      await stopApiServer('SIGKILL');
       await new Promise((r) => setTimeout(r, downMs));
       await startApiServer();
     },

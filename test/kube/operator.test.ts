@@ -1,0 +1,411 @@
+/**
+ * The operator against a real kube-apiserver, etcd and kube-controller-manager (built by
+ * hack/kube/build.sh). No kubelet and no cert-manager controller run: the tests patch pod and
+ * Certificate status the way they would.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startControlPlane, type ControlPlane } from './support/control-plane.ts';
+import {
+  clientFor,
+  condition,
+  ensureNamespace,
+  eventually,
+  installCrds,
+  markCertificateReady,
+  markPodReady,
+  readYaml,
+  refusal,
+  ROOT,
+  startOperator,
+} from './support/kube.ts';
+import type { KubeClient, KubeObject } from '../../operator/kube/client.ts';
+import type { Operator } from '../../operator/manager.ts';
+import { RESOURCES } from '../../operator/api/v1alpha1/index.ts';
+import { crdFileName } from '../../operator/crdgen.ts';
+
+const NS = 'vault';
+const CR = '/apis/custos.dev/v1alpha1';
+let cp: ControlPlane;
+let client: KubeClient;
+let op: Operator;
+
+const sample = (file: string) => readYaml(join(ROOT, 'config/samples', file))[0]!;
+const withNs = (o: KubeObject): KubeObject => ({ ...o, metadata: { ...o.metadata, namespace: NS } });
+const list = async (path: string, selector = 'app.kubernetes.io/instance=custody') =>
+  (await client.list(path, `labelSelector=${encodeURIComponent(selector)}`)).items;
+const getCluster = () => client.get(`${CR}/namespaces/${NS}/kmsclusters/custody`);
+
+before(async () => {
+  cp = await startControlPlane();
+  client = clientFor(cp).client;
+  await installCrds(client, [
+    ...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))),
+    join(ROOT, 'test/kube/fixtures/cert-manager-crds.yaml'),
+  ]);
+  await ensureNamespace(client, NS);
+  await ensureNamespace(client, 'custos-system');
+});
+
+after(async () => {
+  await op?.stop();
+  await cp?.stop();
+});
+
+describe('CRD validation refuses invalid specs with readable messages', () => {
+  const cluster = (spec: Record<string, unknown>, name = 'bad'): KubeObject => ({
+    apiVersion: 'custos.dev/v1alpha1',
+    kind: 'KmsCluster',
+    metadata: { name, namespace: NS },
+    spec,
+  });
+  test('threshold above shard count, shard count above nodes, PKCS#11 without settings', async () => {
+    assert.match(
+      (await refusal(client, cluster({ keyDefaults: { shardCount: 2, threshold: 3 } }))) ?? 'accepted',
+      /keyDefaults.threshold must not exceed keyDefaults.shardCount/,
+    );
+    assert.match(
+      (await refusal(client, cluster({ nodes: 3, keyDefaults: { shardCount: 4, threshold: 2 } }))) ?? 'accepted',
+      /keyDefaults.shardCount must not exceed nodes/,
+    );
+    assert.match(
+      (await refusal(client, cluster({ unseal: { mode: 'PKCS11' } }))) ?? 'accepted',
+      /unseal.pkcs11 is required when mode is PKCS11/,
+    );
+    assert.match((await refusal(client, cluster({ nodes: 1 }))) ?? 'accepted', /spec.nodes: Invalid value: 1/);
+    assert.match(
+      (await refusal(client, cluster({ gateway: { replicas: 2 } }))) ?? 'accepted',
+      /more than one gateway replica needs database.type MySQL and redis/,
+    );
+    assert.match(
+      (await refusal(client, cluster({ gateway: { allowedClientCIDRs: ['10.0.0.0'] } }))) ?? 'accepted',
+      /allowedClientCIDRs\[0\]/,
+    );
+    assert.equal(await refusal(client, cluster({})), undefined, 'an empty spec takes every default');
+  });
+  test('ManagedKey: curve must match the algorithm; KeyRotation: Reshare needs its target', async () => {
+    const key = (format: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'custos.dev/v1alpha1',
+      kind: 'ManagedKey',
+      metadata: { name: 'bad-key', namespace: NS },
+      spec: { clusterRef: { name: 'custody' }, format },
+    });
+    assert.match((await refusal(client, key({ algoType: 'EDDSA' }))) ?? 'accepted', /EDDSA keys use curve ED25519/);
+    assert.match((await refusal(client, key({ algoType: 'RSA' }))) ?? 'accepted', /Unsupported value: "RSA"/);
+    assert.match(
+      (await refusal(client, {
+        apiVersion: 'custos.dev/v1alpha1',
+        kind: 'KeyRotation',
+        metadata: { name: 'bad-rot', namespace: NS },
+        spec: { keyRef: { name: 'k' }, type: 'Reshare' },
+      })) ?? 'accepted',
+      /reshare is required when type is Reshare/,
+    );
+  });
+});
+
+describe('KmsCluster reconcile', () => {
+  test('the operator becomes leader and applies every owned object', async () => {
+    op = startOperator(cp, 'op-a');
+    await eventually('leadership', async () => op.leading);
+    await client.create(`${CR}/namespaces/${NS}/kmsclusters`, withNs(sample('kmscluster.yaml')));
+
+    const sts = await eventually('4 StatefulSets', async () => {
+      const items = await list('/apis/apps/v1/namespaces/vault/statefulsets');
+      return items.length === 4 ? items : undefined;
+    });
+    assert.deepEqual(sts.map((s) => s.metadata.name).sort(), [
+      'custody-tss1',
+      'custody-tss2',
+      'custody-tss3',
+      'custody-tss4',
+    ]);
+    const tss1 = sts.find((s) => s.metadata.name === 'custody-tss1') as unknown as {
+      metadata: {
+        ownerReferences: { kind: string; name: string; controller: boolean }[];
+        managedFields: { manager: string; operation: string }[];
+      };
+      spec: {
+        replicas: number;
+        template: {
+          spec: {
+            automountServiceAccountToken: boolean;
+            containers: { image: string; securityContext: Record<string, unknown> }[];
+          };
+        };
+      };
+    };
+    assert.equal(tss1.spec.replicas, 1);
+    assert.equal(tss1.spec.template.spec.automountServiceAccountToken, false);
+    assert.equal(tss1.spec.template.spec.containers[0]!.securityContext.readOnlyRootFilesystem, true);
+    assert.deepEqual(
+      tss1.metadata.ownerReferences.map((r) => [r.kind, r.name, r.controller]),
+      [['KmsCluster', 'custody', true]],
+    );
+    assert.ok(
+      tss1.metadata.managedFields.some((m) => m.manager === 'custos-operator' && m.operation === 'Apply'),
+      'applied with server-side apply under the custos-operator field manager',
+    );
+
+    const names = async (path: string) => (await list(path)).map((o) => o.metadata.name).sort();
+    await eventually(
+      'cluster-wide objects',
+      async () => (await names('/apis/apps/v1/namespaces/vault/deployments')).length === 1,
+    );
+    assert.deepEqual(await names('/apis/apps/v1/namespaces/vault/deployments'), ['custody-gateway']);
+    assert.deepEqual(await names('/api/v1/namespaces/vault/services'), [
+      'custody-gateway',
+      'custody-tss1',
+      'custody-tss2',
+      'custody-tss3',
+      'custody-tss4',
+    ]);
+    assert.deepEqual(await names('/apis/cert-manager.io/v1/namespaces/vault/certificates'), [
+      'custody-ca',
+      'custody-gateway',
+      'custody-tss1',
+      'custody-tss2',
+      'custody-tss3',
+      'custody-tss4',
+    ]);
+    assert.deepEqual(await names('/apis/cert-manager.io/v1/namespaces/vault/issuers'), [
+      'custody-ca',
+      'custody-selfsigned',
+    ]);
+    assert.deepEqual(await names('/apis/networking.k8s.io/v1/namespaces/vault/networkpolicies'), [
+      'custody-default-deny',
+      'custody-gateway',
+      'custody-nodes',
+    ]);
+    assert.deepEqual(await names('/apis/policy/v1/namespaces/vault/poddisruptionbudgets'), ['custody-nodes']);
+    assert.deepEqual(await names('/apis/batch/v1/namespaces/vault/cronjobs'), [
+      'custody-tss1-backup',
+      'custody-tss2-backup',
+      'custody-tss3-backup',
+      'custody-tss4-backup',
+    ]);
+    assert.deepEqual(await names('/api/v1/namespaces/vault/secrets'), [
+      'custody-operator-credentials',
+      'custody-unseal-tss1',
+      'custody-unseal-tss2',
+      'custody-unseal-tss3',
+      'custody-unseal-tss4',
+    ]);
+    const nodesPolicy = (await client.get(
+      '/apis/networking.k8s.io/v1/namespaces/vault/networkpolicies/custody-nodes',
+    )) as unknown as {
+      spec: { egress?: unknown[]; ingress: { ports: unknown[] }[]; policyTypes: string[] };
+    };
+    assert.deepEqual(nodesPolicy.spec.policyTypes, ['Ingress', 'Egress']);
+    assert.deepEqual(nodesPolicy.spec.egress ?? [], [], 'no egress from nodes');
+    assert.deepEqual(nodesPolicy.spec.ingress[0]!.ports, [{ protocol: 'TCP', port: 9000 }]);
+  });
+
+  test('status follows certificates, node pods and gateway pods becoming ready', async () => {
+    const first = await eventually('initial status', async () => {
+      const c = await getCluster();
+      return condition(c, 'Ready') ? c : undefined;
+    });
+    assert.equal(condition(first, 'Ready')?.status, 'False');
+    assert.equal(condition(first, 'CertificatesReady')?.reason, 'Issuing');
+    assert.equal(condition(first, 'BackupScheduled')?.status, 'True');
+    assert.equal(condition(first, 'Ready')?.observedGeneration, 1);
+    assert.equal(
+      (first.status as { gateway: { endpoint: string } }).gateway.endpoint,
+      'http://custody-gateway.vault.svc:8080',
+    );
+
+    for (const c of await list('/apis/cert-manager.io/v1/namespaces/vault/certificates'))
+      await markCertificateReady(client, NS, c.metadata.name);
+    await eventually(
+      'CertificatesReady',
+      async () => condition(await getCluster(), 'CertificatesReady')?.status === 'True',
+    );
+
+    // The StatefulSet controller (kube-controller-manager) creates the node pods; act as their kubelet.
+    const nodePods = await eventually('4 node pods', async () => {
+      const pods = await list(
+        '/api/v1/namespaces/vault/pods',
+        'app.kubernetes.io/instance=custody,app.kubernetes.io/component=node',
+      );
+      return pods.length === 4 ? pods : undefined;
+    });
+    for (const p of nodePods.slice(0, 2)) await markPodReady(client, NS, p.metadata.name);
+    const degraded = await eventually('2 nodes ready', async () => {
+      const c = await getCluster();
+      return (c?.status as { readyNodes?: number })?.readyNodes === 2 ? c : undefined;
+    });
+    assert.equal(condition(degraded, 'NodesReady')?.status, 'False');
+    assert.match(condition(degraded, 'NodesReady')!.message, /2\/4 nodes ready/);
+    for (const p of nodePods.slice(2)) await markPodReady(client, NS, p.metadata.name);
+    await eventually('NodesReady', async () => condition(await getCluster(), 'NodesReady')?.status === 'True');
+
+    const gwPods = await eventually('gateway pod', async () => {
+      const pods = await list(
+        '/api/v1/namespaces/vault/pods',
+        'app.kubernetes.io/instance=custody,app.kubernetes.io/component=gateway',
+      );
+      return pods.length >= 1 ? pods : undefined;
+    });
+    for (const p of gwPods) await markPodReady(client, NS, p.metadata.name);
+    const ready = await eventually('Ready', async () => {
+      const c = await getCluster();
+      return condition(c, 'Ready')?.status === 'True' ? c : undefined;
+    });
+    assert.equal((ready.status as { phase: string }).phase, 'Ready');
+    const events = (await client.list(`/api/v1/namespaces/${NS}/events`)).items as unknown as {
+      reason: string;
+      involvedObject: { name: string };
+    }[];
+    assert.ok(
+      events.some((e) => e.involvedObject.name === 'custody' && e.reason === 'Ready'),
+      'an Event records the transition to Ready',
+    );
+  });
+
+  test('a second reconcile writes nothing', async () => {
+    await op.queues.KmsCluster.idle();
+    const snapshot = async () => {
+      const out: Record<string, string> = {};
+      for (const path of [
+        '/apis/apps/v1/namespaces/vault/statefulsets',
+        '/apis/apps/v1/namespaces/vault/deployments',
+        '/api/v1/namespaces/vault/services',
+        '/apis/cert-manager.io/v1/namespaces/vault/certificates',
+        '/apis/cert-manager.io/v1/namespaces/vault/issuers',
+        '/apis/networking.k8s.io/v1/namespaces/vault/networkpolicies',
+        '/apis/policy/v1/namespaces/vault/poddisruptionbudgets',
+        '/apis/batch/v1/namespaces/vault/cronjobs',
+        '/api/v1/namespaces/vault/secrets',
+        `${CR}/namespaces/vault/kmsclusters`,
+      ])
+        for (const o of (await client.list(path)).items)
+          out[`${o.kind ?? path}/${o.metadata.name}`] = o.metadata.resourceVersion!;
+      out.events = String((await client.list(`/api/v1/namespaces/${NS}/events`)).items.length);
+      return out;
+    };
+    const before = await snapshot();
+    const applies = (await op.metrics.applies.get()).values.reduce((n, v) => n + v.value, 0);
+    op.queues.KmsCluster.add(`${NS}/custody`);
+    await op.queues.KmsCluster.idle();
+    const appliesAfter = (await op.metrics.applies.get()).values.reduce((n, v) => n + v.value, 0);
+    assert.ok(appliesAfter > applies, 'the reconcile did run and apply');
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  test('spec changes roll out: new image, a fifth node, backups removed', async () => {
+    await client.mergePatch(`${CR}/namespaces/${NS}/kmsclusters/custody`, {
+      spec: { nodes: 5, images: { node: 'custos-node:0.2.0' }, backup: null },
+    });
+    await eventually('5 StatefulSets on the new image', async () => {
+      const sts = (await list('/apis/apps/v1/namespaces/vault/statefulsets')) as unknown as {
+        spec: { template: { spec: { containers: { image: string }[] } } };
+      }[];
+      return sts.length === 5 && sts.every((s) => s.spec.template.spec.containers[0]!.image === 'custos-node:0.2.0');
+    });
+    await eventually(
+      'CronJobs pruned',
+      async () => (await list('/apis/batch/v1/namespaces/vault/cronjobs')).length === 0,
+    );
+    const gw = (await client.get('/apis/apps/v1/namespaces/vault/deployments/custody-gateway')) as unknown as {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    };
+    assert.match(
+      gw.spec.template.spec.containers[0]!.env.find((e) => e.name === 'CUSTOS_NODES')!.value!,
+      /tss5=custody-tss5\.vault\.svc:9000$/,
+    );
+    const c = await eventually('observedGeneration 2', async () => {
+      const x = await getCluster();
+      return condition(x, 'BackupScheduled')?.observedGeneration === 2 ? x : undefined;
+    });
+    assert.equal(condition(c, 'BackupScheduled')?.reason, 'NotConfigured');
+    assert.equal(condition(c, 'NodesReady')?.status, 'False', 'tss5 is not ready yet');
+    const shrink = await client.mergePatch(`${CR}/namespaces/${NS}/kmsclusters/custody`, { spec: { nodes: 4 } }).then(
+      () => 'accepted',
+      (e: Error) => e.message,
+    );
+    assert.match(shrink, /nodes cannot be decreased/);
+  });
+
+  test('the operator recovers its watches after the API server is killed mid-watch', async () => {
+    const restarts = async () => (await op.metrics.informerRestarts.get()).values.reduce((n, v) => n + v.value, 0);
+    const before = await restarts();
+    await cp.restartApiServer(1500);
+    await client.mergePatch(`${CR}/namespaces/${NS}/kmsclusters/custody`, {
+      spec: { gateway: { allowedClientCIDRs: ['192.168.0.0/16'] } },
+    });
+    await eventually(
+      'the change made after the restart is reconciled',
+      async () => {
+        const p = (await client.get(
+          '/apis/networking.k8s.io/v1/namespaces/vault/networkpolicies/custody-gateway',
+        )) as unknown as {
+          spec: { ingress: { from: { ipBlock?: { cidr: string } }[] }[] };
+        };
+        return p.spec.ingress[0]!.from.some((f) => f.ipBlock?.cidr === '192.168.0.0/16');
+      },
+      90_000,
+    );
+    assert.ok((await restarts()) > before, 'informers were restarted by the supervisor');
+    const gauge = await op.metrics.sinceLastEvent.get();
+    assert.ok(
+      gauge.values.some((v) => v.labels.informer === 'kmsclusters'),
+      'seconds-since-last-event is exported',
+    );
+  });
+
+  test('leader election hands over when the leader stops', async () => {
+    const standby = startOperator(cp, 'op-b');
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(standby.leading, false, 'a second replica stays standby while the leader renews');
+      await op.stop();
+      await eventually('standby takes the lease', async () => standby.leading);
+      const lease = (await client.get(
+        '/apis/coordination.k8s.io/v1/namespaces/custos-system/leases/custos-operator',
+      )) as unknown as {
+        spec: { holderIdentity: string; leaseTransitions: number };
+      };
+      assert.equal(lease.spec.holderIdentity, 'op-b');
+      // The new leader reconciles: a spec change is rolled out by it.
+      await client.mergePatch(`${CR}/namespaces/${NS}/kmsclusters/custody`, {
+        spec: { images: { gateway: 'custos-gateway:0.2.0' } },
+      });
+      await eventually('new leader rolls out', async () => {
+        const d = (await client.get('/apis/apps/v1/namespaces/vault/deployments/custody-gateway')) as unknown as {
+          spec: { template: { spec: { containers: { image: string }[] } } };
+        };
+        return d.spec.template.spec.containers[0]!.image === 'custos-gateway:0.2.0';
+      });
+    } finally {
+      op = standby;
+    }
+  });
+
+  test('deleting the KmsCluster garbage-collects what it owns, but keeps unseal Secrets', async () => {
+    await client.delete(`${CR}/namespaces/${NS}/kmsclusters/custody`);
+    await eventually(
+      'owned objects collected',
+      async () => {
+        const left = [
+          ...(await list('/apis/apps/v1/namespaces/vault/statefulsets')),
+          ...(await list('/apis/apps/v1/namespaces/vault/deployments')),
+          ...(await list('/apis/cert-manager.io/v1/namespaces/vault/certificates')),
+          ...(await list('/apis/networking.k8s.io/v1/namespaces/vault/networkpolicies')),
+          ...(await list('/api/v1/namespaces/vault/services')),
+        ];
+        return left.length === 0;
+      },
+      90_000,
+    );
+    const secrets = (await list('/api/v1/namespaces/vault/secrets')).map((s) => s.metadata.name).sort();
+    assert.deepEqual(secrets, [
+      'custody-unseal-tss1',
+      'custody-unseal-tss2',
+      'custody-unseal-tss3',
+      'custody-unseal-tss4',
+      'custody-unseal-tss5',
+    ]);
+  });
+});
