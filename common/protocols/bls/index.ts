@@ -12,7 +12,13 @@ import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { ByteWriter, decodeAll } from '../encoding.ts';
 import { lagrangeAtZero } from '../frost/group.ts';
 import { createDkgParty } from '../frost/keygen.ts';
-import { decodeKeyShare, decodePublicInfo, encodeKeyShare, encodePublicInfo } from '../frost/key-share.ts';
+import {
+  decodeGroupKeyCached,
+  decodeKeyShare,
+  decodePublicInfoCached,
+  encodeKeyShare,
+  encodePublicInfo,
+} from '../frost/key-share.ts';
 import { blame, blameLocal, checkSigningContext, partyIndex, RoundCounter } from '../frost/session.ts';
 import {
   ProtocolAbort,
@@ -99,11 +105,11 @@ function combine(
   message: Uint8Array,
   ctx: { holders: readonly PartyId[]; threshold: number },
 ): Uint8Array {
-  const info = blameLocal('public info', () => decodePublicInfo(g1Group, PUBLIC_TAG, publicInfo));
+  const info = blameLocal('public info', () => decodePublicInfoCached(g1Group, PUBLIC_TAG, publicInfo));
   if (info.threshold !== ctx.threshold || info.holders.join('\n') !== ctx.holders.join('\n')) {
     throw new ProtocolAbort(undefined, 'public info does not match the key’s holders and threshold');
   }
-  const groupKey = blameLocal('group public key', () => decodeG1(publicKey));
+  const groupKey = blameLocal('group public key', () => decodeGroupKeyCached(g1Group, publicKey));
   const signers = [...outputs.keys()].map((id) => ({ id, index: partyIndex(ctx.holders, id) }));
   if (signers.length < ctx.threshold) {
     throw new ProtocolAbort(

@@ -1,16 +1,14 @@
 /**
- * Threshold EdDSA: FROST(Ed25519, SHA-512) per RFC 9591, with the FROST KeyGen DKG (keygen.ts).
- * Signing uses noble-curves' RFC 9591 implementation; final signatures are plain Ed25519.
+ * Threshold EdDSA: FROST(Ed25519, SHA-512) per RFC 9591 (rfc9591.ts), with the FROST KeyGen DKG
+ * (keygen.ts). Final signatures are plain Ed25519.
  *
- * Sign round 0 (broadcast): the signer's nonce commitments (hiding, binding).
+ * Sign round 0 (broadcast): the signer's nonce commitments (D_i, E_i).
  * Sign finish: the signer's share z_i, output with the commitment list it signed against.
- * combine (gateway): every z_i is checked against the signer's verification share (RFC 9591
- *   §5.4) before aggregation, so a bad share names its signer.
+ * combine (gateway): the lists must agree; every z_i is checked against the signer's verification
+ *   share (RFC 9591 §5.4), a bad share naming its signer; then the shares are aggregated and the
+ *   signature verified as plain Ed25519.
  */
-import { ed25519, ed25519_FROST } from '@noble/curves/ed25519.js';
-import { type TArg } from '@noble/curves/utils.js';
-import { type EdwardsPoint } from '@noble/curves/abstract/edwards.js';
-import { type FrostPublic, type NonceCommitments } from '@noble/curves/abstract/frost.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { ByteWriter, decodeAll, DecodeError } from '../encoding.ts';
 import {
   ProtocolAbort,
@@ -23,7 +21,22 @@ import {
 import { ed25519Group } from './ed25519-group.ts';
 import { decodeElementAs } from './group.ts';
 import { createDkgParty } from './keygen.ts';
-import { decodeKeyShare, decodePublicInfo, encodeKeyShare, encodePublicInfo, type PublicKeyInfo } from './key-share.ts';
+import {
+  decodeGroupKeyCached,
+  decodeKeyShare,
+  decodePublicInfoCached,
+  encodeKeyShare,
+  encodePublicInfo,
+} from './key-share.ts';
+import {
+  aggregate,
+  commit,
+  signingPackage,
+  signShare,
+  verifyShare,
+  type NonceCommitment,
+  type SigningNonces,
+} from './rfc9591.ts';
 import { blame, blameLocal, checkSigningContext, onePerSender, partyIndex, RoundCounter } from './session.ts';
 
 const SUITE = 'FROST-ED25519-SHA512-v1';
@@ -34,28 +47,21 @@ export const FROST_ED25519_FORMATS = { keyShare: SHARE_TAG, publicInfo: PUBLIC_T
 const WIRE_VERSION = 1;
 const KIND_NONCE_COMMITMENT = 3;
 const KIND_SIGNATURE_SHARE = 4;
+/** u16 index, hiding commitment, binding commitment. */
+const ENTRY_LENGTH = 2 + 32 + 32;
 
 const group = ed25519Group;
-const identifier = (index: number): string => ed25519_FROST.Identifier.fromNumber(index);
 
-/** A signer's nonce commitment pair, by holder index. */
-interface IndexedCommitment {
-  readonly index: number;
-  readonly hiding: EdwardsPoint;
-  readonly binding: EdwardsPoint;
+function encodeNonceCommitment(c: NonceCommitment): Uint8Array {
+  return new ByteWriter()
+    .u8(WIRE_VERSION)
+    .u8(KIND_NONCE_COMMITMENT)
+    .bytes(c.hiding.toBytes())
+    .bytes(c.binding.toBytes())
+    .finish();
 }
 
-/** What each signer returns: the commitment list it signed against and its share z_i. */
-interface SignatureShare {
-  readonly commitments: readonly IndexedCommitment[];
-  readonly z: bigint;
-}
-
-function encodeNonceCommitment(hiding: Uint8Array, binding: Uint8Array): Uint8Array {
-  return new ByteWriter().u8(WIRE_VERSION).u8(KIND_NONCE_COMMITMENT).bytes(hiding).bytes(binding).finish();
-}
-
-function decodeNonceCommitment(payload: Uint8Array, index: number): IndexedCommitment {
+function decodeNonceCommitment(payload: Uint8Array, index: number): NonceCommitment {
   return decodeAll(payload, (r) => {
     r.expectU8(WIRE_VERSION, 'wire version');
     r.expectU8(KIND_NONCE_COMMITMENT, 'message kind');
@@ -65,47 +71,42 @@ function decodeNonceCommitment(payload: Uint8Array, index: number): IndexedCommi
   });
 }
 
-function encodeSignatureShare(share: SignatureShare): Uint8Array {
-  const w = new ByteWriter().u8(WIRE_VERSION).u8(KIND_SIGNATURE_SHARE).u16(share.commitments.length);
-  for (const c of share.commitments) w.u16(c.index).bytes(c.hiding.toBytes()).bytes(c.binding.toBytes());
-  return w.bytes(group.encodeScalar(share.z)).finish();
+function encodeSignatureShare(list: readonly NonceCommitment[], z: bigint): Uint8Array {
+  const w = new ByteWriter().u8(WIRE_VERSION).u8(KIND_SIGNATURE_SHARE).u16(list.length);
+  for (const c of list) w.u16(c.index).bytes(c.hiding.toBytes()).bytes(c.binding.toBytes());
+  return w.bytes(group.encodeScalar(z)).finish();
 }
 
-function decodeSignatureShare(payload: Uint8Array): SignatureShare {
+/** A signer's output with its commitment list left encoded (entries are compared as bytes). */
+interface SignerOutput {
+  readonly indices: readonly number[];
+  readonly entries: readonly Uint8Array[];
+  readonly z: bigint;
+}
+
+function parseSignatureShare(payload: Uint8Array): SignerOutput {
   return decodeAll(payload, (r) => {
     r.expectU8(WIRE_VERSION, 'wire version');
     r.expectU8(KIND_SIGNATURE_SHARE, 'message kind');
     const count = r.u16();
-    const commitments: IndexedCommitment[] = [];
-    for (let k = 0; k < count; k++) {
-      const index = r.u16();
-      if (k > 0 && index <= commitments[k - 1]!.index) throw new DecodeError('commitment list not strictly ordered');
-      const hiding = decodeElementAs(group, r.bytes(32), 'hiding nonce commitment');
-      const binding = decodeElementAs(group, r.bytes(32), 'binding nonce commitment');
-      commitments.push({ index, hiding, binding });
+    const entries = Array.from({ length: count }, () => r.bytes(ENTRY_LENGTH));
+    const indices = entries.map((e) => (e[0]! << 8) | e[1]!);
+    if (indices.some((x, k) => k > 0 && x <= indices[k - 1]!)) {
+      throw new DecodeError('commitment list not strictly ordered');
     }
-    return { commitments, z: group.decodeScalar(r.bytes(32)) };
+    return { indices, entries, z: group.decodeScalar(r.bytes(32)) };
   });
 }
 
-const toNoble = (c: IndexedCommitment): TArg<NonceCommitments> => ({
-  identifier: identifier(c.index),
-  hiding: c.hiding.toBytes(),
-  binding: c.binding.toBytes(),
-});
-
-const sameCommitment = (a: IndexedCommitment, b: IndexedCommitment): boolean =>
-  a.index === b.index && a.hiding.equals(b.hiding) && a.binding.equals(b.binding);
-
-function noblePublic(info: PublicKeyInfo<EdwardsPoint>, publicKey: Uint8Array): FrostPublic {
-  const verifyingShares: Record<string, Uint8Array> = {};
-  info.verificationShares.forEach((v, i) => (verifyingShares[identifier(i + 1)] = v.toBytes()));
+function decodeEntry(entry: Uint8Array): NonceCommitment {
   return {
-    signers: { min: info.threshold, max: info.holders.length },
-    commitments: [publicKey],
-    verifyingShares,
-  } as FrostPublic;
+    index: (entry[0]! << 8) | entry[1]!,
+    hiding: decodeElementAs(group, entry.subarray(2, 34), 'hiding nonce commitment'),
+    binding: decodeElementAs(group, entry.subarray(34), 'binding nonce commitment'),
+  };
 }
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 function keygen(ctx: SessionContext): MpcParty<KeygenOutput> {
   const dkg = createDkgParty(group, SUITE, ctx);
@@ -132,51 +133,34 @@ function sign(ctx: SessionContext, secretShare: Uint8Array, message: Uint8Array)
   }
   if (key.index !== partyIndex(ctx.holders, ctx.self))
     throw new ProtocolAbort(undefined, 'key share of another holder');
-  const self = key.index;
   const others = ctx.parties.filter((p) => p !== ctx.self);
   const counter = new RoundCounter(1);
-  const secret = { identifier: identifier(self), signingShare: group.encodeScalar(key.secretShare) };
-  let nonces: ReturnType<typeof ed25519_FROST.commit> | undefined;
-  const wipe = (): void => {
-    secret.signingShare.fill(0);
-    nonces?.nonces.hiding.fill(0);
-    nonces?.nonces.binding.fill(0);
-  };
+  let nonces: SigningNonces | undefined;
+  let own: NonceCommitment | undefined;
 
   return {
     rounds: [{ broadcast: true, p2p: false }],
     round(r, inbound) {
       counter.enter(r);
-      if (inbound.length > 0) {
-        wipe();
-        throw new ProtocolAbort(inbound[0]!.from, 'unexpected message before round 0');
-      }
-      nonces = ed25519_FROST.commit(secret);
-      return [{ payload: encodeNonceCommitment(nonces.commitments.hiding, nonces.commitments.binding) }];
+      if (inbound.length > 0) throw new ProtocolAbort(inbound[0]!.from, 'unexpected message before round 0');
+      ({ nonces, commitment: own } = commit(key.index, key.secretShare));
+      return [{ payload: encodeNonceCommitment(own) }];
     },
     finish(inbound) {
       counter.finish();
       try {
         const payloads = onePerSender(inbound, others, true);
-        const commitments: IndexedCommitment[] = [
-          {
-            index: self,
-            hiding: group.decodeElement(nonces!.commitments.hiding),
-            binding: group.decodeElement(nonces!.commitments.binding),
-          },
-        ];
+        const list = [own!];
         for (const from of others) {
           const index = partyIndex(ctx.holders, from);
-          commitments.push(
-            blame(from, 'malformed nonce commitment', () => decodeNonceCommitment(payloads.get(from)!, index)),
-          );
+          list.push(blame(from, 'malformed nonce commitment', () => decodeNonceCommitment(payloads.get(from)!, index)));
         }
-        commitments.sort((a, b) => a.index - b.index);
-        const pub = noblePublic(key, key.groupKey.toBytes());
-        const z = ed25519_FROST.signShare(secret, pub, nonces!.nonces, commitments.map(toNoble), message);
-        return encodeSignatureShare({ commitments, z: group.decodeScalar(z) });
+        list.sort((a, b) => a.index - b.index);
+        const z = signShare(key.index, key.secretShare, nonces!, signingPackage(key.groupKey, list, message));
+        return encodeSignatureShare(list, z);
       } finally {
-        wipe();
+        // One-time nonces: never usable again, whatever happened.
+        nonces = undefined;
       }
     },
   };
@@ -189,11 +173,11 @@ function combine(
   message: Uint8Array,
   ctx: { holders: readonly PartyId[]; threshold: number },
 ): Uint8Array {
-  const info = blameLocal('public info', () => decodePublicInfo(group, PUBLIC_TAG, publicInfo));
+  const info = blameLocal('public info', () => decodePublicInfoCached(group, PUBLIC_TAG, publicInfo));
   if (info.threshold !== ctx.threshold || info.holders.join('\n') !== ctx.holders.join('\n')) {
     throw new ProtocolAbort(undefined, 'public info does not match the key’s holders and threshold');
   }
-  blameLocal('group public key', () => group.decodeElement(publicKey));
+  const groupKey = blameLocal('group public key', () => decodeGroupKeyCached(group, publicKey));
   const signers = [...outputs.keys()].map((id) => ({ id, index: partyIndex(ctx.holders, id) }));
   signers.sort((a, b) => a.index - b.index);
   if (signers.length < ctx.threshold) {
@@ -202,55 +186,60 @@ function combine(
       `${signers.length} signature shares are fewer than the threshold ${ctx.threshold}`,
     );
   }
-  const shares = new Map(
-    signers.map((s) => [
-      s.id,
-      blame(s.id, 'malformed signature share', () => decodeSignatureShare(outputs.get(s.id)!)),
-    ]),
-  );
+  const expected = signers.map((s) => s.index).join();
+  const parsed = signers.map((s) => {
+    const out = blame(s.id, 'malformed signature share', () => parseSignatureShare(outputs.get(s.id)!));
+    if (out.indices.join() !== expected) throw new ProtocolAbort(s.id, 'signed for a different set of signers');
+    return { ...s, ...out, position: signers.indexOf(s) };
+  });
+  // Signer k is authoritative for its own entry; decode each entry once, blaming its owner.
+  const list = parsed.map((p) => blame(p.id, 'own nonce commitment', () => decodeEntry(p.entries[p.position]!)));
+  const agreed = parsed.every((p) => p.entries.every((e, k) => sameBytes(e, parsed[k]!.entries[k]!)));
 
-  // Each signer is authoritative for its own nonce commitment.
-  const authoritative: IndexedCommitment[] = [];
-  for (const s of signers) {
-    const share = shares.get(s.id)!;
-    if (share.commitments.map((c) => c.index).join() !== signers.map((x) => x.index).join()) {
-      throw new ProtocolAbort(s.id, 'signed for a different set of signers');
+  if (!agreed) {
+    // Blame a signer whose share fails under its own view first; otherwise nobody can be blamed.
+    for (const p of parsed) {
+      const view = blame(p.id, 'nonce commitment list', () => p.entries.map(decodeEntry));
+      if (
+        !verifyShare(
+          view[p.position]!,
+          p.z,
+          info.verificationShares[p.index - 1]!,
+          signingPackage(groupKey, view, message),
+        )
+      ) {
+        throw new ProtocolAbort(p.id, 'invalid signature share');
+      }
     }
-    authoritative.push(share.commitments.find((c) => c.index === s.index)!);
-  }
-  const pub = noblePublic(info, publicKey);
-  for (const s of signers) {
-    const share = shares.get(s.id)!;
-    const ok = ed25519_FROST.verifyShare(
-      pub,
-      share.commitments.map(toNoble),
-      message,
-      identifier(s.index),
-      group.encodeScalar(share.z),
+    const j = parsed.find((p) => p.entries.some((e, k) => !sameBytes(e, parsed[k]!.entries[k]!)))!;
+    const k = j.entries.findIndex((e, m) => !sameBytes(e, parsed[m]!.entries[m]!));
+    // The owner broadcast different commitments, or j misreports what it received.
+    throw new ProtocolAbort(
+      undefined,
+      `signers disagree on ${parsed[k]!.id}’s nonce commitment (seen differently by ${j.id})`,
     );
-    if (!ok) throw new ProtocolAbort(s.id, 'invalid signature share');
   }
-  for (const s of signers) {
-    const seen = shares.get(s.id)!.commitments;
-    const differs = authoritative.find((a, k) => !sameCommitment(a, seen[k]!));
-    if (differs) {
-      // Either the owner broadcast different commitments to different signers or this signer
-      // misreports what it received; the shares alone cannot tell which.
-      const owner = signers.find((x) => x.index === differs.index)!.id;
-      throw new ProtocolAbort(
-        undefined,
-        `signers disagree on ${owner}’s nonce commitment (seen differently by ${s.id})`,
-      );
+
+  const pkg = signingPackage(groupKey, list, message);
+  for (const p of parsed) {
+    if (!verifyShare(list[p.position]!, p.z, info.verificationShares[p.index - 1]!, pkg)) {
+      throw new ProtocolAbort(p.id, 'invalid signature share');
     }
   }
-  const sigShares: Record<string, Uint8Array> = {};
-  for (const s of signers) sigShares[identifier(s.index)] = group.encodeScalar(shares.get(s.id)!.z);
-  const signature = ed25519_FROST.aggregate(pub, authoritative.map(toNoble), message, sigShares);
-  if (!verify(signature, message, publicKey)) throw new ProtocolAbort(undefined, 'aggregate signature does not verify');
+  const signature = aggregate(
+    pkg,
+    parsed.map((p) => p.z),
+  );
+  if (!verify(signature, message, publicKey)) {
+    throw new ProtocolAbort(
+      undefined,
+      'aggregate signature does not verify: public info does not match the public key',
+    );
+  }
   return signature;
 }
 
-/** RFC 8032 verification (canonical encodings, cofactored equation as noble implements it). */
+/** RFC 8032 verification with canonical encodings (noble, zip215 off). */
 function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   try {
     return ed25519.verify(signature, message, publicKey, { zip215: false });

@@ -116,3 +116,37 @@ export function decodeKeyShare<P extends GroupElement<P>>(
   }
   return share;
 }
+
+const MAX_CACHED = 256;
+const decodedPublicData = new Map<string, unknown>();
+
+/** A small LRU of decoded public data; failures are not cached. */
+function memo<T>(key: string, decode: () => T): T {
+  const hit = decodedPublicData.get(key);
+  if (hit !== undefined) {
+    decodedPublicData.delete(key);
+    decodedPublicData.set(key, hit);
+    return hit as T;
+  }
+  const value = decode();
+  decodedPublicData.set(key, value);
+  if (decodedPublicData.size > MAX_CACHED) decodedPublicData.delete(decodedPublicData.keys().next().value!);
+  return value;
+}
+
+/**
+ * decodePublicInfo, memoised: the gateway combines many signatures under one key, and strict
+ * decoding (a subgroup check per verification share) dominates the cost of small combines.
+ */
+export function decodePublicInfoCached<P extends GroupElement<P>>(
+  group: PrimeOrderGroup<P>,
+  tag: string,
+  bytes: Uint8Array,
+): PublicKeyInfo<P> {
+  return memo(`${group.name}|${tag}|${Buffer.from(bytes).toString('hex')}`, () => decodePublicInfo(group, tag, bytes));
+}
+
+/** group.decodeElement for a group public key, memoised like decodePublicInfoCached. */
+export function decodeGroupKeyCached<P extends GroupElement<P>>(group: PrimeOrderGroup<P>, bytes: Uint8Array): P {
+  return memo(`${group.name}|group-key|${Buffer.from(bytes).toString('hex')}`, () => group.decodeElement(bytes));
+}
