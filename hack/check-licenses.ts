@@ -59,7 +59,12 @@ export function checkRuntimeLicences(root: string): { checked: number; problems:
   const problems: LicenceProblem[] = [];
   const seen = new Set<string>();
   for (const dir of paths) {
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; version: string };
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+      license?: unknown;
+      licenses?: unknown;
+    };
     const id = `${pkg.name}@${pkg.version}`;
     if (seen.has(id)) continue;
     seen.add(id);

@@ -80,6 +80,8 @@ export class MpcSession {
   private pendingShare: ShareRecord | undefined;
   private start!: SessionStart;
   private timeoutMs = DEFAULT_ROUND_TIMEOUT_MS;
+  /** Frames are handled one at a time, in arrival order, even while a step awaits storage. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: SessionDeps) {}
 
@@ -266,13 +268,16 @@ export class MpcSession {
     );
   }
 
-  private async guard(step: () => Promise<void>): Promise<void> {
-    if (this.done) return;
-    try {
-      await step();
-    } catch (e) {
-      this.fail(e);
-    }
+  private guard(step: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(async () => {
+      if (this.done) return;
+      try {
+        await step();
+      } catch (e) {
+        this.fail(e);
+      }
+    });
+    return this.queue;
   }
 
   private fail(e: unknown): void {
