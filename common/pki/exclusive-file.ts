@@ -14,21 +14,23 @@ export async function writeFileExclusive(path: string, data: Uint8Array | string
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(tmp, 'wx', mode);
+  let linked = false;
   try {
-    await handle.writeFile(data);
-    await handle.chmod(mode); // open() applies the umask; set the mode exactly
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(data);
+      await handle.chmod(mode); // open() applies the umask; set the mode exactly
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await link(tmp, path);
+    linked = true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   } finally {
     await unlink(tmp);
   }
+  if (!linked) return false;
   await syncDirectory(dir);
   return true;
 }

@@ -31,7 +31,7 @@ import { promisify } from 'node:util';
 import { z } from 'zod';
 import { writeFileExclusive } from '../../common/pki/exclusive-file.ts';
 import { NODE_ID_PATTERN } from '../../common/pki/identity.ts';
-import { encodeFields } from './encoding.ts';
+import { encodeFields, type Field } from './encoding.ts';
 
 const scryptAsync = promisify(scrypt) as (
   password: Uint8Array,
@@ -278,7 +278,7 @@ function parseDekFile(text: string, path: string): DekFileBody {
   return parsed.data;
 }
 
-function headerFields(nodeId: string, kdf: KdfSettings, salt: Uint8Array): (string | number | Uint8Array)[] {
+function headerFields(nodeId: string, kdf: KdfSettings, salt: Uint8Array): Field[] {
   const params = kdf.name === 'scrypt' ? [kdf.N, kdf.r, kdf.p] : [kdf.iterations];
   return [DEK_FILE_FORMAT, DEK_FILE_VERSION, nodeId, kdf.name, ...params, salt];
 }
@@ -302,7 +302,7 @@ async function deriveKeys(
   }
 }
 
-function verifierOf(verifierKey: Uint8Array, header: readonly (string | number | Uint8Array)[]): Buffer {
+function verifierOf(verifierKey: Uint8Array, header: readonly Field[]): Buffer {
   return createHmac('sha256', verifierKey)
     .update(encodeFields(['custos-dek-verifier', ...header]))
     .digest();
