@@ -19,7 +19,7 @@ import {
   encodeKeyShare,
   encodePublicInfo,
 } from '../frost/key-share.ts';
-import { blame, blameLocal, checkSigningContext, partyIndex, RoundCounter } from '../frost/session.ts';
+import { blame, blameLocal, checkSigningContext, partyIndex, RoundCounter, sameParties } from '../frost/session.ts';
 import {
   ProtocolAbort,
   type KeygenOutput,
@@ -78,7 +78,7 @@ function keygen(ctx: SessionContext): MpcParty<KeygenOutput> {
 function sign(ctx: SessionContext, secretShare: Uint8Array, message: Uint8Array): MpcParty<Uint8Array> {
   checkSigningContext(ctx);
   const key = blameLocal('stored key share', () => decodeKeyShare(g1Group, SHARE_TAG, secretShare));
-  if (key.threshold !== ctx.threshold || key.holders.join('\n') !== ctx.holders.join('\n')) {
+  if (key.threshold !== ctx.threshold || !sameParties(key.holders, ctx.holders)) {
     throw new ProtocolAbort(undefined, 'key share does not belong to this session’s holders and threshold');
   }
   if (key.index !== partyIndex(ctx.holders, ctx.self))
@@ -106,7 +106,7 @@ function combine(
   ctx: { holders: readonly PartyId[]; threshold: number },
 ): Uint8Array {
   const info = blameLocal('public info', () => decodePublicInfoCached(g1Group, PUBLIC_TAG, publicInfo));
-  if (info.threshold !== ctx.threshold || info.holders.join('\n') !== ctx.holders.join('\n')) {
+  if (info.threshold !== ctx.threshold || !sameParties(info.holders, ctx.holders)) {
     throw new ProtocolAbort(undefined, 'public info does not match the key’s holders and threshold');
   }
   const groupKey = blameLocal('group public key', () => decodeGroupKeyCached(g1Group, publicKey));

@@ -9,6 +9,7 @@
  *   signature verified as plain Ed25519.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { equalBytes } from '@noble/curves/utils.js';
 import { ByteWriter, decodeAll, DecodeError } from '../encoding.ts';
 import {
   ProtocolAbort,
@@ -37,7 +38,15 @@ import {
   type NonceCommitment,
   type SigningNonces,
 } from './rfc9591.ts';
-import { blame, blameLocal, checkSigningContext, onePerSender, partyIndex, RoundCounter } from './session.ts';
+import {
+  blame,
+  blameLocal,
+  checkSigningContext,
+  onePerSender,
+  sameParties,
+  partyIndex,
+  RoundCounter,
+} from './session.ts';
 
 const SUITE = 'FROST-ED25519-SHA512-v1';
 const SHARE_TAG = 'custos/frost-ed25519/key-share';
@@ -106,8 +115,6 @@ function decodeEntry(entry: Uint8Array): NonceCommitment {
   };
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
-
 function keygen(ctx: SessionContext): MpcParty<KeygenOutput> {
   const dkg = createDkgParty(group, SUITE, ctx);
   return {
@@ -128,7 +135,7 @@ function keygen(ctx: SessionContext): MpcParty<KeygenOutput> {
 function sign(ctx: SessionContext, secretShare: Uint8Array, message: Uint8Array): MpcParty<Uint8Array> {
   checkSigningContext(ctx);
   const key = blameLocal('stored key share', () => decodeKeyShare(group, SHARE_TAG, secretShare));
-  if (key.threshold !== ctx.threshold || key.holders.join('\n') !== ctx.holders.join('\n')) {
+  if (key.threshold !== ctx.threshold || !sameParties(key.holders, ctx.holders)) {
     throw new ProtocolAbort(undefined, 'key share does not belong to this session’s holders and threshold');
   }
   if (key.index !== partyIndex(ctx.holders, ctx.self))
@@ -174,7 +181,7 @@ function combine(
   ctx: { holders: readonly PartyId[]; threshold: number },
 ): Uint8Array {
   const info = blameLocal('public info', () => decodePublicInfoCached(group, PUBLIC_TAG, publicInfo));
-  if (info.threshold !== ctx.threshold || info.holders.join('\n') !== ctx.holders.join('\n')) {
+  if (info.threshold !== ctx.threshold || !sameParties(info.holders, ctx.holders)) {
     throw new ProtocolAbort(undefined, 'public info does not match the key’s holders and threshold');
   }
   const groupKey = blameLocal('group public key', () => decodeGroupKeyCached(group, publicKey));
@@ -194,7 +201,7 @@ function combine(
   });
   // Signer k is authoritative for its own entry; decode each entry once, blaming its owner.
   const list = parsed.map((p) => blame(p.id, 'own nonce commitment', () => decodeEntry(p.entries[p.position]!)));
-  const agreed = parsed.every((p) => p.entries.every((e, k) => sameBytes(e, parsed[k]!.entries[k]!)));
+  const agreed = parsed.every((p) => p.entries.every((e, k) => equalBytes(e, parsed[k]!.entries[k]!)));
 
   if (!agreed) {
     // Blame a signer whose share fails under its own view first; otherwise nobody can be blamed.
@@ -211,8 +218,8 @@ function combine(
         throw new ProtocolAbort(p.id, 'invalid signature share');
       }
     }
-    const j = parsed.find((p) => p.entries.some((e, k) => !sameBytes(e, parsed[k]!.entries[k]!)))!;
-    const k = j.entries.findIndex((e, m) => !sameBytes(e, parsed[m]!.entries[m]!));
+    const j = parsed.find((p) => p.entries.some((e, k) => !equalBytes(e, parsed[k]!.entries[k]!)))!;
+    const k = j.entries.findIndex((e, m) => !equalBytes(e, parsed[m]!.entries[m]!));
     // The owner broadcast different commitments, or j misreports what it received.
     throw new ProtocolAbort(
       undefined,

@@ -14,6 +14,7 @@
  * Finish: echoes must match; each f_j(i) is checked against C_j; s_i = Σ_j f_j(i); group key
  *   Y = Σ_j C_j0; the verification share of holder k is Σ_j Σ_m C_jm·k^m.
  */
+import { bytesToHex, equalBytes } from '@noble/curves/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ByteWriter, decodeAll, DecodeError, encodeTranscript } from '../encoding.ts';
 import {
@@ -183,7 +184,9 @@ export function createDkgParty<P extends GroupElement<P>>(
   }
 
   function round1(payloads: Map<PartyId, Uint8Array>): OutboundMessage[] {
-    const seenConstantTerms = new Map<string, PartyId>([[hex(group.encodeElement(ownCommitments[0]!)), ctx.self]]);
+    const seenConstantTerms = new Map<string, PartyId>([
+      [bytesToHex(group.encodeElement(ownCommitments[0]!)), ctx.self],
+    ]);
     for (const from of others) {
       const msg = blame(from, 'malformed commitments', () =>
         decodeCommitmentMessage(group, payloads.get(from)!, ctx.threshold),
@@ -191,7 +194,7 @@ export function createDkgParty<P extends GroupElement<P>>(
       if (!verifyProofOfKnowledge(group, suite, ctx, partyIndex(ctx.holders, from), msg)) {
         throw new ProtocolAbort(from, 'invalid proof of knowledge of the secret coefficient');
       }
-      const key = hex(group.encodeElement(msg.commitments[0]!));
+      const key = bytesToHex(group.encodeElement(msg.commitments[0]!));
       const earlier = seenConstantTerms.get(key);
       if (earlier !== undefined) throw new ProtocolAbort(from, `commitment duplicates the one of ${earlier}`);
       seenConstantTerms.set(key, from);
@@ -240,9 +243,6 @@ export function createDkgParty<P extends GroupElement<P>>(
     const groupKey = merged[0]!;
     if (groupKey.is0()) throw new ProtocolAbort(undefined, 'group key is the identity');
     const verificationShares = ctx.holders.map((_, i) => evaluateCommitment(group, merged, BigInt(i + 1)));
-    if (!baseMultiply(group, secretShare).equals(verificationShares[self - 1]!)) {
-      throw new ProtocolAbort(undefined, 'own share does not match the joint commitments');
-    }
     return { index: self, secretShare, groupKey, verificationShares };
   }
 
@@ -285,12 +285,4 @@ export function createDkgParty<P extends GroupElement<P>>(
       }
     },
   };
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
 }

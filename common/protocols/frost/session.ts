@@ -24,10 +24,14 @@ function checkHolders(holders: readonly PartyId[], threshold: number): void {
   }
 }
 
+/** Whether two party lists are equal, element by element. */
+export const sameParties = (a: readonly PartyId[], b: readonly PartyId[]): boolean =>
+  a.length === b.length && a.every((p, i) => p === b[i]);
+
 /** Keygen: every holder takes part, and `self` is one of them. */
 export function checkKeygenContext(ctx: SessionContext): void {
   checkHolders(ctx.holders, ctx.threshold);
-  if (ctx.parties.length !== ctx.holders.length || ctx.parties.some((p, i) => p !== ctx.holders[i])) {
+  if (!sameParties(ctx.parties, ctx.holders)) {
     throw new ProtocolAbort(undefined, 'keygen parties must equal holders');
   }
   partyIndex(ctx.holders, ctx.self);
