@@ -40,8 +40,11 @@ async function main(): Promise<void> {
     devMode: config.devMode,
     tty: process.stdin.isTTY,
   });
-  const dek = await unsealOrInit(dekFilePath(config.home, config.nodeId), config.nodeId, password);
-  store = await ShareStore.open(shareDbPath(config.home, config.nodeId), config.nodeId, dek);
+  const dataDir = shareDbPath(config.home, config.nodeId);
+  // With dataDir, a missing .dek next to existing data is an error, never a fresh empty DEK.
+  const dek = await unsealOrInit(dekFilePath(config.home, config.nodeId), config.nodeId, password, { dataDir });
+  password.fill(0);
+  store = await ShareStore.open(dataDir, config.nodeId, dek);
   dek.fill(0);
   log.info({ shares: await store.count() }, 'unsealed, serving sessions');
 }

@@ -107,6 +107,9 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
       },
     });
     const client = new TssNodeClient(endpoint.address, credentials, {
+      // SNI names the node (its certificate has the node id as a DNS SAN), never an IP address.
+      'grpc.ssl_target_name_override': endpoint.id,
+      'grpc.default_authority': endpoint.id,
       'grpc.max_receive_message_length': 8 * 1024 * 1024,
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2000,
