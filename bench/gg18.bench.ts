@@ -1,0 +1,187 @@
+/**
+ * GG18 benchmark, in process: big-integer backends (the measurement behind the choice of
+ * gmp-wasm), Paillier, safe primes, 2-of-3 keygen with a warm pre-params pool and 2-of-3 signing,
+ * and, with --tss-lib, bnb-chain/tss-lib v2 doing the same on the same machine in the same run.
+ *
+ * Custos's parties run one after another on one thread here, so two figures are given: the
+ * in-process total, and the critical path (per round, the slowest party; summed), which is the
+ * latency when each party runs on its own node, as in production (relay time excluded).
+ *
+ *   tsx bench/gg18.bench.ts [--signs N] [--keygens N] [--tss-lib]
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import * as bcu from 'bigint-crypto-utils';
+import { fixedBase, generateSafePrime, modPow, modPowSecret, randomBits } from '../common/crypto/bigint/index.ts';
+import { decrypt, encrypt } from '../common/crypto/paillier/index.ts';
+import { fixturePreParams } from '../common/protocols/gg18/fixtures.ts';
+import { runParties } from '../common/protocols/gg18/harness.ts';
+import { createGg18Scheme } from '../common/protocols/gg18/index.ts';
+import type { MpcParty, PartyId } from '../common/protocols/types.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    signs: { type: 'string', default: '10' },
+    keygens: { type: 'string', default: '2' },
+    'tss-lib': { type: 'boolean', default: false },
+  },
+});
+
+const rows: [string, string][] = [];
+const fmt = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(2)} ms`);
+const quantile = (xs: readonly number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+};
+const summary = (xs: readonly number[]): string =>
+  `p50 ${fmt(quantile(xs, 0.5))}, p95 ${fmt(quantile(xs, 0.95))} (n=${xs.length})`;
+
+function timeEach(f: () => unknown, n: number): number[] {
+  f();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    f();
+    out.push(performance.now() - start);
+  }
+  return out;
+}
+
+/** Square-and-multiply on native bigints, for comparison only. */
+function nativePow(b: bigint, e: bigint, m: bigint): bigint {
+  let r = 1n;
+  let x = b % m;
+  for (let k = e; k > 0n; k >>= 1n) {
+    if (k & 1n) r = (r * x) % m;
+    x = (x * x) % m;
+  }
+  return r;
+}
+
+const m = randomBits(2048) | (1n << 2047n) | 1n;
+const base = randomBits(2040);
+const exp = randomBits(2048);
+rows.push(['modexp 2048 gmp-wasm mpz_powm', summary(timeEach(() => modPow(base, exp, m), 30))]);
+rows.push(['modexp 2048 gmp-wasm mpz_powm_sec (secret exp)', summary(timeEach(() => modPowSecret(base, exp, m), 30))]);
+rows.push(['modexp 2048 bigint-crypto-utils', summary(timeEach(() => bcu.modPow(base, exp, m), 30))]);
+rows.push(['modexp 2048 native BigInt', summary(timeEach(() => nativePow(base, exp, m), 5))]);
+const fb = fixedBase(base, m, 2048);
+rows.push(['modexp 2048 fixed-base (Yao, w=6)', summary(timeEach(() => fb.pow(randomBits(2048)), 30))]);
+fb.dispose();
+
+const pre = fixturePreParams();
+const sk = pre[0]!.paillier;
+const c = encrypt(sk, 12345n).c;
+rows.push(['Paillier encrypt (N 2048)', summary(timeEach(() => encrypt(sk, 12345n), 20))]);
+rows.push(['Paillier decrypt (CRT, powm_sec)', summary(timeEach(() => decrypt(sk, c), 20))]);
+rows.push(['safe prime 1024 bits', summary(timeEach(() => generateSafePrime(1024), 4))]);
+
+/** Wraps parties to time each round call; returns [in-process total, critical path]. */
+function timed<O>(parties: Map<PartyId, MpcParty<O>>): [number, number] {
+  const perRound: number[][] = [];
+  const wrapped = new Map<PartyId, MpcParty<O>>();
+  for (const [id, p] of parties) {
+    const record = (r: number, ms: number): void => {
+      (perRound[r] ??= []).push(ms);
+    };
+    wrapped.set(id, {
+      rounds: p.rounds,
+      round(r, inbound) {
+        const start = performance.now();
+        const out = p.round(r, inbound);
+        record(r, performance.now() - start);
+        return out;
+      },
+      finish(inbound) {
+        const start = performance.now();
+        const out = p.finish(inbound);
+        record(p.rounds.length, performance.now() - start);
+        return out;
+      },
+    });
+  }
+  const start = performance.now();
+  runParties(wrapped);
+  const total = performance.now() - start;
+  return [total, perRound.reduce((acc, times) => acc + Math.max(...times), 0)];
+}
+
+const scheme = createGg18Scheme();
+const holders = ['tss1', 'tss2', 'tss3'];
+const keygenTotals: number[] = [];
+const keygenPaths: number[] = [];
+let shares = new Map<PartyId, Uint8Array>();
+for (let i = 0; i < Number(args.keygens); i++) {
+  const parties = new Map(
+    holders.map((h, j) => [
+      h,
+      scheme.keygenWith({ sessionId: `bench-keygen-${i}`, self: h, parties: holders, holders, threshold: 2 }, pre[j]!),
+    ]),
+  );
+  const outputs = new Map<PartyId, Uint8Array>();
+  const capture = new Map<PartyId, MpcParty<unknown>>();
+  for (const [id, p] of parties) {
+    capture.set(id, {
+      rounds: p.rounds,
+      round: (r, inbound) => p.round(r, inbound),
+      finish: (inbound) => {
+        const out = p.finish(inbound);
+        outputs.set(id, out.secretShare);
+        return out;
+      },
+    });
+  }
+  const [total, path] = timed(capture);
+  keygenTotals.push(total);
+  keygenPaths.push(path);
+  shares = outputs;
+}
+rows.push(['Custos GG18 2-of-3 keygen, warm pool: in-process', summary(keygenTotals)]);
+rows.push(['Custos GG18 2-of-3 keygen, warm pool: critical path', summary(keygenPaths)]);
+
+const signTotals: number[] = [];
+const signPaths: number[] = [];
+const signers = ['tss1', 'tss2'];
+for (let i = 0; i < Number(args.signs); i++) {
+  const digest = Uint8Array.from(randomBytes(32));
+  const parties = new Map(
+    signers.map((h) => [
+      h,
+      scheme.sign(
+        { sessionId: `bench-sign-${i}`, self: h, parties: signers, holders, threshold: 2 },
+        shares.get(h)!,
+        digest,
+      ),
+    ]),
+  );
+  const [total, path] = timed(parties);
+  signTotals.push(total);
+  signPaths.push(path);
+}
+rows.push(['Custos GG18 2-of-3 sign: in-process', summary(signTotals)]);
+rows.push(['Custos GG18 2-of-3 sign: critical path', summary(signPaths)]);
+
+if (args['tss-lib']) {
+  const bin = execFileSync('bash', [new URL('../hack/tss-lib-bench/build.sh', import.meta.url).pathname], {
+    encoding: 'utf8',
+  }).trim();
+  const out = JSON.parse(
+    execFileSync(bin, ['-keygens', '1', '-signs', args.signs], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }),
+  ) as { preparams_ms: number[]; keygen_ms: number[]; sign_ms: number[] };
+  rows.push(['tss-lib v2 pre-params (per party)', summary(out.preparams_ms)]);
+  rows.push(['tss-lib v2 2-of-3 keygen, pre-params given: in-process', summary(out.keygen_ms)]);
+  rows.push(['tss-lib v2 2-of-3 sign: in-process', summary(out.sign_ms)]);
+  const ratio = (a: readonly number[], b: readonly number[]): string =>
+    (quantile(a, 0.5) / quantile(b, 0.5)).toFixed(2);
+  rows.push(['sign p50 ratio Custos/tss-lib (in-process)', ratio(signTotals, out.sign_ms)]);
+  rows.push(['sign p50 ratio Custos/tss-lib (critical path vs in-process)', ratio(signPaths, out.sign_ms)]);
+  rows.push(['keygen p50 ratio Custos/tss-lib (in-process)', ratio(keygenTotals, out.keygen_ms)]);
+}
+
+const width = Math.max(...rows.map(([k]) => k.length));
+console.log(`GG18 benchmark (${new Date().toISOString()}, node ${process.version})`);
+for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
