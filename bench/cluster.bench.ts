@@ -17,8 +17,14 @@ const ALGOS = [
 // The per-access-key rate limit would otherwise throttle the load itself.
 const configFile = join(mkdtempSync(join(tmpdir(), 'custos-bench-')), 'gateway.json');
 writeFileSync(configFile, JSON.stringify({ rate_limit: { burst: 100_000, per_second: 100_000 } }));
-const cluster = await startLocalCluster({ gatewayEnv: { CUSTOS_LOG_LEVEL: 'warn', CUSTOS_GATEWAY_CONFIG: configFile } });
-const client = new CustosClient({ baseUrl: cluster.baseUrl, accessKey: cluster.accessKey, secretKey: cluster.secretKey });
+const cluster = await startLocalCluster({
+  gatewayEnv: { CUSTOS_LOG_LEVEL: 'warn', CUSTOS_GATEWAY_CONFIG: configFile },
+});
+const client = new CustosClient({
+  baseUrl: cluster.baseUrl,
+  accessKey: cluster.accessKey,
+  secretKey: cluster.secretKey,
+});
 const rows: (string | number)[][] = [];
 try {
   for (const { algo, curve } of ALGOS) {

@@ -16,7 +16,11 @@ export interface LoadResult {
 }
 
 /** Runs `total` calls of `op` with `concurrency` in flight; latencies in ms. */
-export async function runLoad(op: (i: number) => Promise<unknown>, total: number, concurrency: number): Promise<LoadResult> {
+export async function runLoad(
+  op: (i: number) => Promise<unknown>,
+  total: number,
+  concurrency: number,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let next = 0;
   let errors = 0;
@@ -53,7 +57,9 @@ export function rssMb(pid: number | undefined): number {
 }
 
 export function printTable(headers: string[], rows: (string | number)[][]): void {
-  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? String(c) : c.toFixed(1)) : c)));
+  const cells = rows.map((r) =>
+    r.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? String(c) : c.toFixed(1)) : c)),
+  );
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(headers));

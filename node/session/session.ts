@@ -120,7 +120,11 @@ export class MpcSession {
       } else {
         const record = await this.deps.shares.get(start.key_id);
         if (!record) throw new SessionFailure('UNKNOWN_KEY', `${self} holds no share of ${start.key_id}`);
-        if (record.algo !== start.algo || record.threshold !== start.threshold || !sameList(record.holders, start.holders)) {
+        if (
+          record.algo !== start.algo ||
+          record.threshold !== start.threshold ||
+          !sameList(record.holders, start.holders)
+        ) {
           throw new SessionFailure('BAD_START', 'session parameters do not match the stored share');
         }
         this.party = scheme.sign(ctx, record.secretShare, start.message);
@@ -150,14 +154,20 @@ export class MpcSession {
     if (this.phase !== 'running') throw new SessionFailure('REPLAY', `envelope after the protocol ended`);
     const rounds = this.party.rounds;
     if (env.round < this.round || env.round > this.round + 1 || env.round >= rounds.length) {
-      throw new SessionFailure('REPLAY', `envelope from ${env.from} for round ${env.round} while in round ${this.round}`);
+      throw new SessionFailure(
+        'REPLAY',
+        `envelope from ${env.from} for round ${env.round} while in round ${this.round}`,
+      );
     }
     const senderKey = this.peerKeys.get(env.from);
     if (!senderKey) throw new SessionFailure('AUTH_FAILED', `envelope from non-participant ${env.from}`);
     const broadcast = env.to === '';
     const spec = rounds[env.round]!;
     if (broadcast ? !spec.broadcast : !spec.p2p) {
-      throw new SessionFailure('AUTH_FAILED', `round ${env.round} carries no ${broadcast ? 'broadcast' : 'p2p'} message`);
+      throw new SessionFailure(
+        'AUTH_FAILED',
+        `round ${env.round} carries no ${broadcast ? 'broadcast' : 'p2p'} message`,
+      );
     }
     let payload: Uint8Array;
     try {
@@ -200,7 +210,14 @@ export class MpcSession {
         throw new SessionFailure('INTERNAL', `protocol addressed a message to ${msg.to}`);
       }
       const header = { sessionId: this.start.session_id, round, from: nodeId, to: msg.to ?? '' };
-      const envelope = sealEnvelope(header, msg.payload, this.deps.keys, msg.to ? this.peerKeys.get(msg.to) : undefined);
+      const envelope = sealEnvelope(
+        header,
+        msg.payload,
+        this.deps.keys,
+        msg.to ? this.peerKeys.get(msg.to) : undefined,
+      );
+      // Point-to-point payloads carry secret shares; only the ciphertext outlives this call.
+      if (msg.to !== undefined) msg.payload.fill(0);
       this.deps.send({ frame: 'envelope', envelope });
     }
     this.armTimer();
@@ -229,12 +246,16 @@ export class MpcSession {
     } else {
       const output = (this.party as MpcParty<Uint8Array>).finish(msgs);
       this.phase = 'done';
-      this.deps.send({ frame: 'result', result: { public_key: new Uint8Array(), public_info: new Uint8Array(), output } });
+      this.deps.send({
+        frame: 'result',
+        result: { public_key: new Uint8Array(), public_info: new Uint8Array(), output },
+      });
     }
   }
 
   private async commit(): Promise<void> {
-    if (this.phase !== 'awaiting-commit' || !this.pendingShare) throw new SessionFailure('REPLAY', 'commit out of order');
+    if (this.phase !== 'awaiting-commit' || !this.pendingShare)
+      throw new SessionFailure('REPLAY', 'commit out of order');
     clearTimeout(this.timer);
     try {
       await this.deps.shares.put(this.pendingShare);
@@ -251,7 +272,8 @@ export class MpcSession {
     this.timer = setTimeout(() => {
       if (this.done) return;
       const missing = this.missingParties();
-      const what = this.phase === 'awaiting-commit' ? 'the commit' : `round ${this.round} messages from ${missing.join(', ')}`;
+      const what =
+        this.phase === 'awaiting-commit' ? 'the commit' : `round ${this.round} messages from ${missing.join(', ')}`;
       this.fail(new SessionFailure('TIMEOUT', `timed out waiting for ${what}`, missing.length === 1 ? missing[0] : ''));
     }, this.timeoutMs);
     this.timer.unref();
@@ -263,8 +285,7 @@ export class MpcSession {
     const spec = this.party.rounds[this.round]!;
     return this.start.parties.filter(
       (p) =>
-        p !== this.deps.keys.nodeId &&
-        ((spec.broadcast && !box.has(`${p}|b`)) || (spec.p2p && !box.has(`${p}|p`))),
+        p !== this.deps.keys.nodeId && ((spec.broadcast && !box.has(`${p}|b`)) || (spec.p2p && !box.has(`${p}|p`))),
     );
   }
 
@@ -291,8 +312,12 @@ export class MpcSession {
           ? new SessionFailure('PROTOCOL_ABORT', e.message, e.culprit ?? '')
           : new SessionFailure('INTERNAL', 'internal error');
     if (failure.code === 'INTERNAL') this.deps.log.error({ err: e }, 'session failed with an internal error');
-    else this.deps.log.warn({ code: failure.code, culprit: failure.culprit, reason: failure.message }, 'session aborted');
-    this.deps.send({ frame: 'error', error: { code: failure.code, message: failure.message, culprit: failure.culprit } });
+    else
+      this.deps.log.warn({ code: failure.code, culprit: failure.culprit, reason: failure.message }, 'session aborted');
+    this.deps.send({
+      frame: 'error',
+      error: { code: failure.code, message: failure.message, culprit: failure.culprit },
+    });
   }
 
   private cleanup(): void {

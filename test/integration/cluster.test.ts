@@ -42,7 +42,9 @@ describe('with all four nodes up', () => {
     const sig = await client.sign(key.key_id, { data: hex(message), data_type: 'RAW' });
     assert.equal(sig.signer_nodes.length, 2);
     assert.ok(ed25519.verify(unhex(sig.signature), message, unhex(key.public_key)));
-    assert.ok(!ed25519.verify(unhex(sig.signature), new TextEncoder().encode('pay 2 SOL to bob'), unhex(key.public_key)));
+    assert.ok(
+      !ed25519.verify(unhex(sig.signature), new TextEncoder().encode('pay 2 SOL to bob'), unhex(key.public_key)),
+    );
     const fetched = await client.getKey(key.key_id);
     assert.deepEqual(fetched.public_key, key.public_key);
   });
@@ -93,7 +95,9 @@ describe('with a node down', () => {
       assert.ok(ed25519.verify(unhex(sig.signature), message, unhex(keyBefore.public_key)));
 
       for (const algo of ['EDDSA', 'BLS'] as const) {
-        const key = await client.generateKey({ format: { curve: algo === 'BLS' ? 'BLS12_381' : 'ED25519', algo_type: algo } });
+        const key = await client.generateKey({
+          format: { curve: algo === 'BLS' ? 'BLS12_381' : 'ED25519', algo_type: algo },
+        });
         assert.ok(!key.shard_nodes.includes(victim), `${algo} key placed on the dead node`);
         assert.equal(key.shard_nodes.length, 3);
       }
@@ -129,10 +133,12 @@ describe('with a node down', () => {
     await cluster.killNode(b);
     try {
       await assert.rejects(
-        new CustosClient({ baseUrl: cluster.baseUrl, accessKey: cluster.accessKey, secretKey: cluster.secretKey, retry: { maxAttempts: 1 } }).sign(
-          key.key_id,
-          { data: '0x02', data_type: 'RAW' },
-        ),
+        new CustosClient({
+          baseUrl: cluster.baseUrl,
+          accessKey: cluster.accessKey,
+          secretKey: cluster.secretKey,
+          retry: { maxAttempts: 1 },
+        }).sign(key.key_id, { data: '0x02', data_type: 'RAW' }),
         (e: unknown) => e instanceof CustosApiError && e.status === 503 && e.code === 'CLUSTER_UNAVAILABLE',
       );
     } finally {
@@ -144,7 +150,10 @@ describe('with a node down', () => {
 
 describe('restarts', () => {
   test('the gateway restarted finds every key, and they still sign', async () => {
-    const key = await client.generateKey({ format: { curve: 'ED25519', algo_type: 'EDDSA' }, label: 'survives-restart' });
+    const key = await client.generateKey({
+      format: { curve: 'ED25519', algo_type: 'EDDSA' },
+      label: 'survives-restart',
+    });
     await cluster.restartGateway();
     const listed = await client.listKeys({ label: 'survives-restart' });
     assert.deepEqual(

@@ -9,7 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { builtinSchemes } from '../../common/protocols/registry.ts';
 import type { Envelope } from '../../common/rpc/tss-service.ts';
-import { createGrpcCoordinator, type Delivery, type RelayInterceptor } from '../../gateway/coordinator/grpc-coordinator.ts';
+import {
+  createGrpcCoordinator,
+  type Delivery,
+  type RelayInterceptor,
+} from '../../gateway/coordinator/grpc-coordinator.ts';
 import { MpcSessionError, type MpcCoordinator } from '../../gateway/coordinator/types.ts';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
 
@@ -42,7 +46,10 @@ beforeEach(() => {
 
 async function totalShares(): Promise<number> {
   const health = await coordinator.health();
-  assert.ok(health.every((h) => h.reachable && !h.sealed), 'every node stays up');
+  assert.ok(
+    health.every((h) => h.reachable && !h.sealed),
+    'every node stays up',
+  );
   return health.reduce((sum, h) => sum + h.shareCount, 0);
 }
 
@@ -108,7 +115,8 @@ for (const algo of ['EDDSA', 'BLS']) {
       await coordinator.keygen({ keyId: newKeyId(), algo, holders, threshold: 2 });
       const old = captured.find((e) => e.from === 'tss1' && e.to === 'tss2')!;
       assert.ok(old, 'captured a p2p envelope');
-      intercept = (ds) => ds.map((d) => (d.envelope.from === 'tss1' && d.to === 'tss2' && isP2p(d) ? { ...d, envelope: old } : d));
+      intercept = (ds) =>
+        ds.map((d) => (d.envelope.from === 'tss1' && d.to === 'tss2' && isP2p(d) ? { ...d, envelope: old } : d));
       await expectKeygenFailure(algo, (e) => assert.match(e.message, /another session/));
     });
 
@@ -117,7 +125,9 @@ for (const algo of ['EDDSA', 'BLS']) {
       intercept = (ds) => {
         const out = [...ds];
         for (const d of ds) {
-          const earlier = seen.find((s) => s.to === d.to && s.envelope.from === d.envelope.from && s.envelope.round < d.envelope.round);
+          const earlier = seen.find(
+            (s) => s.to === d.to && s.envelope.from === d.envelope.from && s.envelope.round < d.envelope.round,
+          );
           if (earlier) out.push(earlier);
         }
         seen.push(...ds);

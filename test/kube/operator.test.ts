@@ -186,6 +186,7 @@ describe('KmsCluster reconcile', () => {
       'custody-tss4-backup',
     ]);
     assert.deepEqual(await names('/api/v1/namespaces/vault/secrets'), [
+      'custody-gateway-master-key',
       'custody-operator-credentials',
       'custody-unseal-tss1',
       'custody-unseal-tss2',
@@ -383,7 +384,7 @@ describe('KmsCluster reconcile', () => {
     }
   });
 
-  test('deleting the KmsCluster garbage-collects what it owns, but keeps unseal Secrets', async () => {
+  test('deleting the KmsCluster garbage-collects what it owns, but keeps state: unseal and master-key Secrets, volumes', async () => {
     await client.delete(`${CR}/namespaces/${NS}/kmsclusters/custody`);
     await eventually(
       'owned objects collected',

@@ -75,7 +75,8 @@ export async function prepareHome(home: string, nodeIds: readonly string[], base
   mkdirSync(join(home, 'secrets'), { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'gateway'), { recursive: true, mode: 0o700 });
   await ensureDevPki(home, nodeIds);
-  for (const id of nodeIds) writeSecretFile(join(home, 'secrets', `${id}.password`), randomBytes(24).toString('base64url'));
+  for (const id of nodeIds)
+    writeSecretFile(join(home, 'secrets', `${id}.password`), randomBytes(24).toString('base64url'));
   const credentialsPath = join(home, 'credentials.json');
   if (!existsSync(credentialsPath)) {
     const fresh: CredentialsFile = {
@@ -125,9 +126,13 @@ function launch(name: string, script: string, env: Record<string, string>, proc:
 function waitForLine(name: string, proc: Proc, predicate: (line: string) => boolean, timeoutMs: number): Promise<void> {
   const child = proc.child!;
   return new Promise((resolveWait, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${name} not ready after ${timeoutMs} ms:\n${proc.recent.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`${name} not ready after ${timeoutMs} ms:\n${proc.recent.join('\n')}`)),
+      timeoutMs,
+    );
     const onLine = (line: string) => predicate(line) && done();
-    const onExit = (code: number | null) => fail(new Error(`${name} exited (${code}) before it was ready:\n${proc.recent.join('\n')}`));
+    const onExit = (code: number | null) =>
+      fail(new Error(`${name} exited (${code}) before it was ready:\n${proc.recent.join('\n')}`));
     const rls = [child.stdout!, child.stderr!].map((s) => createInterface({ input: s }).on('line', onLine));
     child.once('exit', onExit);
     function cleanup() {
@@ -150,7 +155,8 @@ async function waitReady(baseUrl: string, proc: Proc, timeoutMs: number): Promis
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (proc.child?.exitCode !== null) throw new Error(`gateway exited (${proc.child?.exitCode}):\n${proc.recent.join('\n')}`);
+    if (proc.child?.exitCode !== null)
+      throw new Error(`gateway exited (${proc.child?.exitCode}):\n${proc.recent.join('\n')}`);
     try {
       const res = await fetch(`${baseUrl}/ready`);
       last = `${res.status} ${await res.text()}`;

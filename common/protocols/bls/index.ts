@@ -28,7 +28,7 @@ import {
   type SessionContext,
   type ThresholdScheme,
 } from '../types.ts';
-import { decodeG1, decodeG2, g1Group, type G1Point, type G2Point } from './g1-group.ts';
+import { decodeG1, decodeG2, g1Group, type G2Point } from './g1-group.ts';
 
 /** The proof-of-possession ciphersuite Ethereum consensus uses for signatures. */
 export const BLS_POP_DST = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
@@ -128,41 +128,15 @@ function combine(
     (acc, p) => acc.add(p.sigma.multiplyUnsafe(lagrangeAtZero(indices, BigInt(p.index), order))),
     bls12_381.G2.Point.ZERO,
   );
-  if (!batchVerify(partials, { sigma, verificationShare: groupKey }, hm)) {
-    for (const p of partials) {
-      if (!bls.verify(p.sigma, hm, p.verificationShare)) {
-        throw new ProtocolAbort(p.id, 'partial signature does not verify under its verification share');
-      }
+  // BLS signatures are unique: a combined signature that verifies is the signature, whatever the
+  // partials were. Only a failed one is traced to the partial that broke it.
+  if (bls.verify(sigma, hm, groupKey)) return sigma.toBytes(true);
+  for (const p of partials) {
+    if (!bls.verify(p.sigma, hm, p.verificationShare)) {
+      throw new ProtocolAbort(p.id, 'partial signature does not verify under its verification share');
     }
-    throw new ProtocolAbort(undefined, 'combined signature does not verify: public info does not match the public key');
   }
-  return sigma.toBytes(true);
-}
-
-interface Claim {
-  readonly sigma: G2Point;
-  readonly verificationShare: G1Point;
-}
-
-/**
- * Checks e(pk_i, H(m)) == e(G1, σ_i) for every claim at once, with independent random 64-bit
- * weights r_i: e(Σ r_i·pk_i, H(m)) == e(G1, Σ r_i·σ_i). One false claim passes with probability
- * at most 2^-64 (small-exponent batch verification, Bellare–Garay–Rabin 1998).
- */
-function batchVerify(partials: readonly Claim[], combined: Claim, hm: G2Point): boolean {
-  let pk = bls12_381.G1.Point.ZERO;
-  let sig = bls12_381.G2.Point.ZERO;
-  for (const c of [...partials, combined]) {
-    const r = randomWeight();
-    pk = pk.add(c.verificationShare.multiplyUnsafe(r));
-    sig = sig.add(c.sigma.multiplyUnsafe(r));
-  }
-  return bls.verify(sig, hm, pk);
-}
-
-function randomWeight(): bigint {
-  const words = crypto.getRandomValues(new Uint32Array(2));
-  return ((BigInt(words[0]!) << 32n) | BigInt(words[1]!)) + 1n;
+  throw new ProtocolAbort(undefined, 'combined signature does not verify: public info does not match the public key');
 }
 
 /** Standard BLS verification under the POP ciphersuite; malformed inputs verify as false. */
