@@ -17,8 +17,13 @@ async function main(): Promise<void> {
   const config = loadNodeConfig(process.env);
   const log = pino({ name: 'tss-node', level: config.logLevel, base: { node: config.nodeId } });
   const tls = loadTlsMaterial(config.home, config.nodeId);
-  let store: ShareStore | undefined;
-  const server = createNodeServer({ nodeId: config.nodeId, shares: () => store, schemes: builtinSchemes() }, tls, log);
+  // Undefined while sealed; set once the password unwrapped the DEK.
+  const unsealed: { store?: ShareStore } = {};
+  const server = createNodeServer(
+    { nodeId: config.nodeId, shares: () => unsealed.store, schemes: builtinSchemes() },
+    tls,
+    log,
+  );
   const port = await server.listen(config.listen);
   log.info({ listen: config.listen, port }, 'listening (sealed)');
 
@@ -28,7 +33,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping');
     await server.close();
-    await store?.close();
+    await unsealed.store?.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -44,7 +49,8 @@ async function main(): Promise<void> {
   // With dataDir, a missing .dek next to existing data is an error, never a fresh empty DEK.
   const dek = await unsealOrInit(dekFilePath(config.home, config.nodeId), config.nodeId, password, { dataDir });
   password.fill(0);
-  store = await ShareStore.open(dataDir, config.nodeId, dek);
+  const store = await ShareStore.open(dataDir, config.nodeId, dek);
+  unsealed.store = store;
   dek.fill(0);
   log.info({ shares: await store.count() }, 'unsealed, serving sessions');
 }
