@@ -1,7 +1,8 @@
 /**
  * custos-operator entrypoint. Configuration by environment:
- *   POD_NAMESPACE (the Lease's namespace), POD_NAME (leader identity), METRICS_PORT (default 8081),
- *   LOG_LEVEL, KUBECONFIG (out of cluster; in cluster the service account is used).
+ *   POD_NAMESPACE (the Lease's namespace), POD_NAME (leader identity), LEASE_NAME,
+ *   LEASE_DURATION_SECONDS, RESYNC_SECONDS, METRICS_PORT (default 8081), LOG_LEVEL,
+ *   KUBECONFIG (out of cluster; in cluster the service account is used).
  */
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
@@ -18,6 +19,9 @@ const operator = new Operator({
   log,
   namespace: process.env.POD_NAMESPACE ?? 'custos-system',
   identity: process.env.POD_NAME ?? `${hostname()}-${process.pid}`,
+  leaseName: process.env.LEASE_NAME ?? 'custos-operator',
+  leaseDurationSeconds: Number(process.env.LEASE_DURATION_SECONDS ?? 15),
+  renewEveryMs: (Number(process.env.LEASE_DURATION_SECONDS ?? 15) * 1000) / 3,
   resyncMs: Number(process.env.RESYNC_SECONDS ?? 300) * 1000,
 });
 

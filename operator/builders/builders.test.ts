@@ -54,6 +54,8 @@ test('desired state: per node a StatefulSet, headless Service and Certificate; o
   assert.equal(count('CronJob'), 4);
   for (const o of objs) {
     assert.equal(o.metadata.namespace, 'vault');
+    // Stateful objects outlive the cluster: the gateway database volume has no owner.
+    if (o.kind === 'PersistentVolumeClaim') continue;
     const refs = (o.metadata as { ownerReferences?: { uid: string; controller: boolean }[] }).ownerReferences;
     assert.deepEqual(
       refs?.map((r) => [r.uid, r.controller]),
@@ -81,11 +83,17 @@ test('node StatefulSet: one replica, own volume retained, hardened pod, password
   assert.equal(env.CUSTOS_NODE_ID, 'tss2');
   assert.equal(env.CUSTOS_UNSEAL_PASSWORD_FILE, '/etc/custos/unseal/password');
   assert.equal(pod.volumes?.find((v) => v.name === 'unseal')?.secret?.secretName, 'custody-unseal-tss2');
-  assert.deepEqual(
-    pod.volumes?.find((v) => v.name === 'certs')?.secret?.items?.map((i) => i.path),
-    ['ca.cert', 'tss2/tss2.cert', 'tss2/tss2.key'],
+  assert.deepEqual(pod.containers[0]!.readinessProbe?.exec?.command, [
+    'node',
+    '/app/dist/operator/probes/node-ready.js',
+  ]);
+  const mounts = Object.fromEntries(
+    pod.containers[0]!.volumeMounts!.map((m) => [m.mountPath, `${m.name}:${m.subPath ?? ''}`]),
   );
-  assert.equal(pod.containers[0]!.readinessProbe?.httpGet?.path, '/readyz');
+  assert.equal(mounts['/opt/kms/tss-server/data'], 'data:data');
+  assert.equal(mounts['/opt/kms/tss-server/certs/tss2'], 'data:keys', 'the DEK directory is writable and persistent');
+  assert.equal(mounts['/opt/kms/tss-server/certs/tss2/tss2.cert'], 'certs:tls.crt');
+  assert.equal(mounts['/opt/kms/tss-server/certs/ca.cert'], 'certs:ca.crt');
   assert.equal(sts.spec?.selector.matchLabels?.['custos.dev/node-id'], 'tss2');
 });
 
@@ -137,6 +145,12 @@ test('gateway Deployment: hardened, bootstrap credentials mounted from the opera
   assert.equal(env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE, '/etc/custos/bootstrap/credentials.json');
   assert.equal(pod.volumes?.find((v) => v.name === 'bootstrap')?.secret?.secretName, 'custody-operator-credentials');
   assert.equal(dep.spec?.strategy?.type, 'Recreate', 'embedded SQLite has one writer');
+  assert.equal(pod.volumes?.find((v) => v.name === 'state')?.persistentVolumeClaim?.claimName, 'custody-gateway-db');
+  assert.equal(
+    pod.containers[0]!.env!.find((e) => e.name === 'CUSTOS_GATEWAY_MASTER_KEY')?.valueFrom?.secretKeyRef?.name,
+    'custody-gateway-master-key',
+  );
+  assert.equal(pod.containers[0]!.readinessProbe?.httpGet?.path, '/ready');
   assert.equal(
     nodeAddresses(sample),
     'tss1=custody-tss1.vault.svc:9000,tss2=custody-tss2.vault.svc:9000,tss3=custody-tss3.vault.svc:9000,tss4=custody-tss4.vault.svc:9000',

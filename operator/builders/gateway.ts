@@ -14,6 +14,7 @@ import {
   CUSTOS_HOME,
   GATEWAY_PORT,
   gatewayName,
+  masterKeySecretName,
   NODE_PORT,
   nodeIds,
   nodeName,
@@ -22,7 +23,7 @@ import {
   selectorLabels,
 } from './meta.ts';
 
-const DB_DIR = '/var/lib/custos';
+const STATE_DIR = `${CUSTOS_HOME}/gateway`;
 const BOOTSTRAP_DIR = '/etc/custos/bootstrap';
 
 export function gatewayService(c: KmsCluster): V1Service {
@@ -53,11 +54,29 @@ export function credentialsSecret(c: KmsCluster, accessKey: string, secretKey: s
   };
 }
 
+/**
+ * Key for secret keys at rest in the gateway database, shared by every replica. Like the database
+ * volume it has no owner reference: it must outlive a deleted KmsCluster with the shares.
+ */
+export function masterKeySecret(c: KmsCluster, keyHex: string): V1Secret {
+  const { ownerReferences: _owned, ...meta } = objectMeta(c, masterKeySecretName(c), 'gateway');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta,
+    type: 'Opaque',
+    immutable: true,
+    stringData: { master_key: keyHex },
+  };
+}
+
+/** The embedded (SQLite) database volume; retained when the cluster is deleted. */
 export function gatewayDatabaseClaim(c: KmsCluster): V1PersistentVolumeClaim {
+  const { ownerReferences: _owned, ...meta } = objectMeta(c, `${gatewayName(c)}-db`, 'gateway');
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
-    metadata: objectMeta(c, `${gatewayName(c)}-db`, 'gateway'),
+    metadata: meta,
     spec: {
       accessModes: ['ReadWriteOnce'],
       ...(c.spec.storage.storageClassName ? { storageClassName: c.spec.storage.storageClassName } : {}),
@@ -73,16 +92,16 @@ export function nodeAddresses(c: KmsCluster): string {
     .join(',');
 }
 
+/** Embedded: the gateway's default SQLite file under $CUSTOS_HOME/gateway. */
 function databaseEnv(c: KmsCluster): V1EnvVar[] {
   const m = c.spec.database.mysql;
-  if (c.spec.database.type === 'Embedded' || !m)
-    return [{ name: 'CUSTOS_DB_URL', value: `sqlite:${DB_DIR}/custos.db` }];
+  if (c.spec.database.type === 'Embedded' || !m) return [];
   const ref = (key: string) => ({ secretKeyRef: { name: m.credentialsSecret, key } });
   return [
     { name: 'CUSTOS_DB_USER', valueFrom: ref('username') },
     { name: 'CUSTOS_DB_PASSWORD', valueFrom: ref('password') },
     {
-      name: 'CUSTOS_DB_URL',
+      name: 'CUSTOS_DATABASE_URL',
       value: `mysql://$(CUSTOS_DB_USER):$(CUSTOS_DB_PASSWORD)@${m.host}:${m.port}/${m.database}`,
     },
   ];
@@ -126,7 +145,7 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
       },
     },
     { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
-    ...(embedded ? [{ name: 'db', persistentVolumeClaim: { claimName: `${name}-db` } }] : []),
+    embedded ? { name: 'state', persistentVolumeClaim: { claimName: `${name}-db` } } : { name: 'state', emptyDir: {} },
   ];
   return {
     apiVersion: 'apps/v1',
@@ -153,24 +172,28 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
               ports: [{ name: 'http', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
               env: [
                 { name: 'CUSTOS_HOME', value: CUSTOS_HOME },
-                { name: 'CUSTOS_LISTEN', value: `0.0.0.0:${GATEWAY_PORT}` },
+                { name: 'CUSTOS_GATEWAY_HOST', value: '0.0.0.0' },
+                { name: 'CUSTOS_GATEWAY_PORT', value: String(GATEWAY_PORT) },
                 { name: 'CUSTOS_NODES', value: nodeAddresses(c) },
                 { name: 'CUSTOS_ALGORITHMS', value: c.spec.algorithms.join(',') },
-                { name: 'CUSTOS_DEFAULT_SHARD_COUNT', value: String(c.spec.keyDefaults.shardCount) },
-                { name: 'CUSTOS_DEFAULT_THRESHOLD', value: String(c.spec.keyDefaults.threshold) },
                 { name: 'CUSTOS_BOOTSTRAP_CREDENTIALS_FILE', value: `${BOOTSTRAP_DIR}/credentials.json` },
+                {
+                  name: 'CUSTOS_GATEWAY_MASTER_KEY',
+                  valueFrom: { secretKeyRef: { name: masterKeySecretName(c), key: 'master_key' } },
+                },
                 ...databaseEnv(c),
                 ...redisEnv(c),
               ],
-              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5 },
-              livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 20 },
+              readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/health', port: 'http' }, periodSeconds: 20 },
               resources: c.spec.resources?.gateway as never,
               securityContext: containerSecurityContext,
               volumeMounts: [
                 { name: 'certs', mountPath: `${CUSTOS_HOME}/certs`, readOnly: true },
                 { name: 'bootstrap', mountPath: BOOTSTRAP_DIR, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
-                ...(embedded ? [{ name: 'db', mountPath: DB_DIR }] : []),
+                // Database (embedded), audit signing key and other gateway state.
+                { name: 'state', mountPath: STATE_DIR },
               ],
             },
           ],

@@ -4,7 +4,8 @@ import { API_VERSION, type KmsCluster } from '../api/v1alpha1/index.ts';
 
 export const FIELD_MANAGER = 'custos-operator';
 export const NODE_PORT = 9000;
-export const NODE_HEALTH_PORT = 9100;
+/** Images run the compiled tree from /app/dist (see node/Dockerfile). */
+export const NODE_READY_PROBE = ['node', '/app/dist/operator/probes/node-ready.js'];
 export const GATEWAY_PORT = 8080;
 export const CUSTOS_HOME = '/opt/kms/tss-server';
 export const RUN_AS = 10001;
@@ -16,6 +17,7 @@ export const nodeIds = (c: KmsCluster): string[] => Array.from({ length: c.spec.
 export const nodeName = (c: KmsCluster, id: string): string => `${c.metadata.name}-${id}`;
 export const gatewayName = (c: KmsCluster): string => `${c.metadata.name}-gateway`;
 export const caName = (c: KmsCluster): string => `${c.metadata.name}-ca`;
+export const masterKeySecretName = (c: KmsCluster): string => `${c.metadata.name}-gateway-master-key`;
 export const credentialsSecretName = (c: KmsCluster): string => `${c.metadata.name}-operator-credentials`;
 export const unsealSecretName = (c: KmsCluster, id: string): string =>
   `${c.spec.unseal.password?.secretPrefix ?? `${c.metadata.name}-unseal`}-${id}`;

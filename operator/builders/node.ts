@@ -4,7 +4,7 @@ import type { KmsCluster } from '../api/v1alpha1/index.ts';
 import {
   containerSecurityContext,
   CUSTOS_HOME,
-  NODE_HEALTH_PORT,
+  NODE_READY_PROBE,
   NODE_PORT,
   nodeName,
   objectMeta,
@@ -107,20 +107,20 @@ function unsealWiring(c: KmsCluster, id: string) {
   };
 }
 
-/** Certificates laid out as in the seed: certs/ca.cert and certs/{id}/{id}.cert|.key. */
-export function certVolume(secretName: string, id: string): V1Volume {
-  return {
-    name: 'certs',
-    secret: {
-      secretName,
-      defaultMode: 0o400,
-      items: [
-        { key: 'ca.crt', path: 'ca.cert' },
-        { key: 'tls.crt', path: `${id}/${id}.cert` },
-        { key: 'tls.key', path: `${id}/${id}.key` },
-      ],
-    },
-  };
+/**
+ * The seed's layout under CUSTOS_HOME: certs/ca.cert and certs/{id}/{id}.cert|.key from the
+ * cert-manager Secret (single files), certs/{id}/ itself writable on the node's volume because the
+ * node keeps its wrapped DEK there ({id}.dek), and data/leveldb_{id} on the same volume.
+ */
+export function nodeVolumeMounts(id: string): V1VolumeMount[] {
+  const dir = `${CUSTOS_HOME}/certs/${id}`;
+  return [
+    { name: 'data', mountPath: `${CUSTOS_HOME}/data`, subPath: 'data' },
+    { name: 'data', mountPath: dir, subPath: 'keys' },
+    { name: 'certs', mountPath: `${CUSTOS_HOME}/certs/ca.cert`, subPath: 'ca.crt', readOnly: true },
+    { name: 'certs', mountPath: `${dir}/${id}.cert`, subPath: 'tls.crt', readOnly: true },
+    { name: 'certs', mountPath: `${dir}/${id}.key`, subPath: 'tls.key', readOnly: true },
+  ];
 }
 
 export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
@@ -168,33 +168,29 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
               name: 'node',
               image: c.spec.images.node,
               imagePullPolicy: c.spec.images.pullPolicy,
-              ports: [
-                { name: 'grpc', containerPort: NODE_PORT, protocol: 'TCP' },
-                { name: 'health', containerPort: NODE_HEALTH_PORT, protocol: 'TCP' },
-              ],
+              ports: [{ name: 'grpc', containerPort: NODE_PORT, protocol: 'TCP' }],
               env: [
                 { name: 'CUSTOS_NODE_ID', value: id },
                 { name: 'CUSTOS_HOME', value: CUSTOS_HOME },
                 { name: 'CUSTOS_LISTEN', value: `0.0.0.0:${NODE_PORT}` },
-                { name: 'CUSTOS_HEALTH_PORT', value: String(NODE_HEALTH_PORT) },
                 ...unseal.env,
               ],
-              // Ready only once unsealed: a sealed node signs nothing.
-              readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 5, failureThreshold: 2 },
-              livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 20, failureThreshold: 3 },
+              // Ready only once unsealed: a sealed node signs nothing (see operator/probes/node-ready.ts).
+              readinessProbe: {
+                exec: { command: NODE_READY_PROBE },
+                periodSeconds: 10,
+                timeoutSeconds: 5,
+                failureThreshold: 2,
+              },
+              livenessProbe: { tcpSocket: { port: 'grpc' }, periodSeconds: 20, failureThreshold: 3 },
               resources: c.spec.resources?.node as never,
               securityContext: containerSecurityContext,
-              volumeMounts: [
-                { name: 'data', mountPath: `${CUSTOS_HOME}/data` },
-                { name: 'certs', mountPath: `${CUSTOS_HOME}/certs`, readOnly: true },
-                { name: 'tmp', mountPath: '/tmp' },
-                ...unseal.mounts,
-              ],
+              volumeMounts: [...nodeVolumeMounts(id), { name: 'tmp', mountPath: '/tmp' }, ...unseal.mounts],
             },
             ...unseal.sidecars,
           ],
           volumes: [
-            certVolume(`${name}-tls`, id),
+            { name: 'certs', secret: { secretName: `${name}-tls`, defaultMode: 0o400 } },
             { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
             ...unseal.volumes,
           ],

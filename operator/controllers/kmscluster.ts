@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { KmsClusterSpecSchema, type KmsCluster, type KmsClusterStatus } from '../api/v1alpha1/index.ts';
 import { desiredObjects } from '../builders/index.ts';
-import { credentialsSecret } from '../builders/gateway.ts';
+import { credentialsSecret, masterKeySecret } from '../builders/gateway.ts';
 import { credentialsSecretName, FIELD_MANAGER, nodeIds, nodeName, gatewayName } from '../builders/meta.ts';
 import { nodeUnsealSecret, operatorGeneratesUnsealSecrets } from '../builders/node.ts';
 import { KubeError, resourcePath, type KubeObject } from '../kube/client.ts';

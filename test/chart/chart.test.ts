@@ -55,9 +55,7 @@ async function template(values: Record<string, unknown> = {}): Promise<Doc[]> {
 }
 
 /** kubeconform over files; resolves with its JSON report, rejects on a tool failure. */
-async function kubeconform(
-  ...files: string[]
-): Promise<{
+async function kubeconform(...files: string[]): Promise<{
   summary: { valid: number; invalid: number; errors: number; skipped: number };
   resources: { msg: string; status: string }[];
 }> {
