@@ -15,6 +15,21 @@ import { ensureDevPki } from '../../common/pki/dev-pki.ts';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
+/**
+ * `dist` runs the compiled build (what ships; `npm run build` first), `source` runs the TypeScript
+ * through tsx. CUSTOS_RUNTIME picks the default: `make test`, `make run` and `make bench` build
+ * and use `dist`; a test file run by hand uses the sources it sees.
+ */
+export type Runtime = 'dist' | 'source';
+const defaultRuntime = (): Runtime => (process.env.CUSTOS_RUNTIME === 'dist' ? 'dist' : 'source');
+
+function entryArgs(runtime: Runtime, entry: 'node' | 'gateway'): string[] {
+  if (runtime === 'source') return ['--import', 'tsx', `${entry}/main.ts`];
+  const built = join(ROOT, 'dist', entry, 'main.js');
+  if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first`);
+  return [built];
+}
+
 export type LogSink = (source: string, line: string) => void;
 
 export interface LocalClusterOptions {
@@ -30,6 +45,7 @@ export interface LocalClusterOptions {
   onLog?: LogSink;
   /** Extra environment for the gateway (e.g. rate limits in tests). */
   gatewayEnv?: Record<string, string>;
+  runtime?: Runtime;
 }
 
 export interface LocalNode {
@@ -104,8 +120,8 @@ interface Proc {
   recent: string[];
 }
 
-function launch(name: string, script: string, env: Record<string, string>, proc: Proc, onLog?: LogSink): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+function launch(name: string, args: string[], env: Record<string, string>, proc: Proc, onLog?: LogSink): ChildProcess {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -194,6 +210,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const nodeProcs = new Map<string, Proc>(nodeIds.map((id) => [id, { recent: [] }]));
   const addresses = new Map(nodeIds.map((id, i) => [id, `127.0.0.1:${nodePorts[i]}`]));
   const gatewayProc: Proc = { recent: [] };
+  const runtime = opts.runtime ?? defaultRuntime();
 
   async function startNode(id: string): Promise<void> {
     const proc = nodeProcs.get(id);
@@ -201,7 +218,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     if (proc.child && proc.child.exitCode === null && proc.child.signalCode === null) return;
     launch(
       id,
-      'node/main.ts',
+      entryArgs(runtime, 'node'),
       {
         CUSTOS_NODE_ID: id,
         CUSTOS_HOME: home,
@@ -217,7 +234,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   async function startGateway(): Promise<void> {
     launch(
       'gateway',
-      'gateway/main.ts',
+      entryArgs(runtime, 'gateway'),
       {
         CUSTOS_HOME: home,
         CUSTOS_GATEWAY_HOST: '127.0.0.1',
