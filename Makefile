@@ -21,7 +21,7 @@ run: build
 	CUSTOS_RUNTIME=dist $(BIN)/tsx hack/dev-cluster.ts
 
 # Installs what the test suites need (Debian packages, Go-built binaries cached under ~/.cache/custos).
-test-deps:
+test-deps: deps
 	bash hack/test-deps.sh
 
 lint: deps
