@@ -401,7 +401,13 @@ describe('KmsCluster reconcile', () => {
       90_000,
     );
     const secrets = (await list('/api/v1/namespaces/vault/secrets')).map((s) => s.metadata.name).sort();
+    const pvcs = (await list('/api/v1/namespaces/vault/persistentvolumeclaims')).map((p) => p.metadata.name);
+    assert.ok(
+      pvcs.includes('custody-gateway-db') && pvcs.includes('data-custody-tss1-0'),
+      `volumes kept: ${pvcs.join(', ')}`,
+    );
     assert.deepEqual(secrets, [
+      'custody-gateway-master-key',
       'custody-unseal-tss1',
       'custody-unseal-tss2',
       'custody-unseal-tss3',
