@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { computeAddress, recoverAddress } from 'ethers';
@@ -229,21 +230,28 @@ test('combine names a signer whose output differs or does not verify; verify rej
   assert.equal(scheme.verify(good, message, key23.publicKey), true);
 });
 
-test('finalSignature normalises to low s and flips the recovery id accordingly', () => {
-  const x = 0x1234567890abcdefn;
+test('finalSignature: low s and the right recovery id over 1000 random nonces and digests', () => {
+  const x = BigInt(hex(randomBytes(31))) + 1n;
   const Y = secp256k1.Point.BASE.multiply(x);
-  const message = digest('normalise');
-  let highSeen = false;
-  for (let k = 2n; k < 40n; k++) {
+  const address = computeAddress(hex(Y.toBytes(true)));
+  let high = 0;
+  for (let i = 0; i < 1000; i++) {
+    const message = Uint8Array.from(randomBytes(32));
+    const k = BigInt(hex(randomBytes(31))) + 1n;
     const R = secp256k1.Point.BASE.multiply(k);
     const r = R.toAffine().x % q;
     const s = ((BigInt(hex(message)) + r * x) * modInv(k)) % q;
-    highSeen ||= s > q / 2n;
+    if (s > q / 2n) high++;
     const sig = finalSignature(R, r, s, message, Y);
     assert.ok(BigInt(hex(sig.subarray(32, 64))) <= q / 2n);
-    assert.equal(recoverAddress(hex(message), hex(sig)), computeAddress(hex(Y.toBytes(true))));
+    const recovered = secp256k1.Signature.fromBytes(sig.subarray(0, 64))
+      .addRecoveryBit(sig[64]! - 27)
+      .recoverPublicKey(message);
+    assert.ok(recovered.equals(Y));
+    if (i < 20) assert.equal(recoverAddress(hex(message), hex(sig)), address);
   }
-  assert.ok(highSeen);
+  assert.ok(high > 400, 'about half of the raw s values were high');
+  const message = digest('normalise');
   assertAbort(() => finalSignature(secp256k1.Point.BASE, 5n, 7n, message, Y), undefined, /does not verify/);
 });
 
