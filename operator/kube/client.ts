@@ -52,6 +52,10 @@ const PLURALS: Record<string, string> = {
   PodDisruptionBudget: 'poddisruptionbudgets',
   Lease: 'leases',
   CustomResourceDefinition: 'customresourcedefinitions',
+  ClusterRole: 'clusterroles',
+  ClusterRoleBinding: 'clusterrolebindings',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
   Certificate: 'certificates',
   Issuer: 'issuers',
   ClusterIssuer: 'clusterissuers',
@@ -59,7 +63,13 @@ const PLURALS: Record<string, string> = {
   ManagedKey: 'managedkeys',
   KeyRotation: 'keyrotations',
 };
-const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterIssuer']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'CustomResourceDefinition',
+  'ClusterIssuer',
+  'ClusterRole',
+  'ClusterRoleBinding',
+]);
 
 export function resourcePath(apiVersion: string, kind: string, namespace?: string, name?: string): string {
   const plural = PLURALS[kind];
