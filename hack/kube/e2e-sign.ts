@@ -11,7 +11,8 @@ import { SignResponseSchema } from '../../common/api/schemas.ts';
 
 const [keyId, publicKey] = process.argv.slice(2);
 const { CUSTOS_URL: base, CUSTOS_ACCESS_KEY: accessKey, CUSTOS_SECRET_KEY: secretKey } = process.env;
-if (!keyId || !publicKey || !base || !accessKey || !secretKey) throw new Error('usage: see the header of hack/kube/e2e-sign.ts');
+if (!keyId || !publicKey || !base || !accessKey || !secretKey)
+  throw new Error('usage: see the header of hack/kube/e2e-sign.ts');
 
 const digest = randomBytes(32);
 const path = `/api/v1/keys/${keyId}/sign`;
