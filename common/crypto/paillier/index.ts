@@ -51,10 +51,27 @@ export function isCiphertext(pk: PaillierPublicKey, c: bigint): boolean {
   return c > 0n && c < pk.n2 && gcd(c, pk.n) === 1n;
 }
 
+function isSecretKey(key: PaillierPublicKey): key is PaillierSecretKey {
+  return 'p' in key && 'q' in key;
+}
+
+/**
+ * r^N mod N^2 for a unit r. With the secret key at hand, computed modulo p^2 and q^2 with the
+ * exponent reduced modulo φ(p^2) = p(p-1) and φ(q^2) (about 1.5x faster).
+ */
+export function nthPower(key: PaillierPublicKey, r: bigint): bigint {
+  if (!isSecretKey(key)) return modPow(r, key.n, key.n2);
+  const p2 = key.p * key.p;
+  const q2 = key.q * key.q;
+  const xp = modPow(mod(r, p2), mod(key.n, key.p * (key.p - 1n)), p2);
+  const xq = modPow(mod(r, q2), mod(key.n, key.q * (key.q - 1n)), q2);
+  return xp + p2 * mod((xq - xp) * modInverse(p2, q2), q2);
+}
+
 /** (1 + N)^m · r^N mod N^2, for m in [0, N). */
 export function encryptWith(pk: PaillierPublicKey, m: bigint, r: bigint): bigint {
   const gm = mod(1n + mod(m, pk.n) * pk.n, pk.n2);
-  return mod(gm * modPow(r, pk.n, pk.n2), pk.n2);
+  return mod(gm * nthPower(pk, r), pk.n2);
 }
 
 export function encrypt(pk: PaillierPublicKey, m: bigint): { c: bigint; r: bigint } {

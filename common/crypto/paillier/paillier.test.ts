@@ -9,6 +9,7 @@ import {
   encryptWith,
   isCiphertext,
   multiplyCiphertext,
+  nthPower,
   secretKeyFromPrimes,
 } from './index.ts';
 
@@ -34,6 +35,14 @@ test('encryption is randomised and deterministic given r', () => {
   const { c, r } = encrypt(sk, 42n);
   assert.equal(encryptWith(sk, 42n, r), c);
   assert.notEqual(encrypt(sk, 42n).c, c);
+});
+
+test('the CRT n-th power with the secret key matches the public computation', () => {
+  const r = randomBelow(sk.n);
+  const publicKey = { n: sk.n, n2: sk.n2 };
+  assert.equal(nthPower(sk, r), nthPower(publicKey, r));
+  assert.equal(encryptWith(sk, 7n, r), encryptWith(publicKey, 7n, r));
+  assert.equal(decrypt(sk, encryptWith(publicKey, 7n, r)), 7n);
 });
 
 test('non-ciphertexts are rejected', () => {

@@ -7,7 +7,7 @@ import { encrypt, encryptWith, multiplyCiphertext, addCiphertexts, secretKeyFrom
 import { proveAliceRange, proveBob, verifyAliceRange, verifyBob } from './mta.ts';
 import { proveNoSmallFactor, verifyNoSmallFactor } from './no-small-factor.ts';
 import { MOD_ITERATIONS, proveBlumModulus, verifyBlumModulus } from './paillier-blum.ts';
-import { DLN_ITERATIONS, proveRingPedersen, verifyRingPedersen } from './ring-pedersen.ts';
+import { DLN_ITERATIONS, proveRingPedersen, verifyRingPedersen, type RingPedersenParams } from './ring-pedersen.ts';
 import { proveDlog, proveTwoBase, verifyDlog, verifyTwoBase } from './schnorr.ts';
 import type { ProofBinding } from './transcript.ts';
 
@@ -17,6 +17,9 @@ const otherSession: ProofBinding = { ...binding, sessionId: 'session-2' };
 const otherProver: ProofBinding = { ...binding, prover: 'tss3' };
 const q = secp256k1.Point.CURVE().n;
 const G = secp256k1.Point.BASE;
+
+/** Ring-Pedersen parameters without their trapdoor (verification the slow, public way). */
+const publicParams = (rp: RingPedersenParams): RingPedersenParams => ({ nTilde: rp.nTilde, h1: rp.h1, h2: rp.h2 });
 
 /** A random prime of `bits` bits congruent to `residue` mod 4. */
 function primeMod4(bits: number, residue: bigint): bigint {
@@ -86,6 +89,7 @@ test("MtA: Alice's range proof accepts k < q and rejects an out-of-range plainte
   const { c, r } = encrypt(pk, k);
   const proof = proveAliceRange(pk, c, k, r, rp, binding);
   assert.equal(verifyAliceRange(pk, c, rp, proof, binding), true);
+  assert.equal(verifyAliceRange(pk, c, publicParams(rp), proof, binding), true);
   assert.equal(verifyAliceRange(pk, c, rp, proof, otherSession), false);
   assert.equal(verifyAliceRange(pk, encrypt(pk, k).c, rp, proof, binding), false);
   const big = q ** 4n;
@@ -107,6 +111,8 @@ test("MtA/MtAwc: Bob's proof accepts honest values and rejects out-of-range or m
   const { c2, r } = bobCipher(y);
   const mta = proveBob({ pk, c1, c2 }, x, y, r, rp, binding);
   assert.equal(verifyBob({ pk, c1, c2 }, rp, mta, binding), true);
+  const publicPk = { n: pk.n, n2: pk.n2 };
+  assert.equal(verifyBob({ pk: publicPk, c1, c2 }, publicParams(rp), mta, binding), true);
   const wc = proveBob({ pk, c1, c2, X }, x, y, r, rp, binding);
   assert.equal(verifyBob({ pk, c1, c2, X }, rp, wc, binding), true);
   assert.equal(verifyBob({ pk, c1, c2, X: G.multiply(x + 1n) }, rp, wc, binding), false);

@@ -217,7 +217,13 @@ export function createKeygenParty(ctx: SessionContext, pre: PreParams): MpcParty
     const output: KeygenOutput = {
       publicKey: pub.publicKey.toBytes(true),
       publicInfo: encodePublicInfo(pub),
-      secretShare: encodeSecretShare({ self: ctx.self, x, paillier: pre.paillier, info: pub }),
+      secretShare: encodeSecretShare({
+        self: ctx.self,
+        x,
+        paillier: pre.paillier,
+        ringPedersen: pre.ringPedersen,
+        info: pub,
+      }),
     };
     x = 0n;
     polynomial.fill(0n);

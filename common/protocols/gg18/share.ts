@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { PaillierSecretKey } from '../../crypto/paillier/index.ts';
 import { secretKeyFromPrimes } from '../../crypto/paillier/index.ts';
-import type { RingPedersenParams } from '../../crypto/zk/ring-pedersen.ts';
+import type { RingPedersenParams, RingPedersenSecret } from '../../crypto/zk/ring-pedersen.ts';
 import type { PartyId } from '../types.ts';
 import { decodeFrom, encode, nat, point } from './codec.ts';
 import type { Point } from './common.ts';
@@ -25,6 +25,8 @@ export interface SecretShare {
   readonly self: PartyId;
   readonly x: bigint;
   readonly paillier: PaillierSecretKey;
+  /** Own ring-Pedersen parameters with their trapdoor (speeds up verifying peers' proofs). */
+  readonly ringPedersen: RingPedersenSecret;
   readonly info: PublicInfo;
 }
 
@@ -50,6 +52,10 @@ const secretShareSchema = z.object({
   x: nat,
   p: nat,
   q: nat,
+  rpP: nat,
+  rpQ: nat,
+  alpha: nat,
+  beta: nat,
   info: publicInfoSchema,
 });
 
@@ -98,16 +104,29 @@ export function encodeSecretShare(share: SecretShare): Uint8Array {
     x: share.x,
     p: share.paillier.p,
     q: share.paillier.q,
+    rpP: share.ringPedersen.p,
+    rpQ: share.ringPedersen.q,
+    alpha: share.ringPedersen.alpha,
+    beta: share.ringPedersen.beta,
     info: publicInfoJson(share.info),
   });
 }
 
 export function decodeSecretShare(bytes: Uint8Array): SecretShare {
   const raw = decodeFrom(secretShareSchema, bytes, undefined, 'GG18 secret share');
+  const info = publicInfoFrom(raw.info);
+  const own = info.holders.find((h) => h.id === raw.self);
+  if (!own) throw new Error('GG18 secret share: owner is not a holder');
+  const paillier = secretKeyFromPrimes(raw.p, raw.q);
+  const { nTilde, h1, h2 } = own.ringPedersen;
+  if (paillier.n !== own.paillierN || raw.rpP * raw.rpQ !== nTilde) {
+    throw new Error('GG18 secret share: keys do not match the public info');
+  }
   return {
     self: raw.self,
     x: raw.x,
-    paillier: secretKeyFromPrimes(raw.p, raw.q),
-    info: publicInfoFrom(raw.info),
+    paillier,
+    ringPedersen: { nTilde, h1, h2, p: raw.rpP, q: raw.rpQ, alpha: raw.alpha, beta: raw.beta },
+    info,
   };
 }

@@ -131,7 +131,6 @@ export function createSignParty(
   const lambda = (id: PartyId): bigint => lagrangeAtZero(partyIndex(ctx, id), indices);
   const W = (id: PartyId): Point => holder(id).X.multiply(lambda(id));
   const m = mod(bytesToBigInt(digest), ORDER);
-  const me = holder(ctx.self);
   const myPaillier = share.paillier;
   const Y = share.info.publicKey;
 
@@ -223,7 +222,7 @@ export function createSignParty(
       // A repeated ciphertext means a replayed or reused nonce: refused (issue 3).
       if (!isCiphertext(pk, b.c) || seen.has(b.c)) throw new ProtocolAbort(j, 'invalid or repeated k ciphertext');
       seen.add(b.c);
-      if (!holds(() => verifyAliceRange(pk, b.c, me.ringPedersen, p.proof, binding(ctx, j, ctx.self)))) {
+      if (!holds(() => verifyAliceRange(pk, b.c, share.ringPedersen, p.proof, binding(ctx, j, ctx.self)))) {
         throw new ProtocolAbort(j, "Alice's MtA range proof failed");
       }
       peerCiphertexts.set(j, b.c);
@@ -255,10 +254,10 @@ export function createSignParty(
       const msg = decodeFrom(phase2Msg, got.get(j)!.p2p!, j, 'phase 2 MtA message');
       const b = binding(ctx, j, ctx.self);
       const base = { pk: myPaillier, c1: kEnc.c };
-      if (!holds(() => verifyBob({ ...base, c2: msg.cGamma }, me.ringPedersen, msg.proofGamma, b))) {
+      if (!holds(() => verifyBob({ ...base, c2: msg.cGamma }, share.ringPedersen, msg.proofGamma, b))) {
         throw new ProtocolAbort(j, "Bob's MtA range proof failed");
       }
-      if (!holds(() => verifyBob({ ...base, c2: msg.cW, X: W(j) }, me.ringPedersen, msg.proofW, b))) {
+      if (!holds(() => verifyBob({ ...base, c2: msg.cW, X: W(j) }, share.ringPedersen, msg.proofW, b))) {
         throw new ProtocolAbort(j, "Bob's MtAwc range proof failed");
       }
       delta = mod(delta + decrypt(myPaillier, msg.cGamma), ORDER);
