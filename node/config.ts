@@ -27,7 +27,9 @@ export interface NodeConfig {
 export function loadNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`invalid node configuration: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `invalid node configuration: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`,
+    );
   }
   const e = parsed.data;
   return {

@@ -8,12 +8,7 @@ import type { Logger } from 'pino';
 import { envelopeKeysFrom, type EnvelopeKeys } from '../common/envelope/envelope.ts';
 import { identityOfCertificate } from '../common/pki/identity.ts';
 import type { ThresholdScheme } from '../common/protocols/types.ts';
-import {
-  tssNodeService,
-  type HealthResponse,
-  type NodeFrame,
-  type SessionFrame,
-} from '../common/rpc/tss-service.ts';
+import { tssNodeService, type HealthResponse, type NodeFrame, type SessionFrame } from '../common/rpc/tss-service.ts';
 import { MpcSession, type ShareAccess } from './session/session.ts';
 
 export const NODE_VERSION = '0.1.0';
@@ -38,9 +33,11 @@ export function makePeerVerifier(caPem: Buffer): (nodeId: string, der: Uint8Arra
     const cert = new X509Certificate(Buffer.from(der));
     if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) throw new Error('not issued by the cluster CA');
     const now = Date.now();
-    if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) throw new Error('certificate expired or not yet valid');
+    if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo))
+      throw new Error('certificate expired or not yet valid');
     const identity = identityOfCertificate(cert.raw);
-    if (identity.kind !== 'node' || identity.id !== nodeId) throw new Error(`certificate names ${identity.id}, not ${nodeId}`);
+    if (identity.kind !== 'node' || identity.id !== nodeId)
+      throw new Error(`certificate names ${identity.id}, not ${nodeId}`);
     return cert.publicKey;
   };
 }
@@ -102,7 +99,14 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
           send({ frame: 'error', error: { code: 'SEALED', message: `${state.nodeId} is sealed`, culprit: '' } });
           return call.end();
         }
-        mpc = new MpcSession({ keys, verifyPeer, schemes: state.schemes, shares, send, log: log.child({ session: frame.start.session_id }) });
+        mpc = new MpcSession({
+          keys,
+          verifyPeer,
+          schemes: state.schemes,
+          shares,
+          send,
+          log: log.child({ session: frame.start.session_id }),
+        });
         live.add(mpc);
         void mpc.begin(frame.start);
       } else {

@@ -100,7 +100,9 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
       checkServerIdentity: (_host, cert) => {
         try {
           const id = identityOfCertificate(cert.raw);
-          return id.kind === 'node' && id.id === endpoint.id ? undefined : new Error(`peer is ${id.id}, expected ${endpoint.id}`);
+          return id.kind === 'node' && id.id === endpoint.id
+            ? undefined
+            : new Error(`peer is ${id.id}, expected ${endpoint.id}`);
         } catch (e) {
           return e as Error;
         }
@@ -211,8 +213,16 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         else resolve(results);
       };
       const timer = setTimeout(() => {
-        const waiting = start.parties.filter((p) => (twoPhase && results.size === participants.size ? !committed.has(p) : !results.has(p)));
-        finish(new MpcSessionError(`session timed out waiting for ${waiting.join(', ')}`, waiting.length === 1 ? waiting[0] : undefined, 'timeout'));
+        const waiting = start.parties.filter((p) =>
+          twoPhase && results.size === participants.size ? !committed.has(p) : !results.has(p),
+        );
+        finish(
+          new MpcSessionError(
+            `session timed out waiting for ${waiting.join(', ')}`,
+            waiting.length === 1 ? waiting[0] : undefined,
+            'timeout',
+          ),
+        );
       }, timeoutMs);
 
       const relay = (env: Envelope, from: string) => {
@@ -241,7 +251,8 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
               if (results.size === participants.size) {
                 if (!twoPhase) return finish();
                 const disagreement = disagreeingNode(results);
-                if (disagreement) return finish(new MpcSessionError(`keygen results disagree (${disagreement})`, disagreement));
+                if (disagreement)
+                  return finish(new MpcSessionError(`keygen results disagree (${disagreement})`, disagreement));
                 for (const s of streams.values()) s.write({ frame: 'commit', commit: {} });
               }
               return;
@@ -251,15 +262,24 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
               return;
             case 'error': {
               const { code, message, culprit } = frame.error;
-              const kind = code === 'TIMEOUT' ? 'timeout' : code === 'SEALED' || code === 'UNKNOWN_KEY' ? 'unavailable' : 'abort';
-              return finish(new MpcSessionError(`${nodeId}: ${message}`, culprit || (kind === 'unavailable' ? nodeId : undefined), kind));
+              const kind =
+                code === 'TIMEOUT' ? 'timeout' : code === 'SEALED' || code === 'UNKNOWN_KEY' ? 'unavailable' : 'abort';
+              return finish(
+                new MpcSessionError(
+                  `${nodeId}: ${message}`,
+                  culprit || (kind === 'unavailable' ? nodeId : undefined),
+                  kind,
+                ),
+              );
             }
           }
         });
         stream.on('error', (err: grpc.ServiceError) => {
           if (settled) return;
           if (err.code === grpc.status.UNAVAILABLE) markDown(nodeId);
-          finish(new MpcSessionError(`${nodeId} dropped the session: ${err.details || err.message}`, nodeId, 'unavailable'));
+          finish(
+            new MpcSessionError(`${nodeId} dropped the session: ${err.details || err.message}`, nodeId, 'unavailable'),
+          );
         });
         stream.on('end', () => {
           if (!settled) finish(new MpcSessionError(`${nodeId} ended the session early`, nodeId, 'unavailable'));
@@ -342,7 +362,8 @@ function newSessionId(): string {
 
 /** The first node whose keygen result differs from the majority's, if any. */
 export function disagreeingNode(results: ReadonlyMap<string, SessionResult>): string | undefined {
-  const fingerprint = (r: SessionResult) => Buffer.concat([Buffer.from(r.public_key), Buffer.from([0]), Buffer.from(r.public_info)]).toString('hex');
+  const fingerprint = (r: SessionResult) =>
+    Buffer.concat([Buffer.from(r.public_key), Buffer.from([0]), Buffer.from(r.public_info)]).toString('hex');
   const counts = new Map<string, number>();
   for (const r of results.values()) counts.set(fingerprint(r), (counts.get(fingerprint(r)) ?? 0) + 1);
   if (counts.size <= 1) return undefined;
