@@ -107,8 +107,17 @@ export function decodeKeyShare<P extends GroupElement<P>>(
     } finally {
       secretBytes.fill(0);
     }
-    const groupKey = decodeElementAs(group, r.bytes(group.elementLength), 'group key');
-    const verificationShares = readElements(r, group, holders.length, 'verification share');
+    // The public tail (group key, verification shares) is the same on every sign with this key:
+    // decode it once, since strict decoding (a subgroup check per point) dominates signing.
+    const publicTail = r.bytes(group.elementLength * (1 + holders.length));
+    const { groupKey, verificationShares } = memo(
+      `${group.name}|${tag}|share-public|${Buffer.from(publicTail).toString('hex')}`,
+      () =>
+        decodeAll(publicTail, (t) => ({
+          groupKey: decodeElementAs(group, t.bytes(group.elementLength), 'group key'),
+          verificationShares: readElements(t, group, holders.length, 'verification share'),
+        })),
+    );
     return { threshold, holders, index, secretShare, groupKey, verificationShares };
   });
   if (!baseMultiply(group, share.secretShare).equals(share.verificationShares[share.index - 1]!)) {
