@@ -305,6 +305,7 @@ export function createSignParty(
       sum = sum.add(msg.Gamma);
       views.get(j)!.push(msg.Gamma.toBytes(true));
     }
+    if (sum.is0()) throw new ProtocolAbort(undefined, 'sum of Gamma is the identity');
     R = sum.multiply(modInverse(delta, ORDER));
     r = mod(R.toAffine().x, ORDER);
     if (r === 0n) throw new ProtocolAbort(undefined, 'r is zero');
