@@ -4,9 +4,10 @@
  * (draft-irtf-cfrg-bls-signature-05). Keys come from the FROST KeyGen DKG run in G1
  * (../frost/keygen.ts); shares are Shamir shares of the group secret (Boldyreva, PKC 2003).
  *
- * Signing has no message rounds: each signer's finish([]) returns σ_i = s_i·H(m). combine (gateway)
- * checks e(pk_i, H(m)) == e(G1, σ_i) for every partial, naming a bad signer, then interpolates
- * σ = Σ λ_i·σ_i in G2 and verifies σ under the group key.
+ * Signing has no message rounds: each signer's finish([]) returns σ_i = λ_i·s_i·H(m), weighted
+ * by its own Lagrange coefficient for the signer set. combine (gateway) adds them, σ = Σ σ_i, and
+ * verifies σ under the group key; only if that fails is every partial checked,
+ * e(λ_i·pk_i, H(m)) == e(G1, σ_i), naming a bad signer.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { ByteWriter, decodeAll } from '../encoding.ts';
@@ -93,7 +94,11 @@ function sign(ctx: SessionContext, secretShare: Uint8Array, message: Uint8Array)
     finish(inbound) {
       counter.finish();
       if (inbound.length > 0) throw new ProtocolAbort(inbound[0]!.from, 'unexpected message in a zero-round protocol');
-      return encodePartial(hashMessage(message).multiply(key.secretShare));
+      // The signer applies its own Lagrange coefficient, so the gateway only adds the partials
+      // (a G2 multiplication per signer saved on the coordinator's critical path).
+      const indices = ctx.parties.map((p) => BigInt(partyIndex(ctx.holders, p)));
+      const weighted = (lagrangeAtZero(indices, BigInt(key.index), order) * key.secretShare) % order;
+      return encodePartial(hashMessage(message).multiply(weighted));
     },
   };
 }
@@ -124,15 +129,14 @@ function combine(
     sigma: blame(s.id, 'malformed partial signature', () => decodePartial(outputs.get(s.id)!)),
     verificationShare: info.verificationShares[s.index - 1]!,
   }));
-  const sigma = partials.reduce(
-    (acc, p) => acc.add(p.sigma.multiplyUnsafe(lagrangeAtZero(indices, BigInt(p.index), order))),
-    bls12_381.G2.Point.ZERO,
-  );
+  // Each partial is λ_i·s_i·H(m) (the signer weighted it), so σ is their sum.
+  const sigma = partials.reduce((acc, p) => acc.add(p.sigma), bls12_381.G2.Point.ZERO);
   // BLS signatures are unique: a combined signature that verifies is the signature, whatever the
   // partials were. Only a failed one is traced to the partial that broke it.
   if (bls.verify(sigma, hm, groupKey)) return sigma.toBytes(true);
   for (const p of partials) {
-    if (!bls.verify(p.sigma, hm, p.verificationShare)) {
+    const weightedShare = p.verificationShare.multiply(lagrangeAtZero(indices, BigInt(p.index), order));
+    if (!bls.verify(p.sigma, hm, weightedShare)) {
       throw new ProtocolAbort(p.id, 'partial signature does not verify under its verification share');
     }
   }
