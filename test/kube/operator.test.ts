@@ -255,14 +255,21 @@ describe('KmsCluster reconcile', () => {
       return condition(c, 'Ready')?.status === 'True' ? c : undefined;
     });
     assert.equal((ready.status as { phase: string }).phase, 'Ready');
-    const events = (await client.list(`/api/v1/namespaces/${NS}/events`)).items as unknown as {
-      reason: string;
-      involvedObject: { name: string };
-    }[];
-    assert.ok(
-      events.some((e) => e.involvedObject.name === 'custody' && e.reason === 'Ready'),
-      'an Event records the transition to Ready',
-    );
+    // The Event is recorded right after the status write.
+    await eventually('an Event records the transition to Ready', async () => {
+      const events = (await client.list(`/api/v1/namespaces/${NS}/events`)).items as unknown as {
+        reason: string;
+        type: string;
+        involvedObject: { name: string; kind: string };
+      }[];
+      return events.some(
+        (e) =>
+          e.involvedObject.kind === 'KmsCluster' &&
+          e.involvedObject.name === 'custody' &&
+          e.reason === 'Ready' &&
+          e.type === 'Normal',
+      );
+    });
   });
 
   test('a second reconcile writes nothing', async () => {
@@ -286,7 +293,13 @@ describe('KmsCluster reconcile', () => {
       out.events = String((await client.list(`/api/v1/namespaces/${NS}/events`)).items.length);
       return out;
     };
-    const before = await snapshot();
+    // kube-controller-manager also writes (StatefulSet, Deployment, PDB status): start once it is quiet.
+    const before = await eventually('objects settled', async () => {
+      const a = await snapshot();
+      await new Promise((r) => setTimeout(r, 1000));
+      const b = await snapshot();
+      return JSON.stringify(a) === JSON.stringify(b) ? b : undefined;
+    });
     const applies = (await op.metrics.applies.get()).values.reduce((n, v) => n + v.value, 0);
     op.queues.KmsCluster.add(`${NS}/custody`);
     await op.queues.KmsCluster.idle();
