@@ -166,6 +166,17 @@ test('a party broadcasting different delta shares to different peers is caught b
   );
 });
 
+test('a party whose phase 5D echo misreports a broadcast is named', () => {
+  const tamper = rewrite('tss2', 7, (b) => {
+    (b['echo'] as string[])[1] = '00'.repeat(32);
+  });
+  assertAbort(
+    () => sign(key23, ['tss1', 'tss2'], digest('x'), 'cheat-echo', tamper, 'tss2'),
+    'tss2',
+    /saw different broadcasts from tss2/,
+  );
+});
+
 test('signers given different digests fail the phase 5 check before any signature share is released', () => {
   const signers = ['tss1', 'tss2'];
   let released = false;

@@ -6,10 +6,11 @@
  *   round 1 phase 2: MtA on (k_j, γ_i) and MtAwc on (k_j, w_i), each with Bob's range proof.
  *   round 2 phase 3: broadcast δ_i = k_i·γ_i + Σ(α + β).
  *   round 3 phase 4: open Γ_i with a Schnorr proof of γ_i.
- *   round 4 phase 5A: R = δ^-1·ΣΓ_j, s_i = m·k_i + r·σ_i; commit to V_i = s_i·R + l_i·G, A_i = ρ_i·G.
+ *   round 4 phase 5A: R = δ^-1·ΣΓ_j, s_i = m·k_i + r·σ_i; commit to V_i = s_i·R + l_i·G, A_i = ρ_i·G;
+ *                     echo the phase 1-4 broadcasts.
  *   round 5 phase 5B: open V_i, A_i with proofs of knowledge.
  *   round 6 phase 5C: commit to U_i = ρ_i·V, T_i = l_i·A with V = -m·G - r·Y + ΣV_j, A = ΣA_j.
- *   round 7 phase 5D: open U_i, T_i.
+ *   round 7 phase 5D: open U_i, T_i; echo all broadcasts so far (names an equivocating party).
  *   round 8 phase 5E: check ΣT_j = ΣU_j (else abort: no share is released); reveal s_i and l_i.
  *   finish:  check every s_j against V_j (names an inconsistent final share), sum, verify, low-s.
  */
@@ -72,7 +73,12 @@ const phase4Msg = z.object({ Gamma: point, opening: bytes, proof: dlogProof });
 const commitmentMsg = z.object({ commitment: bytes });
 const phase5AMsg = z.object({ commitment: bytes, echo: z.array(bytes).max(64) });
 const phase5BMsg = z.object({ V: point, A: point, opening: bytes, proofV: twoBaseProof, proofA: dlogProof });
-const phase5DMsg = z.object({ U: point.or(z.literal('identity')), T: point.or(z.literal('identity')), opening: bytes });
+const phase5DMsg = z.object({
+  U: point.or(z.literal('identity')),
+  T: point.or(z.literal('identity')),
+  opening: bytes,
+  echo: z.array(bytes).max(64),
+});
 const phase5EMsg = z.object({ s: nat, l: nat });
 
 /** Claims a nonce point once per party; false if it was used before (refused). */
@@ -157,8 +163,10 @@ export function createSignParty(
   let A: Point = G;
   let VA: { commitment: Uint8Array; opening: Uint8Array } | undefined;
   let UT: { commitment: Uint8Array; opening: Uint8Array; U: Point; T: Point } | undefined;
+  let echoBefore5A: Uint8Array[] = [];
 
-  // Echo broadcast: what each party broadcast in phases 1, 3 and 4, as this party received it.
+  // Echo broadcast: what each party broadcast (phases 1, 3, 4, then the 5A and 5C commitments),
+  // as this party received it; echoed in 5A and again in 5D.
   const views = new Map<PartyId, TranscriptItem[]>(ctx.parties.map((p) => [p, []]));
   views.get(ctx.self)!.push(gammaCommit.commitment, kEnc.c);
 
@@ -320,16 +328,18 @@ export function createSignParty(
     V = (s === 0n ? secp256k1.Point.ZERO : R.multiply(s)).add(G.multiply(l));
     A = G.multiply(rho);
     VA = commit(ctx, 'VA', [V, A]);
-    return [{ payload: encode({ commitment: VA.commitment, echo: echo() }) }];
+    echoBefore5A = echo();
+    views.get(ctx.self)!.push(VA.commitment);
+    return [{ payload: encode({ commitment: VA.commitment, echo: echoBefore5A }) }];
   }
 
   function phase5B(inbound: readonly InboundMessage[]): OutboundMessage[] {
     const got = collect(ctx, ROUNDS[4]!, inbound);
-    const mine = echo();
     for (const j of others) {
       const msg = decodeFrom(phase5AMsg, got.get(j)!.broadcast!, j, 'phase 5A commitment');
-      checkEcho(j, msg.echo, mine);
+      checkEcho(j, msg.echo, echoBefore5A);
       peerCommitments.set(j, msg.commitment);
+      views.get(j)!.push(msg.commitment);
     }
     const proofV = proveTwoBase(s, l, R, V, binding(ctx, ctx.self));
     const proofA = proveDlog(rho, A, binding(ctx, ctx.self));
@@ -364,22 +374,26 @@ export function createSignParty(
       [U, T].filter((p) => !p.is0()),
     );
     UT = { ...c, U, T };
+    views.get(ctx.self)!.push(c.commitment);
     return [{ payload: encode({ commitment: c.commitment }) }];
   }
 
   function phase5D(inbound: readonly InboundMessage[]): OutboundMessage[] {
     const got = collect(ctx, ROUNDS[6]!, inbound);
     for (const j of others) {
-      peerCommitments.set(j, decodeFrom(commitmentMsg, got.get(j)!.broadcast!, j, 'phase 5C commitment').commitment);
+      const { commitment } = decodeFrom(commitmentMsg, got.get(j)!.broadcast!, j, 'phase 5C commitment');
+      peerCommitments.set(j, commitment);
+      views.get(j)!.push(commitment);
     }
     const show = (p: Point): Point | 'identity' => (p.is0() ? 'identity' : p);
-    return [{ payload: encode({ U: show(UT!.U), T: show(UT!.T), opening: UT!.opening }) }];
+    return [{ payload: encode({ U: show(UT!.U), T: show(UT!.T), opening: UT!.opening, echo: echo() }) }];
   }
 
   function phase5E(inbound: readonly InboundMessage[]): OutboundMessage[] {
     const got = collect(ctx, ROUNDS[7]!, inbound);
     let sumU = UT!.U;
     let sumT = UT!.T;
+    const echoes = new Map<PartyId, readonly Uint8Array[]>();
     for (const j of others) {
       const msg = decodeFrom(phase5DMsg, got.get(j)!.broadcast!, j, 'phase 5D opening');
       const U = msg.U === 'identity' ? secp256k1.Point.ZERO : msg.U;
@@ -388,9 +402,13 @@ export function createSignParty(
       if (!sameBytes(commitmentOf(ctx, j, 'UT', msg.opening, opened), peerCommitments.get(j)!)) {
         throw new ProtocolAbort(j, 'U_i, T_i opening does not match its commitment');
       }
+      echoes.set(j, msg.echo);
       sumU = sumU.add(U);
       sumT = sumT.add(T);
     }
+    // Echoes after the openings: an opening failure names its sender exactly.
+    const mine = echo();
+    for (const j of others) checkEcho(j, echoes.get(j)!, mine);
     // GG18 phase 5E: ΣU = ΣT holds iff the shares s_j sum to a valid signature. GG18 cannot
     // attribute this failure to one party; no share is released.
     if (!sumU.equals(sumT)) throw new ProtocolAbort(undefined, 'phase 5 consistency check failed');
