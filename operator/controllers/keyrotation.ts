@@ -90,10 +90,17 @@ export async function reconcileKeyRotation(
       : undefined;
   }
   if (due) {
-    await report(
-      { nextRunTime: k8sTime(due) },
-      { type: 'Ready', status: 'True', reason: 'Scheduled', message: `next ${r.spec.type} at ${k8sTime(due)}` },
-    );
+    // Until the gateway can rotate, an earlier Unsupported run stays visible between runs.
+    const cond: ConditionInput =
+      raw.status?.lastOutcome === 'Unsupported'
+        ? {
+            type: 'Ready',
+            status: 'False',
+            reason: 'Unsupported',
+            message: `${r.spec.type}: ${UNSUPPORTED_MESSAGE}; next attempt at ${k8sTime(due)}`,
+          }
+        : { type: 'Ready', status: 'True', reason: 'Scheduled', message: `next ${r.spec.type} at ${k8sTime(due)}` };
+    await report({ nextRunTime: k8sTime(due) }, cond);
     return { requeueAfterMs: Math.min(due.getTime() - now.getTime() + 500, 3_600_000) };
   }
 }
