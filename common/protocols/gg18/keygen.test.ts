@@ -78,7 +78,7 @@ function assertAbort(run: () => unknown, culprit: PartyId, pattern: RegExp): voi
 
 function blumPrime(bits: number, residue: bigint): bigint {
   for (;;) {
-    const p = randomBits(bits) | (1n << BigInt(bits - 1));
+    const p = randomBits(bits) | (3n << BigInt(bits - 2)); // top two bits: products keep full length
     const c = p - (p % 4n) + residue;
     if (isProbablePrime(c, 20)) return c;
   }
@@ -173,7 +173,8 @@ test('bad ring-Pedersen parameters fail Πprm and are attributed', () => {
 });
 
 test('a Paillier–Blum modulus with a small factor passes Πmod but fails Πfac, attributed (CVE-2023-33241)', () => {
-  const weak = secretKeyFromPrimes(blumPrime(128, 3n), blumPrime(1920, 3n));
+  // The product has at least 2048 bits, so only Πfac can refuse it.
+  const weak = secretKeyFromPrimes(blumPrime(128, 3n), blumPrime(1921, 3n));
   const ctx = ctxFor('tss1');
   const modProof = proveBlumModulus(weak, binding(ctx, 'tss2'));
   const facProof = proveNoSmallFactor(weak, pre[0]!.ringPedersen, binding(ctx, 'tss2', 'tss1'));
