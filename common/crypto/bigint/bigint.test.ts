@@ -48,15 +48,16 @@ test('modPow, modPowSecret and fixedBase agree with a native reference', () => {
 });
 
 test('negative exponents use the inverse', () => {
+  const prime = (1n << 127n) - 1n; // a modulus every b below it is invertible in
   const b = 987654321n;
-  assert.equal((modPow(b, -3n, m) * referencePow(b, 3n, m)) % m, 1n);
-  assert.equal((modPowSecret(b, -3n, m) * referencePow(b, 3n, m)) % m, 1n);
+  assert.equal((modPow(b, -3n, prime) * referencePow(b, 3n, prime)) % prime, 1n);
+  assert.equal((modPowSecret(b, -3n, prime) * referencePow(b, 3n, prime)) % prime, 1n);
 });
 
 test('modPowSecret refuses an even modulus; modInverse refuses non-units', () => {
   assert.throws(() => modPowSecret(3n, 5n, 10n), RangeError);
   assert.throws(() => modInverse(6n, 9n), RangeError);
-  assert.equal((modInverse(7n, m) * 7n) % m, 1n);
+  assert.equal((modInverse(7n, 1000003n) * 7n) % 1000003n, 1n);
 });
 
 test('CRT exponentiation matches the direct one', () => {
