@@ -24,7 +24,6 @@ const (
 	threshold = 1 // tss-lib counts the polynomial degree: threshold+1 = 2 signers
 )
 
-
 // route delivers messages between in-process parties until every party has produced its result.
 func route(ps []tss.Party, byIndex func(int) tss.Party, out <-chan tss.Message, errs <-chan *tss.Error, done <-chan struct{}, want int) error {
 	finished := 0
