@@ -18,6 +18,7 @@ const ALGOS = [
 const configFile = join(mkdtempSync(join(tmpdir(), 'custos-bench-')), 'gateway.json');
 writeFileSync(configFile, JSON.stringify({ rate_limit: { burst: 100_000, per_second: 100_000 } }));
 const cluster = await startLocalCluster({
+  gg18PoolSize: 0,
   gatewayEnv: { CUSTOS_LOG_LEVEL: 'warn', CUSTOS_GATEWAY_CONFIG: configFile },
 });
 const client = new CustosClient({

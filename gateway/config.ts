@@ -49,13 +49,14 @@ export const GatewayConfigSchema = z
       .strict()
       .default({ burst: 1000, per_second: 500 }),
     /** Algorithms the cluster serves; others answer 422 UNSUPPORTED_ALGORITHM. */
-    algorithms: z.array(AlgorithmSchema).min(1).default(['EDDSA', 'BLS']),
+    algorithms: z.array(AlgorithmSchema).min(1).default(['GG18', 'EDDSA', 'BLS']),
     audit: z
       .object({ checkpoint_every: z.number().int().min(1).default(100) })
       .strict()
       .default({ checkpoint_every: 100 }),
     /** Deadline of one MPC session as seen by the HTTP request. */
-    mpc_timeout_ms: z.number().int().min(100).default(30_000),
+    /** GG18 keygen on nodes whose pre-params pool is empty waits for safe primes: minutes, not seconds. */
+    mpc_timeout_ms: z.number().int().min(100).default(180_000),
     /** `{"access_key","secret_key"}` upserted into access_keys at start. */
     bootstrap_credentials_file: z.string().optional(),
     /** 64 hex chars; dev only. Otherwise $home/gateway/master.key is used (created on first start). */

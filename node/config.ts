@@ -13,6 +13,8 @@ const EnvSchema = z.object({
   CUSTOS_UNSEAL_PASSWORD_FILE: z.string().min(1).optional(),
   CUSTOS_DEV_MODE: z.enum(['0', '1', 'true', 'false']).default('0'),
   CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /** GG18 pre-params kept ready; 0 generates only on demand (slow keygen, no background CPU). */
+  CUSTOS_GG18_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
 });
 
 export interface NodeConfig {
@@ -22,6 +24,7 @@ export interface NodeConfig {
   readonly passwordFile?: string;
   readonly devMode: boolean;
   readonly logLevel: string;
+  readonly gg18PoolSize: number;
 }
 
 export function loadNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
@@ -39,5 +42,6 @@ export function loadNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
     passwordFile: e.CUSTOS_UNSEAL_PASSWORD_FILE,
     devMode: e.CUSTOS_DEV_MODE === '1' || e.CUSTOS_DEV_MODE === 'true',
     logLevel: e.CUSTOS_LOG_LEVEL,
+    gg18PoolSize: e.CUSTOS_GG18_POOL_SIZE,
   };
 }

@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { loadTlsMaterial } from '../common/pki/dev-pki.ts';
 import { builtinSchemes } from '../common/protocols/registry.ts';
 import { loadNodeConfig } from './config.ts';
+import { openPreParamsPool } from './preparams/encrypted-store.ts';
+import type { PreParamsPool } from './preparams/pool.ts';
 import { createNodeServer } from './server.ts';
 import { unsealOrInit } from './storage/dek-file.ts';
 import { dekFilePath, shareDbPath } from './storage/paths.ts';
@@ -17,10 +19,19 @@ async function main(): Promise<void> {
   const config = loadNodeConfig(process.env);
   const log = pino({ name: 'tss-node', level: config.logLevel, base: { node: config.nodeId } });
   const tls = loadTlsMaterial(config.home, config.nodeId);
-  // Undefined while sealed; set once the password unwrapped the DEK.
-  const unsealed: { store?: ShareStore } = {};
+  // Both stay undefined while sealed; set once the password unwrapped the DEK.
+  const unsealed: { store?: ShareStore; pool?: PreParamsPool } = {};
+  const preParams = {
+    take: () => (unsealed.pool ? unsealed.pool.take() : Promise.reject(new Error(`${config.nodeId} is sealed`))),
+    takeReady: () => unsealed.pool?.takeReady(),
+  };
   const server = createNodeServer(
-    { nodeId: config.nodeId, shares: () => unsealed.store, schemes: builtinSchemes() },
+    {
+      nodeId: config.nodeId,
+      shares: () => unsealed.store,
+      schemes: builtinSchemes({ gg18PreParams: preParams }),
+      preParamsReady: () => unsealed.pool?.size ?? 0,
+    },
     tls,
     log,
   );
@@ -33,6 +44,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping');
     await server.close();
+    await unsealed.pool?.close();
     await unsealed.store?.close();
     process.exit(0);
   };
@@ -50,9 +62,12 @@ async function main(): Promise<void> {
   const dek = await unsealOrInit(dekFilePath(config.home, config.nodeId), config.nodeId, password, { dataDir });
   password.fill(0);
   const store = await ShareStore.open(dataDir, config.nodeId, dek);
-  unsealed.store = store;
   dek.fill(0);
-  log.info({ shares: await store.count() }, 'unsealed, serving sessions');
+  unsealed.pool = await openPreParamsPool(store, config.gg18PoolSize, (err) =>
+    log.error({ err: (err as Error).message }, 'could not persist GG18 pre-params'),
+  );
+  unsealed.store = store;
+  log.info({ shares: await store.count(), gg18PreParams: unsealed.pool.size }, 'unsealed, serving sessions');
 }
 
 main().catch((err: Error & { code?: string }) => {

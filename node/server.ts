@@ -24,6 +24,8 @@ export interface NodeState {
   readonly nodeId: string;
   shares(): (ShareAccess & { count(): Promise<number> }) | undefined;
   readonly schemes: ReadonlyMap<string, ThresholdScheme>;
+  /** GG18 pre-params ready now. */
+  preParamsReady(): number;
 }
 
 /** Verifies a peer node certificate: issued by our CA, currently valid, naming `nodeId`. */
@@ -68,6 +70,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
         version: NODE_VERSION,
         algorithms: [...state.schemes.keys()],
         certificate: certificate.raw,
+        gg18_preparams_ready: state.preParamsReady(),
       });
     if (!shares) return respond(0);
     shares.count().then(respond, () => callback({ code: grpc.status.UNAVAILABLE, details: 'share store unavailable' }));

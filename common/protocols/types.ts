@@ -82,6 +82,11 @@ export class ProtocolAbort extends Error {
 export interface ThresholdScheme {
   readonly algo: string;
   keygen(ctx: SessionContext): MpcParty<KeygenOutput>;
+  /**
+   * Keygen whose party first needs resources fetched asynchronously (GG18's Paillier
+   * pre-params); the node runtime prefers it over `keygen` when present.
+   */
+  prepareKeygen?(ctx: SessionContext): Promise<MpcParty<KeygenOutput>>;
   sign(ctx: SessionContext, secretShare: Uint8Array, message: Uint8Array): MpcParty<Uint8Array>;
   combine(
     outputs: ReadonlyMap<PartyId, Uint8Array>,

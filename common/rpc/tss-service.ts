@@ -26,6 +26,7 @@ export interface HealthResponse {
   version: string;
   algorithms: string[];
   certificate: Buffer;
+  gg18_preparams_ready: number;
 }
 
 export type SessionKind = 'KEYGEN' | 'SIGN';

@@ -57,8 +57,10 @@ export interface CoordinatorOptions {
   readonly nodes: readonly NodeEndpoint[];
   readonly logger: Logger;
   readonly schemes: ReadonlyMap<string, ThresholdScheme>;
+  /** Whole-session deadlines. Keygen may wait for a node to generate GG18 safe primes. */
   readonly keygenTimeoutMs?: number;
   readonly signTimeoutMs?: number;
+  /** How long a node waits for one round's messages (defaults: keygen 90 s, sign 15 s). */
   readonly roundTimeoutMs?: number;
   readonly healthTtlMs?: number;
   readonly relayInterceptor?: RelayInterceptor;
@@ -119,6 +121,9 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
     views.set(endpoint.id, { endpoint, client, health: unreachable(endpoint.id) });
   }
 
+  const roundTimeoutMs = (kind: SessionStart['kind']) =>
+    opts.roundTimeoutMs ?? (kind === 'KEYGEN' ? 90_000 : 15_000);
+
   let lastRefresh = 0;
   let refreshing: Promise<void> | undefined;
 
@@ -138,6 +143,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
             shareCount: res.share_count,
             version: res.version,
             latencyMs: performance.now() - started,
+            preParamsReady: res.gg18_preparams_ready,
           };
         }
         const wasUp = before.reachable && !before.sealed;
@@ -288,7 +294,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         for (const p of start.parties) if (p !== nodeId) peers[p] = certs[p]!;
         stream.write({
           frame: 'start',
-          start: { ...start, round_timeout_ms: opts.roundTimeoutMs ?? 10_000, peer_certificates: peers },
+          start: { ...start, round_timeout_ms: roundTimeoutMs(start.kind), peer_certificates: peers },
         });
       }
     });
@@ -312,7 +318,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
           threshold: req.threshold,
           message: Buffer.alloc(0),
         },
-        opts.keygenTimeoutMs ?? 60_000,
+        opts.keygenTimeoutMs ?? 170_000,
         true,
       );
       const first = results.values().next().value!;

@@ -9,6 +9,8 @@ export interface NodeHealth {
   readonly version: string;
   /** Round-trip of the last health call; lower is healthier. */
   readonly latencyMs: number;
+  /** GG18 pre-params the node has ready (keygen on an empty pool waits for safe primes). */
+  readonly preParamsReady?: number;
 }
 
 export interface KeygenRequest {

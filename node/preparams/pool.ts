@@ -97,11 +97,9 @@ export class PreParamsPool {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    // The worker is TypeScript: register tsx's loader inside it explicitly, since loader hooks
-    // inherited through --import do not reliably apply to worker threads on Node 20.
-    const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
-    const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`;
-    const worker = new Worker(bootstrap, { eval: true });
+    const worker = import.meta.url.endsWith('.js')
+      ? new Worker(new URL('./worker.js', import.meta.url)) // the compiled build
+      : sourceWorker();
     worker.unref();
     worker.on('message', (bytes: Uint8Array) => this.onGenerated(new Uint8Array(bytes)));
     worker.on('error', (error) => {
@@ -137,6 +135,17 @@ export class PreParamsPool {
       .catch(this.onSaveError)
       .finally(() => snapshot.forEach((s) => s.fill(0)));
   }
+}
+
+/**
+ * Running from TypeScript sources: register tsx's loader inside the worker explicitly, since
+ * loader hooks inherited through --import do not reliably apply to worker threads on Node 20.
+ */
+function sourceWorker(): Worker {
+  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
+  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`, {
+    eval: true,
+  });
 }
 
 function isValid(item: Uint8Array): boolean {

@@ -116,7 +116,7 @@ export class MpcSession {
       };
       if (start.kind === 'KEYGEN') {
         if (await this.deps.shares.has(start.key_id)) throw new SessionFailure('BAD_START', 'key id already exists');
-        this.party = scheme.keygen(ctx);
+        this.party = scheme.prepareKeygen ? await scheme.prepareKeygen(ctx) : scheme.keygen(ctx);
       } else {
         const record = await this.deps.shares.get(start.key_id);
         if (!record) throw new SessionFailure('UNKNOWN_KEY', `${self} holds no share of ${start.key_id}`);

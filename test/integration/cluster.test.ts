@@ -25,7 +25,7 @@ let cluster: LocalCluster;
 let client: CustosClient;
 
 before(async () => {
-  cluster = await startLocalCluster();
+  cluster = await startLocalCluster({ gg18PoolSize: 0 });
   client = new CustosClient({ baseUrl: cluster.baseUrl, accessKey: cluster.accessKey, secretKey: cluster.secretKey });
 });
 after(async () => {

@@ -24,7 +24,7 @@ const holders = ['tss1', 'tss2', 'tss3'];
 const newKeyId = () => `key_${randomBytes(16).toString('hex')}`;
 
 before(async () => {
-  cluster = await startLocalCluster();
+  cluster = await startLocalCluster({ gg18PoolSize: 0 });
   coordinator = createGrpcCoordinator({
     home: cluster.home,
     nodes: cluster.nodes.map((n) => ({ id: n.id, address: n.address })),

@@ -46,7 +46,7 @@ const keyStatus = (o: KubeObject | undefined) =>
   };
 
 before(async () => {
-  [cp, lc] = await Promise.all([startControlPlane(), startLocalCluster({ nodeCount: 4 })]);
+  [cp, lc] = await Promise.all([startControlPlane(), startLocalCluster({ nodeCount: 4, gg18PoolSize: 0 })]);
   client = clientFor(cp).client;
   gateway = new GatewayClient({ baseUrl: lc.baseUrl, accessKey: lc.accessKey, secretKey: lc.secretKey });
   await installCrds(client, [

@@ -46,6 +46,8 @@ export interface LocalClusterOptions {
   /** Extra environment for the gateway (e.g. rate limits in tests). */
   gatewayEnv?: Record<string, string>;
   runtime?: Runtime;
+  /** GG18 pre-params each node keeps ready (node default 2); 0 spends no background CPU. */
+  gg18PoolSize?: number;
 }
 
 export interface LocalNode {
@@ -224,6 +226,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         CUSTOS_HOME: home,
         CUSTOS_LISTEN: addresses.get(id)!,
         CUSTOS_UNSEAL_PASSWORD_FILE: join(home, 'secrets', `${id}.password`),
+        ...(opts.gg18PoolSize !== undefined ? { CUSTOS_GG18_POOL_SIZE: String(opts.gg18PoolSize) } : {}),
       },
       proc,
       opts.onLog,
