@@ -1,58 +1,104 @@
 /**
- * Keygen and sign latency through the gateway (real node and gateway processes over mTLS on
- * loopback), signatures per second, and the RSS of a node and of the gateway.
+ * Through the gateway, with real node and gateway processes over mTLS on loopback: keygen and
+ * sign latency (p50, p95), signatures per second, and the RSS of the nodes and the gateway. GG18
+ * keygen is measured with the pre-params pools empty (safe primes on demand) and warm.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustosClient } from '../sdk/index.ts';
-import { startLocalCluster } from '../test/support/local-cluster.ts';
+import { startLocalCluster, type LocalCluster } from '../test/support/local-cluster.ts';
 import { printTable, rssMb, runLoad } from './stats.ts';
 
-const ALGOS = [
-  { algo: 'EDDSA', curve: 'ED25519' },
-  { algo: 'BLS', curve: 'BLS12_381' },
-] as const;
+type Row = (string | number)[];
 
 // The per-access-key rate limit would otherwise throttle the load itself.
 const configFile = join(mkdtempSync(join(tmpdir(), 'custos-bench-')), 'gateway.json');
 writeFileSync(configFile, JSON.stringify({ rate_limit: { burst: 100_000, per_second: 100_000 } }));
-const cluster = await startLocalCluster({
-  gg18PoolSize: 0,
-  gatewayEnv: { CUSTOS_LOG_LEVEL: 'warn', CUSTOS_GATEWAY_CONFIG: configFile },
-});
-const client = new CustosClient({
-  baseUrl: cluster.baseUrl,
-  accessKey: cluster.accessKey,
-  secretKey: cluster.secretKey,
-});
-const rows: (string | number)[][] = [];
-try {
-  for (const { algo, curve } of ALGOS) {
-    const gen = () => client.generateKey({ format: { algo_type: algo, curve } });
-    await runLoad(gen, 3, 1); // warm-up
-    for (const c of [1, 16]) {
-      const r = await runLoad(gen, c === 1 ? 20 : 48, c);
-      rows.push([algo, 'keygen', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
-    }
-    const key = await gen();
-    const data = `0x${'11'.repeat(32)}`;
-    await runLoad(() => client.sign(key.key_id, { data, data_type: 'RAW' }), 10, 1);
-    for (const c of [1, 16]) {
-      const r = await runLoad(() => client.sign(key.key_id, { data, data_type: 'RAW' }), c === 1 ? 100 : 400, c);
-      rows.push([algo, 'sign', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
-    }
-  }
-  printTable(['algo', 'op', 'concurrency', 'n', 'p50 ms', 'p95 ms', 'ops/s', 'errors'], rows);
-  const nodeRss = cluster.nodes.map((n) => rssMb(n.pid));
-  console.log();
-  printTable(
-    ['process', 'RSS MB'],
-    [
-      ['gateway', rssMb(cluster.gatewayPid)],
-      ...cluster.nodes.map((n, i) => [n.id, nodeRss[i]!] as (string | number)[]),
-    ],
-  );
-} finally {
-  await cluster.stop();
+const gatewayEnv = { CUSTOS_LOG_LEVEL: 'warn', CUSTOS_GATEWAY_CONFIG: configFile };
+
+function clientOf(cluster: LocalCluster): CustosClient {
+  return new CustosClient({
+    baseUrl: cluster.baseUrl,
+    accessKey: cluster.accessKey,
+    secretKey: cluster.secretKey,
+    timeoutMs: 300_000,
+  });
 }
+
+function rssRows(cluster: LocalCluster, label: string): Row[] {
+  return [[label, 'gateway', rssMb(cluster.gatewayPid)], ...cluster.nodes.map((n): Row => [label, n.id, rssMb(n.pid)])];
+}
+
+async function eddsaAndBls(rows: Row[], memory: Row[]): Promise<void> {
+  const cluster = await startLocalCluster({ gg18PoolSize: 0, gatewayEnv });
+  const client = clientOf(cluster);
+  try {
+    for (const { algo, curve } of [
+      { algo: 'EDDSA', curve: 'ED25519' },
+      { algo: 'BLS', curve: 'BLS12_381' },
+    ] as const) {
+      const gen = () => client.generateKey({ format: { algo_type: algo, curve } });
+      await runLoad(gen, 3, 1); // warm-up
+      for (const c of [1, 16]) {
+        const r = await runLoad(gen, c === 1 ? 20 : 48, c);
+        rows.push([algo, 'keygen', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
+      }
+      const key = await gen();
+      const data = `0x${'11'.repeat(32)}`;
+      await runLoad(() => client.sign(key.key_id, { data, data_type: 'RAW' }), 10, 1);
+      for (const c of [1, 16]) {
+        const r = await runLoad(() => client.sign(key.key_id, { data, data_type: 'RAW' }), c === 1 ? 100 : 400, c);
+        rows.push([algo, 'sign', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
+      }
+    }
+    memory.push(...rssRows(cluster, 'after EDDSA/BLS load'));
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function waitForPools(client: CustosClient, atLeast: number): Promise<void> {
+  for (;;) {
+    const ready = await client.ready();
+    if (ready.nodes.every((n) => n.gg18_preparams_ready >= atLeast)) return;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+async function gg18(rows: Row[], memory: Row[]): Promise<void> {
+  const cluster = await startLocalCluster({ gg18PoolSize: 2, gatewayEnv });
+  const client = clientOf(cluster);
+  const gen = () => client.generateKey({ format: { algo_type: 'GG18', curve: 'SECP256K1' } });
+  try {
+    // Right after start the pools are still empty: keygen waits for safe primes.
+    const cold = await runLoad(gen, 1, 1);
+    rows.push(['GG18', 'keygen, pool empty', 1, cold.count, cold.p50, cold.p95, cold.perSecond, cold.errors]);
+    process.stdout.write('waiting for every node to hold 2 GG18 pre-params...\n');
+    await waitForPools(client, 2);
+    const warm = await runLoad(gen, 2, 1);
+    rows.push(['GG18', 'keygen, pool warm', 1, warm.count, warm.p50, warm.p95, warm.perSecond, warm.errors]);
+    const key = await gen();
+    const hash = () => `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')}`;
+    const sign = () => client.sign(key.key_id, { data: hash(), data_type: 'HASH' });
+    await runLoad(sign, 2, 1);
+    for (const [c, n] of [
+      [1, 20],
+      [8, 40],
+    ] as const) {
+      const r = await runLoad(sign, n, c);
+      rows.push(['GG18', 'sign 2-of-3', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
+    }
+    memory.push(...rssRows(cluster, 'after GG18 load'));
+  } finally {
+    await cluster.stop();
+  }
+}
+
+const rows: Row[] = [];
+const memory: Row[] = [];
+await eddsaAndBls(rows, memory);
+await gg18(rows, memory);
+printTable(['algo', 'op', 'concurrency', 'n', 'p50 ms', 'p95 ms', 'ops/s', 'errors'], rows);
+console.log();
+printTable(['when', 'process', 'RSS MB'], memory);

@@ -1,13 +1,13 @@
 /**
  * GG18 benchmark, in process: big-integer backends (the measurement behind the choice of
  * gmp-wasm), Paillier, safe primes, 2-of-3 keygen with a warm pre-params pool and 2-of-3 signing,
- * and, with --tss-lib, bnb-chain/tss-lib v2 doing the same on the same machine in the same run.
+ * and (unless --skip-tss-lib) bnb-chain/tss-lib v2 doing the same on the same machine in the same run.
  *
  * Custos's parties run one after another on one thread here, so two figures are given: the
  * in-process total, and the critical path (per round, the slowest party; summed), which is the
  * latency when each party runs on its own node, as in production (relay time excluded).
  *
- *   tsx bench/gg18.bench.ts [--signs N] [--keygens N] [--tss-lib]
+ *   tsx bench/gg18.bench.ts [--signs N] [--keygens N] [--skip-tss-lib]
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
   options: {
     signs: { type: 'string', default: '10' },
     keygens: { type: 'string', default: '2' },
-    'tss-lib': { type: 'boolean', default: false },
+    'skip-tss-lib': { type: 'boolean', default: false },
   },
 });
 
@@ -164,7 +164,7 @@ for (let i = 0; i < Number(args.signs); i++) {
 rows.push(['Custos GG18 2-of-3 sign: in-process', summary(signTotals)]);
 rows.push(['Custos GG18 2-of-3 sign: critical path', summary(signPaths)]);
 
-if (args['tss-lib']) {
+if (!args['skip-tss-lib']) {
   const bin = execFileSync('bash', [new URL('../hack/tss-lib-bench/build.sh', import.meta.url).pathname], {
     encoding: 'utf8',
   }).trim();

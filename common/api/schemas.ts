@@ -167,6 +167,10 @@ export const NodeStatusSchema = z.object({
   sealed: z.boolean(),
   share_count: z.number().int(),
   version: z.string(),
+  gg18_preparams_ready: z
+    .number()
+    .int()
+    .describe('GG18 pre-params ready; keygen on an empty pool waits for safe primes'),
 });
 
 export const ReadyResponseSchema = z.object({

@@ -19,6 +19,7 @@ export function readiness(health: readonly NodeHealth[], nodeCount: number): z.i
       sealed: n.sealed,
       share_count: n.shareCount,
       version: n.version,
+      gg18_preparams_ready: n.preParamsReady ?? 0,
     })),
   };
 }
