@@ -185,8 +185,10 @@ export class CustosClient {
     return this.#expect(answer, [200, 201], KeySchema);
   }
 
-  async getKey(keyId: string): Promise<Key> {
-    return this.#expect(await this.#send({ method: 'GET', path: keyPath(keyId) }), [200], KeySchema);
+  /** `bitcoinNetwork: 'testnet'` answers testnet Bitcoin addresses for SECP256K1 keys. */
+  async getKey(keyId: string, opts: { bitcoinNetwork?: 'mainnet' | 'testnet' } = {}): Promise<Key> {
+    const query = opts.bitcoinNetwork ? `?bitcoin_network=${opts.bitcoinNetwork}` : '';
+    return this.#expect(await this.#send({ method: 'GET', path: keyPath(keyId) + query }), [200], KeySchema);
   }
 
   async listKeys(query: ListKeysInput = {}): Promise<ListKeysResponse> {

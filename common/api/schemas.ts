@@ -96,6 +96,14 @@ export const ListKeysQuerySchema = z
   .strict();
 export type ListKeysQuery = z.infer<typeof ListKeysQuerySchema>;
 
+/** Bitcoin addresses are mainnet unless the caller asks for testnet. */
+export const GetKeyQuerySchema = z
+  .object({
+    bitcoin_network: z.enum(['mainnet', 'testnet']).default('mainnet'),
+  })
+  .strict();
+export type GetKeyQuery = z.infer<typeof GetKeyQuerySchema>;
+
 export const ListKeysResponseSchema = z.object({
   keys: z.array(KeySchema),
   next_cursor: z.string().nullable(),

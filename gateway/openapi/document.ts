@@ -6,6 +6,7 @@ import {
   KeyIdSchema,
   KeySchema,
   ListKeysQuerySchema,
+  GetKeyQuerySchema,
   ListKeysResponseSchema,
   ReadyResponseSchema,
   SignRequestSchema,
@@ -118,7 +119,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'getKey',
           security: AUTH,
-          parameters: [keyIdParam],
+          parameters: [keyIdParam, ...queryParams(GetKeyQuerySchema)],
           responses: { '200': json(KeySchema, 'the key'), ...errors(...authErrors, '404') },
         },
       },

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { p2pkh, p2wpkh } from '@scure/btc-signer';
+import { p2pkh, p2wpkh, TEST_NETWORK } from '@scure/btc-signer';
 import { computeAddress, recoverAddress, verifyMessage, verifyTypedData, Signature } from 'ethers';
 import { CustosApiError, CustosClient, type Key } from '../../sdk/index.ts';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
@@ -64,6 +64,14 @@ test('GG18 is the default algorithm and its key has EVM, Bitcoin and TRON addres
   assert.equal(key.addresses.BITCOIN_P2WPKH, p2wpkh(publicKey).address);
   assert.equal(key.addresses.BITCOIN_P2PKH, p2pkh(publicKey).address);
   assert.match(key.addresses.TRON!, /^T[1-9A-HJ-NP-Za-km-z]{33}$/);
+});
+
+test('testnet Bitcoin addresses on request', async () => {
+  const testnet = await client.getKey(key.key_id, { bitcoinNetwork: 'testnet' });
+  const publicKey = hexToBytes(key.public_key.slice(2));
+  assert.equal(testnet.addresses.BITCOIN_P2WPKH, p2wpkh(publicKey, TEST_NETWORK).address);
+  assert.equal(testnet.addresses.BITCOIN_P2PKH, p2pkh(publicKey, TEST_NETWORK).address);
+  assert.equal(testnet.address, key.address);
 });
 
 test('HASH: a low-s signature that noble verifies and ethers recovers to the key’s address', async () => {

@@ -4,13 +4,16 @@ import { z } from 'zod';
 import {
   CURVE_OF_ALGORITHM,
   GenerateKeyRequestSchema,
+  GetKeyQuerySchema,
   IDEMPOTENCY_HEADER,
   KeyIdSchema,
   ListKeysQuerySchema,
   SignRequestSchema,
   UpdateStatusRequestSchema,
   type Algorithm,
+  type Key,
 } from '../../../common/api/schemas.ts';
+import { addressesFor } from '../../../common/chains/addresses.ts';
 import type { KeyService, RequestContext } from '../../keys/service.ts';
 import { jsonBody, trailOf, validate } from '../context.ts';
 
@@ -34,6 +37,15 @@ function withImpliedCurve(body: unknown): unknown {
   return { ...body, format: { ...format, curve: CURVE_OF_ALGORITHM[algo as Algorithm] } };
 }
 
+/** Stored addresses are mainnet; testnet ones are derived from the same public key on request. */
+export function withBitcoinNetwork(key: Key, network: 'mainnet' | 'testnet'): Key {
+  if (network === 'mainnet' || key.format.curve !== 'SECP256K1') return key;
+  const derived = addressesFor(key.format.curve, Buffer.from(key.public_key.slice(2), 'hex'), {
+    bitcoinNetwork: network,
+  });
+  return { ...key, addresses: derived.addresses };
+}
+
 export const keyRoutes: FastifyPluginAsync<{ keys: KeyService }> = async (app, { keys }) => {
   app.post('/api/v1/keys/generate', { config: { auth: true, operation: 'KEY_GENERATE' } }, async (request, reply) => {
     const idempotencyKey = validate(IdempotencyKeySchema, request.headers[IDEMPOTENCY_HEADER], 'header');
@@ -48,7 +60,8 @@ export const keyRoutes: FastifyPluginAsync<{ keys: KeyService }> = async (app, {
 
   app.get('/api/v1/keys/:key_id', { config: { auth: true } }, async (request) => {
     const { key_id } = validate(ParamsSchema, request.params, 'path');
-    return keys.get(key_id);
+    const { bitcoin_network } = validate(GetKeyQuerySchema, request.query, 'query');
+    return withBitcoinNetwork(await keys.get(key_id), bitcoin_network);
   });
 
   app.put(
