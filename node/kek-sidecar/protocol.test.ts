@@ -9,6 +9,7 @@ import {
   encodeKekGranted,
   encodeKekRefused,
   encodeKekRequest,
+  type Decoded,
 } from './protocol.ts';
 
 const KEK = new Uint8Array(32).map((_, i) => i + 1);
@@ -21,14 +22,14 @@ describe('KEK socket protocol', () => {
   });
 
   test('partial frames are incomplete at every split, and complete once whole', () => {
-    const cases: [Buffer, (b: Uint8Array) => { complete: boolean }][] = [
+    const cases: [Buffer, (b: Uint8Array) => Decoded<unknown>][] = [
       [encodeKekRequest('tss12'), decodeKekRequest],
       [encodeKekGranted(KEK), decodeKekResponse],
       [encodeKekRefused(KekStatus.WRONG_NODE, 'no'), decodeKekResponse],
     ];
     for (const [frame, decode] of cases) {
       for (let n = 0; n < frame.length; n++) assert.deepEqual(decode(frame.subarray(0, n)), { complete: false });
-      assert.equal((decode(frame) as { bytes: number }).bytes, frame.length);
+      assert.deepEqual(decode(frame), { ...decode(frame), complete: true, bytes: frame.length });
     }
   });
 
