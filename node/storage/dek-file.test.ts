@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -20,8 +20,11 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import {
   UnsealError,
   createDekFile,
+  createDekFileWithKek,
   openDekFile,
+  openDekFileWithKek,
   unsealOrInit,
+  unsealOrInitWithKek,
   type KdfSettings,
   type UnsealErrorCode,
 } from './dek-file.ts';
@@ -259,5 +262,104 @@ describe('DEK file', () => {
     writeFileSync(join(otherData, 'CURRENT'), 'MANIFEST-000001\n');
     await rejectsWith(unsealOrInit(otherPath, 'tss5', PASSWORD, { ...FAST, dataDir: otherData }), 'MISSING');
     assert.equal(existsSync(otherPath), false);
+  });
+});
+
+describe('DEK file sealed by an HSM KEK', () => {
+  const KEK = new Uint8Array(randomBytes(32));
+
+  test('records an external KEK, opens only with that KEK, and matches the documented format', async () => {
+    const path = join(tempDir(), 'tss1.dek');
+    const dek = await createDekFileWithKek(path, 'tss1', KEK);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const json = JSON.parse(readFileSync(path, 'utf8')) as DekFileJson;
+    assert.deepEqual(Object.keys(json.body.kdf).sort(), ['name', 'salt']);
+    assert.equal(json.body.kdf.name, 'external');
+    assert.deepEqual(await openDekFileWithKek(path, 'tss1', KEK), dek);
+    // Independent re-derivation: HKDF straight from the KEK, no password KDF in between.
+    const salt = Buffer.from(json.body.kdf.salt as string, 'base64');
+    const wrapKey = hkdf(sha256, KEK, salt, Buffer.from('custos dek kek v1'), 32);
+    const header = ['custos-dek', '1', 'tss1', 'external', salt];
+    const key = await webcrypto.subtle.importKey('raw', wrapKey, 'AES-GCM', false, ['decrypt']);
+    const plain = await webcrypto.subtle.decrypt(
+      {
+        name: 'AES-GCM',
+        iv: Buffer.from(json.body.wrapped_dek.nonce, 'base64'),
+        additionalData: lengthPrefixed(['custos-dek-wrap', ...header]),
+      },
+      key,
+      Buffer.from(json.body.wrapped_dek.ciphertext, 'base64'),
+    );
+    assert.deepEqual(new Uint8Array(plain), dek);
+    assert.ok(!readFileSync(path).includes(Buffer.from(KEK)), 'the KEK is not in the file');
+  });
+
+  test('a wrong KEK is WRONG_KEK and a KEK of the wrong size is refused; nothing changes on disk', async () => {
+    const path = join(tempDir(), 'tss1.dek');
+    await createDekFileWithKek(path, 'tss1', KEK);
+    const before = readFileSync(path);
+    const other = Uint8Array.from(KEK);
+    other[31] = (other[31] as number) ^ 0x01;
+    await rejectsWith(openDekFileWithKek(path, 'tss1', other), 'WRONG_KEK');
+    await rejectsWith(unsealOrInitWithKek(path, 'tss1', other), 'WRONG_KEK');
+    await rejectsWith(openDekFileWithKek(path, 'tss1', KEK.subarray(0, 16)), 'INVALID_ARGUMENT');
+    await rejectsWith(createDekFileWithKek(join(tempDir(), 'x.dek'), 'tss1', new Uint8Array(33)), 'INVALID_ARGUMENT');
+    await rejectsWith(openDekFileWithKek(path, 'tss2', KEK), 'NODE_MISMATCH');
+    assert.deepEqual(readFileSync(path), before);
+  });
+
+  test('a password file refuses a KEK and an HSM file refuses a password (WRONG_KIND)', async () => {
+    const dir = tempDir();
+    await createDekFile(join(dir, 'password.dek'), 'tss1', PASSWORD, FAST);
+    await createDekFileWithKek(join(dir, 'hsm.dek'), 'tss1', KEK);
+    const before = readdirSync(dir).map((f) => readFileSync(join(dir, f)));
+    await rejectsWith(openDekFileWithKek(join(dir, 'password.dek'), 'tss1', KEK), 'WRONG_KIND');
+    await rejectsWith(unsealOrInitWithKek(join(dir, 'password.dek'), 'tss1', KEK), 'WRONG_KIND');
+    await rejectsWith(openDekFile(join(dir, 'hsm.dek'), 'tss1', KEK, FAST), 'WRONG_KIND');
+    await rejectsWith(unsealOrInit(join(dir, 'hsm.dek'), 'tss1', PASSWORD, FAST), 'WRONG_KIND');
+    // Relabelling the kind with a fresh checksum does not help either way: the header binds the kind.
+    const json = JSON.parse(readFileSync(join(dir, 'hsm.dek'), 'utf8')) as DekFileJson;
+    json.body.kdf = { name: 'pbkdf2-sha256', iterations: 1000, salt: json.body.kdf.salt as string };
+    writeDekJson(join(dir, 'relabelled.dek'), json, true);
+    await rejectsWith(openDekFile(join(dir, 'relabelled.dek'), 'tss1', KEK, FAST), 'WRONG_PASSWORD');
+    assert.deepEqual(
+      ['hsm.dek', 'password.dek'].map((f) => readFileSync(join(dir, f))),
+      before,
+    );
+  });
+
+  test('tampering is TAMPERED with a stale checksum, and never yields a DEK with a fresh one', async () => {
+    const path = join(tempDir(), 'tss1.dek');
+    await createDekFileWithKek(path, 'tss1', KEK);
+    const original = readFileSync(path, 'utf8');
+    const cases: [(j: DekFileJson) => void, boolean, UnsealErrorCode][] = [
+      [(j) => void (j.body.wrapped_dek.ciphertext = flipBase64(j.body.wrapped_dek.ciphertext)), false, 'TAMPERED'],
+      [(j) => void (j.body.kdf.salt = flipBase64(j.body.kdf.salt as string)), false, 'TAMPERED'],
+      [(j) => void (j.body.wrapped_dek.nonce = flipBase64(j.body.wrapped_dek.nonce)), true, 'TAMPERED'],
+      [(j) => void (j.body.wrapped_dek.ciphertext = flipBase64(j.body.wrapped_dek.ciphertext)), true, 'TAMPERED'],
+      [(j) => void (j.body.kdf.salt = flipBase64(j.body.kdf.salt as string)), true, 'WRONG_KEK'],
+      [(j) => void (j.body.verifier = flipBase64(j.body.verifier)), true, 'WRONG_KEK'],
+      [(j) => void (j.body.kdf.extra = 1), true, 'MALFORMED'],
+    ];
+    for (const [edit, checksum, code] of cases) {
+      const json = JSON.parse(original) as DekFileJson;
+      edit(json);
+      writeDekJson(path, json, checksum);
+      await rejectsWith(openDekFileWithKek(path, 'tss1', KEK), code);
+    }
+  });
+
+  test('unsealOrInitWithKek creates on first start, opens afterwards, and never replaces', async () => {
+    const home = tempDir();
+    const path = join(home, 'certs/tss4/tss4.dek');
+    const dataDir = join(home, 'data/leveldb_tss4');
+    const first = await unsealOrInitWithKek(path, 'tss4', KEK, { dataDir });
+    const bytes = readFileSync(path);
+    assert.deepEqual(await unsealOrInitWithKek(path, 'tss4', KEK, { dataDir }), first);
+    assert.deepEqual(readFileSync(path), bytes);
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, 'CURRENT'), 'MANIFEST-000001\n');
+    await rejectsWith(unsealOrInitWithKek(join(home, 'lost.dek'), 'tss4', KEK, { dataDir }), 'MISSING');
+    assert.equal(existsSync(join(home, 'lost.dek')), false);
   });
 });

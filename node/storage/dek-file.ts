@@ -1,12 +1,15 @@
 /**
  * The node's data-encryption key (DEK) at rest, wrapped by a key-encryption key (KEK) derived from
- * the unseal password (DESIGN section 4). File format, version 1 (one line of JSON):
+ * the unseal password, or handed over by the PKCS#11 sidecar (DESIGN section 4, docs/hsm.md).
+ * File format, version 1 (one line of JSON):
  *
  *   {"sha256":"<hex of the body's exact bytes>","body":{"format":"custos-dek","version":1,
  *    "node_id":..., "kdf":{...params, "salt":b64}, "verifier":b64, "wrapped_dek":{"nonce":b64,"ciphertext":b64}}}
  *
  * - The KDF (scrypt, or PBKDF2-SHA-256) yields a 32-byte secret; HKDF-SHA-256 splits it into the
- *   KEK and a verifier key, so the KDF runs once.
+ *   KEK and a verifier key, so the KDF runs once. With `"kdf":{"name":"external","salt":...}` the
+ *   32-byte secret is the KEK from the HSM sidecar as given: the file records which kind of secret
+ *   sealed it, so a password can never open an HSM-sealed file or the reverse.
  * - verifier = HMAC-SHA-256(verifier key, header): tells a wrong password apart from a tampered
  *   wrapped DEK.
  * - wrapped_dek = AES-256-GCM(KEK, DEK) with the header (format, version, node id, KDF params and
@@ -56,7 +59,15 @@ const MIN_SCRYPT_N = 2 ** 17;
 const MIN_SCRYPT_R = 8;
 
 export type UnsealErrorCode =
-  'WRONG_PASSWORD' | 'TAMPERED' | 'MALFORMED' | 'NODE_MISMATCH' | 'MISSING' | 'EXISTS' | 'INVALID_ARGUMENT';
+  | 'WRONG_PASSWORD'
+  | 'WRONG_KEK'
+  | 'WRONG_KIND'
+  | 'TAMPERED'
+  | 'MALFORMED'
+  | 'NODE_MISMATCH'
+  | 'MISSING'
+  | 'EXISTS'
+  | 'INVALID_ARGUMENT';
 
 /** Every failure to create or open a DEK file; nothing on disk has changed when one is thrown. */
 export class UnsealError extends Error {
@@ -99,6 +110,11 @@ const KdfSettingsSchema = z.discriminatedUnion('name', [
 ]);
 /** Which KDF turns the password into the KEK, and its cost. */
 export type KdfSettings = z.infer<typeof KdfSettingsSchema>;
+/** What a file records about its secret: a password KDF, or an external (HSM) KEK. */
+type FileKdf = KdfSettings | { name: 'external' };
+/** What the caller unseals with; a file made with one kind refuses the other. */
+type SecretKind = 'password' | 'kek';
+const kindOf = (kdf: FileKdf): SecretKind => (kdf.name === 'external' ? 'kek' : 'password');
 
 const saltBytes = base64.refine((b) => b.length >= SALT_BYTES && b.length <= 64, 'salt must be 16 to 64 bytes');
 const DekFileBody = z.strictObject({
@@ -108,6 +124,7 @@ const DekFileBody = z.strictObject({
   kdf: z.discriminatedUnion('name', [
     z.strictObject({ ...scryptShape, salt: saltBytes }).refine(withinMemory, memoryMessage),
     z.strictObject({ ...pbkdf2Shape, salt: saltBytes }),
+    z.strictObject({ name: z.literal('external'), salt: saltBytes }),
   ]),
   verifier: base64.refine((b) => b.length === 32, 'verifier must be 32 bytes'),
   wrapped_dek: z.strictObject({
@@ -150,9 +167,23 @@ export async function createDekFile(
   if (!opts.allowWeakKdf && isWeak(kdf)) {
     throw new UnsealError('INVALID_ARGUMENT', 'KDF cost below the production minimum');
   }
+  return writeNewDekFile(path, nodeId, password, kdf);
+}
+
+/**
+ * Creates a DEK file sealed by a 32-byte KEK from the HSM sidecar; otherwise as createDekFile.
+ * The KEK stays the caller's to zero.
+ */
+export async function createDekFileWithKek(path: string, nodeId: string, kek: Uint8Array): Promise<Uint8Array> {
+  assertNodeId(nodeId);
+  assertKek(kek);
+  return writeNewDekFile(path, nodeId, kek, { name: 'external' });
+}
+
+async function writeNewDekFile(path: string, nodeId: string, secret: Uint8Array, kdf: FileKdf): Promise<Uint8Array> {
   const salt = new Uint8Array(randomBytes(SALT_BYTES));
   const header = headerFields(nodeId, kdf, salt);
-  const keys = await deriveKeys(password, kdf, salt);
+  const keys = await deriveKeys(secret, kdf, salt);
   const dek = new Uint8Array(randomBytes(DEK_BYTES));
   try {
     const nonce = randomBytes(NONCE_BYTES);
@@ -188,18 +219,43 @@ export async function openDekFile(
   password: Uint8Array,
   opts: Pick<DekFileOptions, 'allowWeakKdf'> = {},
 ): Promise<Uint8Array> {
+  return openWith(path, nodeId, password, 'password', opts.allowWeakKdf ?? false);
+}
+
+/** Opens a DEK file sealed by an HSM KEK and returns the DEK (the caller zeroes it when done). Read-only. */
+export async function openDekFileWithKek(path: string, nodeId: string, kek: Uint8Array): Promise<Uint8Array> {
+  assertKek(kek);
+  return openWith(path, nodeId, kek, 'kek', false);
+}
+
+async function openWith(
+  path: string,
+  nodeId: string,
+  secret: Uint8Array,
+  kind: SecretKind,
+  allowWeakKdf: boolean,
+): Promise<Uint8Array> {
   assertNodeId(nodeId);
   const body = parseDekFile(await readDekFile(path), path);
   if (body.node_id !== nodeId) {
     throw new UnsealError('NODE_MISMATCH', `${path} belongs to node ${body.node_id}, not ${nodeId}`);
   }
   const { salt, ...kdf } = body.kdf;
-  if (!opts.allowWeakKdf && isWeak(kdf)) throw new UnsealError('MALFORMED', `${path}: KDF cost below the minimum`);
+  if (kindOf(kdf) !== kind) {
+    const sealedBy = kdf.name === 'external' ? 'an HSM KEK' : 'a password';
+    const given = kind === 'kek' ? 'an HSM KEK' : 'a password';
+    throw new UnsealError('WRONG_KIND', `${path} was sealed with ${sealedBy}, but this node unseals with ${given}`);
+  }
+  if (kdf.name !== 'external' && !allowWeakKdf && isWeak(kdf)) {
+    throw new UnsealError('MALFORMED', `${path}: KDF cost below the minimum`);
+  }
   const header = headerFields(nodeId, kdf, salt);
-  const keys = await deriveKeys(password, kdf, salt);
+  const keys = await deriveKeys(secret, kdf, salt);
   try {
     if (!timingSafeEqual(verifierOf(keys.verifierKey, header), body.verifier)) {
-      throw new UnsealError('WRONG_PASSWORD', `wrong unseal password for node ${nodeId}`);
+      throw kind === 'kek'
+        ? new UnsealError('WRONG_KEK', `the HSM KEK does not open the DEK file of node ${nodeId}`)
+        : new UnsealError('WRONG_PASSWORD', `wrong unseal password for node ${nodeId}`);
     }
     const { nonce, ciphertext } = body.wrapped_dek;
     const decipher = createDecipheriv('aes-256-gcm', keys.kek, nonce);
@@ -227,19 +283,52 @@ export async function unsealOrInit(
   password: Uint8Array,
   opts: UnsealOptions = {},
 ): Promise<Uint8Array> {
+  return openOrCreate(
+    () => openDekFile(path, nodeId, password, opts),
+    () => createDekFile(path, nodeId, password, opts),
+    path,
+    opts.dataDir,
+  );
+}
+
+/** unsealOrInit for a node whose KEK comes from the HSM sidecar. */
+export async function unsealOrInitWithKek(
+  path: string,
+  nodeId: string,
+  kek: Uint8Array,
+  opts: Pick<UnsealOptions, 'dataDir'> = {},
+): Promise<Uint8Array> {
+  return openOrCreate(
+    () => openDekFileWithKek(path, nodeId, kek),
+    () => createDekFileWithKek(path, nodeId, kek),
+    path,
+    opts.dataDir,
+  );
+}
+
+async function openOrCreate(
+  open: () => Promise<Uint8Array>,
+  create: () => Promise<Uint8Array>,
+  path: string,
+  dataDir: string | undefined,
+): Promise<Uint8Array> {
   try {
-    return await openDekFile(path, nodeId, password, opts);
+    return await open();
   } catch (err) {
     if (!(err instanceof UnsealError) || err.code !== 'MISSING') throw err;
   }
-  if (opts.dataDir !== undefined && (await hasEntries(opts.dataDir))) {
-    throw new UnsealError('MISSING', `${path} is missing but ${opts.dataDir} holds data; restore the DEK file`);
+  if (dataDir !== undefined && (await hasEntries(dataDir))) {
+    throw new UnsealError('MISSING', `${path} is missing but ${dataDir} holds data; restore the DEK file`);
   }
-  return createDekFile(path, nodeId, password, opts);
+  return create();
 }
 
 function assertNodeId(nodeId: string): void {
   if (!NODE_ID_PATTERN.test(nodeId)) throw new UnsealError('INVALID_ARGUMENT', `invalid node id ${nodeId}`);
+}
+
+function assertKek(kek: Uint8Array): void {
+  if (kek.length !== 32) throw new UnsealError('INVALID_ARGUMENT', `the KEK must be 32 bytes, not ${kek.length}`);
 }
 
 function isWeak(kdf: KdfSettings): boolean {
@@ -278,20 +367,23 @@ function parseDekFile(text: string, path: string): DekFileBody {
   return parsed.data;
 }
 
-function headerFields(nodeId: string, kdf: KdfSettings, salt: Uint8Array): Field[] {
-  const params = kdf.name === 'scrypt' ? [kdf.N, kdf.r, kdf.p] : [kdf.iterations];
+function headerFields(nodeId: string, kdf: FileKdf, salt: Uint8Array): Field[] {
+  const params = kdf.name === 'scrypt' ? [kdf.N, kdf.r, kdf.p] : kdf.name === 'pbkdf2-sha256' ? [kdf.iterations] : [];
   return [DEK_FILE_FORMAT, DEK_FILE_VERSION, nodeId, kdf.name, ...params, salt];
 }
 
+/** The wrapping key and verifier key; `secret` is the password, or for 'external' the HSM KEK. */
 async function deriveKeys(
-  password: Uint8Array,
-  kdf: KdfSettings,
+  secret: Uint8Array,
+  kdf: FileKdf,
   salt: Uint8Array,
 ): Promise<{ kek: Uint8Array; verifierKey: Uint8Array }> {
   const master =
     kdf.name === 'scrypt'
-      ? await scryptAsync(password, salt, 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r * kdf.p })
-      : await pbkdf2Async(password, salt, kdf.iterations, 32, 'sha256');
+      ? await scryptAsync(secret, salt, 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r * kdf.p })
+      : kdf.name === 'pbkdf2-sha256'
+        ? await pbkdf2Async(secret, salt, kdf.iterations, 32, 'sha256')
+        : Buffer.from(secret);
   try {
     return {
       kek: new Uint8Array(hkdfSync('sha256', master, salt, 'custos dek kek v1', 32)),
