@@ -11,6 +11,10 @@ const EnvSchema = z.object({
     .regex(/^[^\s]+:\d{1,5}$/, 'CUSTOS_LISTEN is host:port')
     .default('127.0.0.1:9000'),
   CUSTOS_UNSEAL_PASSWORD_FILE: z.string().min(1).optional(),
+  /** The PKCS#11 sidecar's socket; when set, the node unseals with the HSM KEK instead of a password. */
+  CUSTOS_KEK_SOCKET: z.string().min(1).optional(),
+  /** How long to wait for the sidecar to answer before giving up sealed. */
+  CUSTOS_KEK_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
   CUSTOS_DEV_MODE: z.enum(['0', '1', 'true', 'false']).default('0'),
   CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   /** GG18 pre-params kept ready; 0 generates only on demand (slow keygen, no background CPU). */
@@ -22,6 +26,8 @@ export interface NodeConfig {
   readonly home: string;
   readonly listen: string;
   readonly passwordFile?: string;
+  readonly kekSocket?: string;
+  readonly kekWaitMs: number;
   readonly devMode: boolean;
   readonly logLevel: string;
   readonly gg18PoolSize: number;
@@ -40,6 +46,8 @@ export function loadNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
     home: e.CUSTOS_HOME,
     listen: e.CUSTOS_LISTEN,
     passwordFile: e.CUSTOS_UNSEAL_PASSWORD_FILE,
+    kekSocket: e.CUSTOS_KEK_SOCKET,
+    kekWaitMs: e.CUSTOS_KEK_WAIT_SECONDS * 1000,
     devMode: e.CUSTOS_DEV_MODE === '1' || e.CUSTOS_DEV_MODE === 'true',
     logLevel: e.CUSTOS_LOG_LEVEL,
     gg18PoolSize: e.CUSTOS_GG18_POOL_SIZE,

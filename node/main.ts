@@ -1,18 +1,20 @@
 /**
  * TSS node entry point. Serves health at once (reporting sealed), unseals with the password
- * (a mounted Secret file, a TTY, or in dev mode only an environment variable), then opens the
- * encrypted share store and accepts sessions. A wrong password or a tampered file stops the node.
+ * (a mounted Secret file, a TTY, or in dev mode only an environment variable) or, with
+ * CUSTOS_KEK_SOCKET, with the KEK from the PKCS#11 sidecar (docs/hsm.md), then opens the encrypted
+ * share store and accepts sessions. A wrong password or KEK or a tampered file stops the node.
  */
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadTlsMaterial } from '../common/pki/dev-pki.ts';
 import { builtinSchemes } from '../common/protocols/registry.ts';
-import { loadNodeConfig } from './config.ts';
+import { loadNodeConfig, type NodeConfig } from './config.ts';
 import { openPreParamsPool } from './preparams/encrypted-store.ts';
 import type { PreParamsPool } from './preparams/pool.ts';
 import { createNodeServer } from './server.ts';
-import { unsealOrInit } from './storage/dek-file.ts';
+import { unsealOrInit, unsealOrInitWithKek } from './storage/dek-file.ts';
 import { dekFilePath, shareDbPath } from './storage/paths.ts';
 import { ShareStore } from './storage/share-store.ts';
+import { fetchKekFromSocket } from './unseal/kek-socket.ts';
 import { readUnsealPassword } from './unseal/password.ts';
 
 async function main(): Promise<void> {
@@ -51,16 +53,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
-  const password = await readUnsealPassword({
-    file: config.passwordFile,
-    env: 'CUSTOS_UNSEAL_PASSWORD',
-    devMode: config.devMode,
-    tty: process.stdin.isTTY,
-  });
   const dataDir = shareDbPath(config.home, config.nodeId);
-  // With dataDir, a missing .dek next to existing data is an error, never a fresh empty DEK.
-  const dek = await unsealOrInit(dekFilePath(config.home, config.nodeId), config.nodeId, password, { dataDir });
-  password.fill(0);
+  const dek = await unsealDek(config, dataDir, log);
   const store = await ShareStore.open(dataDir, config.nodeId, dek);
   dek.fill(0);
   unsealed.pool = await openPreParamsPool(store, config.gg18PoolSize, (err) =>
@@ -68,6 +62,41 @@ async function main(): Promise<void> {
   );
   unsealed.store = store;
   log.info({ shares: await store.count(), gg18PreParams: unsealed.pool.size }, 'unsealed, serving sessions');
+}
+
+/** The DEK, unwrapped with the HSM KEK from the sidecar when configured, else with the password. */
+async function unsealDek(config: NodeConfig, dataDir: string, log: Logger): Promise<Uint8Array> {
+  const dekPath = dekFilePath(config.home, config.nodeId);
+  // With dataDir, a missing .dek next to existing data is an error, never a fresh empty DEK.
+  if (config.kekSocket !== undefined) {
+    log.info({ socket: config.kekSocket }, 'unsealing with the KEK from the PKCS#11 sidecar');
+    let waiting = false;
+    const kek = await fetchKekFromSocket({
+      socket: config.kekSocket,
+      nodeId: config.nodeId,
+      waitMs: config.kekWaitMs,
+      onRetry: (reason) => {
+        if (!waiting) log.info({ reason }, 'waiting for the PKCS#11 sidecar');
+        waiting = true;
+      },
+    });
+    try {
+      return await unsealOrInitWithKek(dekPath, config.nodeId, kek, { dataDir });
+    } finally {
+      kek.fill(0);
+    }
+  }
+  const password = await readUnsealPassword({
+    file: config.passwordFile,
+    env: 'CUSTOS_UNSEAL_PASSWORD',
+    devMode: config.devMode,
+    tty: process.stdin.isTTY,
+  });
+  try {
+    return await unsealOrInit(dekPath, config.nodeId, password, { dataDir });
+  } finally {
+    password.fill(0);
+  }
 }
 
 main().catch((err: Error & { code?: string }) => {
