@@ -31,16 +31,27 @@ export interface NodeState {
 /** Verifies a peer node certificate: issued by our CA, currently valid, naming `nodeId`. */
 export function makePeerVerifier(caPem: Buffer): (nodeId: string, der: Uint8Array) => KeyObject {
   const ca = new X509Certificate(caPem);
+  // Certificates whose CA signature already verified; validity dates are checked on every use.
+  const verified = new Map<string, { cert: X509Certificate; publicKey: KeyObject }>();
   return (nodeId, der) => {
-    const cert = new X509Certificate(Buffer.from(der));
-    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) throw new Error('not issued by the cluster CA');
+    const key = Buffer.from(der).toString('base64');
+    let entry = verified.get(key);
+    if (!entry) {
+      const cert = new X509Certificate(Buffer.from(der));
+      if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) throw new Error('not issued by the cluster CA');
+      entry = { cert, publicKey: cert.publicKey };
+      if (verified.size >= 64) verified.clear();
+      verified.set(key, entry);
+    }
     const now = Date.now();
-    if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo))
+    if (now < Date.parse(entry.cert.validFrom) || now > Date.parse(entry.cert.validTo)) {
       throw new Error('certificate expired or not yet valid');
-    const identity = identityOfCertificate(cert.raw);
-    if (identity.kind !== 'node' || identity.id !== nodeId)
+    }
+    const identity = identityOfCertificate(der);
+    if (identity.kind !== 'node' || identity.id !== nodeId) {
       throw new Error(`certificate names ${identity.id}, not ${nodeId}`);
-    return cert.publicKey;
+    }
+    return entry.publicKey;
   };
 }
 

@@ -47,6 +47,20 @@ export function parseSpiffeId(uri: string): CertificateIdentity {
  * the certificate: the TLS layer (or verifyIssuedBy) must have verified the chain first.
  */
 export function identityOfCertificate(pemOrDer: string | Uint8Array): CertificateIdentity {
+  // Every session presents the same few certificates, and ASN.1 parsing is costly: remember them.
+  const key = typeof pemOrDer === 'string' ? pemOrDer : Buffer.from(pemOrDer).toString('base64');
+  const known = identities.get(key);
+  if (known) return known;
+  const identity = parseIdentity(pemOrDer);
+  if (identities.size >= MAX_REMEMBERED) identities.delete(identities.keys().next().value!);
+  identities.set(key, identity);
+  return identity;
+}
+
+const MAX_REMEMBERED = 256;
+const identities = new Map<string, CertificateIdentity>();
+
+function parseIdentity(pemOrDer: string | Uint8Array): CertificateIdentity {
   let cert: PeculiarCertificate;
   try {
     cert = new PeculiarCertificate(typeof pemOrDer === 'string' ? pemOrDer : Uint8Array.from(pemOrDer));

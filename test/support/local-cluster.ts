@@ -23,6 +23,13 @@ const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export type Runtime = 'dist' | 'source';
 const defaultRuntime = (): Runtime => (process.env.CUSTOS_RUNTIME === 'dist' ? 'dist' : 'source');
 
+/**
+ * V8 flags every Custos process runs with (the images' entrypoints pass the same): a small young
+ * generation keeps each process's RSS within budget (measured: gateway 193 -> 142 MB, nodes
+ * 124 -> 100 MB after EDDSA/BLS load) for about 5% of signing throughput.
+ */
+export const RUNTIME_FLAGS = ['--max-semi-space-size=2'];
+
 function entryArgs(runtime: Runtime, entry: 'node' | 'gateway'): string[] {
   if (runtime === 'source') return ['--import', 'tsx', `${entry}/main.ts`];
   const built = join(ROOT, 'dist', entry, 'main.js');
@@ -48,6 +55,8 @@ export interface LocalClusterOptions {
   runtime?: Runtime;
   /** GG18 pre-params each node keeps ready (node default 2); 0 spends no background CPU. */
   gg18PoolSize?: number;
+  /** Extra Node.js flags per process kind, e.g. `--cpu-prof` when profiling. */
+  execArgv?: { gateway?: string[]; node?: string[] };
 }
 
 export interface LocalNode {
@@ -220,7 +229,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     if (proc.child && proc.child.exitCode === null && proc.child.signalCode === null) return;
     launch(
       id,
-      entryArgs(runtime, 'node'),
+      [...RUNTIME_FLAGS, ...(opts.execArgv?.node ?? []), ...entryArgs(runtime, 'node')],
       {
         CUSTOS_NODE_ID: id,
         CUSTOS_HOME: home,
@@ -237,7 +246,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   async function startGateway(): Promise<void> {
     launch(
       'gateway',
-      entryArgs(runtime, 'gateway'),
+      [...RUNTIME_FLAGS, ...(opts.execArgv?.gateway ?? []), ...entryArgs(runtime, 'gateway')],
       {
         CUSTOS_HOME: home,
         CUSTOS_GATEWAY_HOST: '127.0.0.1',
