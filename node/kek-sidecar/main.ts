@@ -33,7 +33,10 @@ async function main(): Promise<void> {
   const log = pino({ name: 'kek-sidecar', level: config.logLevel, base: { node: config.nodeId } });
   const kek = deriveKekInHsm(config, await readPin(config.pinFile), config.nodeId);
   log.info({ token: config.tokenLabel, key: config.keyLabel }, 'KEK derived in the HSM');
-  const server = await serveKek(config.socket, config.nodeId, kek, log);
+  const server = await serveKek(config.socket, config.nodeId, kek, log).catch((err: unknown) => {
+    kek.fill(0);
+    throw err;
+  });
   log.info({ socket: config.socket }, 'serving the KEK');
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping');
