@@ -88,6 +88,8 @@ function unsealWiring(c: KmsCluster, id: string) {
     name: 'pkcs11',
     image: c.spec.images.pkcs11Sidecar!,
     imagePullPolicy: c.spec.images.pullPolicy,
+    // The node image ships the sidecar too; a vendor image adds its PKCS#11 library on top.
+    command: ['node', '--max-semi-space-size=2', '/app/dist/node/kek-sidecar/main.js'],
     env: [
       { name: 'CUSTOS_NODE_ID', value: id },
       { name: 'CUSTOS_PKCS11_MODULE', value: p.modulePath },
