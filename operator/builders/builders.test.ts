@@ -110,6 +110,7 @@ test('PKCS#11 unseal: a sidecar shares the KEK over a Unix socket on a memory-ba
   assert.ok(nodeEnv.includes('CUSTOS_KEK_SOCKET'));
   assert.ok(!nodeEnv.includes('CUSTOS_UNSEAL_PASSWORD_FILE'));
   assert.ok(!pod.containers[0]!.volumeMounts!.some((m) => m.name === 'hsm-pin'), 'the PIN stays in the sidecar');
+  assert.deepEqual(pod.containers[1]!.command?.slice(-1), ['/app/dist/node/kek-sidecar/main.js']);
   assert.equal(pod.topologySpreadConstraints?.[0]?.topologyKey, 'topology.kubernetes.io/zone');
 });
 
