@@ -121,8 +121,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
     views.set(endpoint.id, { endpoint, client, health: unreachable(endpoint.id) });
   }
 
-  const roundTimeoutMs = (kind: SessionStart['kind']) =>
-    opts.roundTimeoutMs ?? (kind === 'KEYGEN' ? 90_000 : 15_000);
+  const roundTimeoutMs = (kind: SessionStart['kind']) => opts.roundTimeoutMs ?? (kind === 'KEYGEN' ? 90_000 : 15_000);
 
   let lastRefresh = 0;
   let refreshing: Promise<void> | undefined;
