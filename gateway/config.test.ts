@@ -43,5 +43,11 @@ describe('gateway config', () => {
     assert.throws(() => loadConfig({ CUSTOS_ALGORITHMS: 'EDDSA,RSA' }), /algorithms/);
     assert.throws(() => loadConfig({ CUSTOS_DATABASE_URL: 'postgres://x' }), /database/);
     assert.throws(() => loadConfig({ CUSTOS_NODES: 'nonsense' }), /CUSTOS_NODES/);
+    assert.throws(() => loadConfig({ CUSTOS_GATEWAY_AUDIT_KEY: 'abc' }), /audit key: 64 hex digits/);
+  });
+
+  test('replicas share the audit signing key through the environment', () => {
+    assert.equal(loadConfig({ CUSTOS_GATEWAY_AUDIT_KEY: 'ab'.repeat(32) }).audit_key_hex, 'ab'.repeat(32));
+    assert.equal(loadConfig({}).audit_key_hex, undefined);
   });
 });

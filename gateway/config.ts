@@ -64,6 +64,11 @@ export const GatewayConfigSchema = z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'master key: 64 hex digits')
       .optional(),
+    /** 64 hex chars: the Ed25519 seed that signs audit checkpoints, shared by every replica. Otherwise $home/gateway/audit.key. */
+    audit_key_hex: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'audit key: 64 hex digits')
+      .optional(),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -108,6 +113,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_ALGORITHMS) out.algorithms = env.CUSTOS_ALGORITHMS.split(',').map((s) => s.trim());
   if (env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE) out.bootstrap_credentials_file = env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE;
   if (env.CUSTOS_GATEWAY_MASTER_KEY) out.master_key_hex = env.CUSTOS_GATEWAY_MASTER_KEY;
+  if (env.CUSTOS_GATEWAY_AUDIT_KEY) out.audit_key_hex = env.CUSTOS_GATEWAY_AUDIT_KEY;
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
   return out;
 }

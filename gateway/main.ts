@@ -30,7 +30,10 @@ const masterKey = config.master_key_hex
   : await loadOrCreateKeyFile(join(dir, 'master.key'));
 const audit = createAuditLog({
   db,
-  signingKey: await loadOrCreateKeyFile(join(dir, 'audit.key')),
+  // Replicas must share it, or each would sign checkpoints the others' verifier rejects.
+  signingKey: config.audit_key_hex
+    ? hexToBytes(config.audit_key_hex)
+    : await loadOrCreateKeyFile(join(dir, 'audit.key')),
   checkpointEvery: config.audit.checkpoint_every,
 });
 const accessKeys = createAccessKeyStore(db, masterKey);

@@ -151,6 +151,11 @@ test('gateway Deployment: hardened, bootstrap credentials mounted from the opera
     pod.containers[0]!.env!.find((e) => e.name === 'CUSTOS_GATEWAY_MASTER_KEY')?.valueFrom?.secretKeyRef?.name,
     'custody-gateway-master-key',
   );
+  assert.deepEqual(
+    pod.containers[0]!.env!.find((e) => e.name === 'CUSTOS_GATEWAY_AUDIT_KEY')?.valueFrom?.secretKeyRef,
+    { name: 'custody-gateway-master-key', key: 'audit_key' },
+    'every replica signs audit checkpoints with one shared key',
+  );
   assert.equal(pod.containers[0]!.readinessProbe?.httpGet?.path, '/ready');
   assert.equal(
     nodeAddresses(sample),

@@ -58,7 +58,7 @@ export function credentialsSecret(c: KmsCluster, accessKey: string, secretKey: s
  * Key for secret keys at rest in the gateway database, shared by every replica. Like the database
  * volume it has no owner reference: it must outlive a deleted KmsCluster with the shares.
  */
-export function masterKeySecret(c: KmsCluster, keyHex: string): V1Secret {
+export function masterKeySecret(c: KmsCluster, keyHex: string, auditKeyHex: string): V1Secret {
   const { ownerReferences: _owned, ...meta } = objectMeta(c, masterKeySecretName(c), 'gateway');
   return {
     apiVersion: 'v1',
@@ -66,7 +66,8 @@ export function masterKeySecret(c: KmsCluster, keyHex: string): V1Secret {
     metadata: meta,
     type: 'Opaque',
     immutable: true,
-    stringData: { master_key: keyHex },
+    // audit_key signs the audit log's checkpoints; every replica must sign with the same key.
+    stringData: { master_key: keyHex, audit_key: auditKeyHex },
   };
 }
 
@@ -180,6 +181,10 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
                 {
                   name: 'CUSTOS_GATEWAY_MASTER_KEY',
                   valueFrom: { secretKeyRef: { name: masterKeySecretName(c), key: 'master_key' } },
+                },
+                {
+                  name: 'CUSTOS_GATEWAY_AUDIT_KEY',
+                  valueFrom: { secretKeyRef: { name: masterKeySecretName(c), key: 'audit_key' } },
                 },
                 ...databaseEnv(c),
                 ...redisEnv(c),

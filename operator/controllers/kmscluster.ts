@@ -34,7 +34,10 @@ async function bootstrapSecrets(ctx: Context, c: KmsCluster): Promise<void> {
   );
   if (created)
     ctx.log.info({ cluster: c.metadata.name, secret: credentialsSecretName(c) }, 'created operator access key');
-  await ctx.client.createIfAbsent(masterKeySecret(c, randomBytes(32).toString('hex')), FIELD_MANAGER);
+  await ctx.client.createIfAbsent(
+    masterKeySecret(c, randomBytes(32).toString('hex'), randomBytes(32).toString('hex')),
+    FIELD_MANAGER,
+  );
   if (!operatorGeneratesUnsealSecrets(c)) return;
   for (const id of nodeIds(c))
     await ctx.client.createIfAbsent(nodeUnsealSecret(c, id, randomBytes(32).toString('base64url')), FIELD_MANAGER);
