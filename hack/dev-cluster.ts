@@ -50,6 +50,8 @@ Custos is running.
 Try, in another terminal:
   CUSTOS_HOME=${home} npx custos keys generate --algo EDDSA
   CUSTOS_HOME=${home} npx custos keys sign <key_id> --type RAW --data 0x68656c6c6f
+  CUSTOS_HOME=${home} npx custos keys generate          # GG18 (secp256k1): EVM, Bitcoin and TRON addresses
+  CUSTOS_HOME=${home} npx custos keys sign <key_id> --type EIP191 --encoding utf8 --data "hello"
 
 Press Ctrl-C to stop.
 `);
