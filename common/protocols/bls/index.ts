@@ -15,12 +15,12 @@ import { lagrangeAtZero } from '../frost/group.ts';
 import { createDkgParty } from '../frost/keygen.ts';
 import {
   decodeGroupKeyCached,
-  decodeKeyShare,
+  signingKeyShare,
   decodePublicInfoCached,
   encodeKeyShare,
   encodePublicInfo,
 } from '../frost/key-share.ts';
-import { blame, blameLocal, checkSigningContext, partyIndex, RoundCounter, sameParties } from '../frost/session.ts';
+import { blame, blameLocal, partyIndex, RoundCounter, sameParties } from '../frost/session.ts';
 import {
   ProtocolAbort,
   type KeygenOutput,
@@ -77,13 +77,7 @@ function keygen(ctx: SessionContext): MpcParty<KeygenOutput> {
 }
 
 function sign(ctx: SessionContext, secretShare: Uint8Array, message: Uint8Array): MpcParty<Uint8Array> {
-  checkSigningContext(ctx);
-  const key = blameLocal('stored key share', () => decodeKeyShare(g1Group, SHARE_TAG, secretShare));
-  if (key.threshold !== ctx.threshold || !sameParties(key.holders, ctx.holders)) {
-    throw new ProtocolAbort(undefined, 'key share does not belong to this session’s holders and threshold');
-  }
-  if (key.index !== partyIndex(ctx.holders, ctx.self))
-    throw new ProtocolAbort(undefined, 'key share of another holder');
+  const key = signingKeyShare(g1Group, SHARE_TAG, secretShare, ctx);
   const counter = new RoundCounter(0);
   return {
     rounds: [],

@@ -25,7 +25,7 @@ import { decodeElementAs } from './group.ts';
 import { createDkgParty } from './keygen.ts';
 import {
   decodeGroupKeyCached,
-  decodeKeyShare,
+  signingKeyShare,
   decodePublicInfoCached,
   encodeKeyShare,
   encodePublicInfo,
@@ -39,15 +39,7 @@ import {
   type NonceCommitment,
   type SigningNonces,
 } from './rfc9591.ts';
-import {
-  blame,
-  blameLocal,
-  checkSigningContext,
-  onePerSender,
-  sameParties,
-  partyIndex,
-  RoundCounter,
-} from './session.ts';
+import { blame, blameLocal, onePerSender, sameParties, partyIndex, RoundCounter } from './session.ts';
 
 const SUITE = 'FROST-ED25519-SHA512-v1';
 const SHARE_TAG = 'custos/frost-ed25519/key-share';
@@ -134,13 +126,7 @@ function keygen(ctx: SessionContext): MpcParty<KeygenOutput> {
 }
 
 function sign(ctx: SessionContext, secretShare: Uint8Array, message: Uint8Array): MpcParty<Uint8Array> {
-  checkSigningContext(ctx);
-  const key = blameLocal('stored key share', () => decodeKeyShare(group, SHARE_TAG, secretShare));
-  if (key.threshold !== ctx.threshold || !sameParties(key.holders, ctx.holders)) {
-    throw new ProtocolAbort(undefined, 'key share does not belong to this session’s holders and threshold');
-  }
-  if (key.index !== partyIndex(ctx.holders, ctx.self))
-    throw new ProtocolAbort(undefined, 'key share of another holder');
+  const key = signingKeyShare(group, SHARE_TAG, secretShare, ctx);
   const others = ctx.parties.filter((p) => p !== ctx.self);
   const counter = new RoundCounter(1);
   let nonces: SigningNonces | undefined;

@@ -3,9 +3,9 @@
  * (everything it needs to sign later) and the public info the gateway stores.
  */
 import { ByteWriter, decodeAll, DecodeError, type ByteReader } from '../encoding.ts';
-import { type PartyId } from '../types.ts';
+import { ProtocolAbort, type PartyId, type SessionContext } from '../types.ts';
 import { baseMultiply, decodeElementAs, type GroupElement, type PrimeOrderGroup } from './group.ts';
-import { MAX_HOLDERS } from './session.ts';
+import { blameLocal, checkSigningContext, MAX_HOLDERS, partyIndex, sameParties } from './session.ts';
 
 const FORMAT_VERSION = 1;
 const MAX_PARTY_ID_BYTES = 255;
@@ -158,4 +158,21 @@ export function decodePublicInfoCached<P extends GroupElement<P>>(
 /** group.decodeElement for a group public key, memoised like decodePublicInfoCached. */
 export function decodeGroupKeyCached<P extends GroupElement<P>>(group: PrimeOrderGroup<P>, bytes: Uint8Array): P {
   return memo(`${group.name}|group-key|${Buffer.from(bytes).toString('hex')}`, () => group.decodeElement(bytes));
+}
+
+/** This party's stored share for a signing session, checked to belong to the session's key and party. */
+export function signingKeyShare<P extends GroupElement<P>>(
+  group: PrimeOrderGroup<P>,
+  tag: string,
+  secretShare: Uint8Array,
+  ctx: SessionContext,
+): KeyShare<P> {
+  checkSigningContext(ctx);
+  const key = blameLocal('stored key share', () => decodeKeyShare(group, tag, secretShare));
+  if (key.threshold !== ctx.threshold || !sameParties(key.holders, ctx.holders)) {
+    throw new ProtocolAbort(undefined, 'key share does not belong to this session’s holders and threshold');
+  }
+  if (key.index !== partyIndex(ctx.holders, ctx.self))
+    throw new ProtocolAbort(undefined, 'key share of another holder');
+  return key;
 }
