@@ -5,11 +5,11 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
+import { freePort } from '../../test/support/free-port.ts';
 
 const MARIADBD = '/usr/sbin/mariadbd';
 
@@ -19,17 +19,6 @@ export interface MariaDbServer {
   /** A fresh, empty database; returns its mysql:// URL. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startMariaDb(): Promise<MariaDbServer> {

@@ -6,12 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CredentialsFileSchema, type CredentialsFile } from '../../common/api/schemas.ts';
 import { ensureDevPki } from '../../common/pki/dev-pki.ts';
+import { freePort } from './free-port.ts';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
@@ -80,17 +80,6 @@ export interface LocalCluster extends CredentialsFile {
   /** Restarts the gateway process. */
   restartGateway(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
 }
 
 function writeSecretFile(path: string, content: string): void {
