@@ -1,6 +1,7 @@
 /** The audit log's hash chain and checkpoint message: pure functions shared by writer and verifier. */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import type { AuditLogTable } from '../db/schema.ts';
 
 export const AUDIT_OPERATIONS = [
   'KEY_GENERATE',
@@ -15,21 +16,7 @@ export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 export type AuditResult = 'SUCCESS' | 'FAILURE' | 'REJECTED';
 
 /** The hashed part of an entry: every column except prev_hash and entry_hash. */
-export interface AuditEntry {
-  seq: number;
-  request_id: string | null;
-  user_id: string | null;
-  key_id: string | null;
-  operation: string;
-  result: string;
-  error_code: string | null;
-  created_time: string;
-  service_name: string;
-  node_id: string | null;
-  duration_ms: number | null;
-  data_hash: string | null;
-  audit_trail: string;
-}
+export type AuditEntry = Omit<AuditLogTable, 'prev_hash' | 'entry_hash'>;
 
 /** The hash that precedes the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);

@@ -13,14 +13,8 @@ import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { ByteWriter, decodeAll } from '../encoding.ts';
 import { lagrangeAtZero } from '../frost/group.ts';
 import { createDkgParty } from '../frost/keygen.ts';
-import {
-  decodeGroupKeyCached,
-  signingKeyShare,
-  decodePublicInfoCached,
-  encodeKeyShare,
-  encodePublicInfo,
-} from '../frost/key-share.ts';
-import { blame, blameLocal, partyIndex, RoundCounter, sameParties } from '../frost/session.ts';
+import { combineInputs, signingKeyShare, encodeKeyShare, encodePublicInfo } from '../frost/key-share.ts';
+import { blame, partyIndex, RoundCounter } from '../frost/session.ts';
 import {
   ProtocolAbort,
   type KeygenOutput,
@@ -104,18 +98,15 @@ function combine(
   message: Uint8Array,
   ctx: { holders: readonly PartyId[]; threshold: number },
 ): Uint8Array {
-  const info = blameLocal('public info', () => decodePublicInfoCached(g1Group, PUBLIC_TAG, publicInfo));
-  if (info.threshold !== ctx.threshold || !sameParties(info.holders, ctx.holders)) {
-    throw new ProtocolAbort(undefined, 'public info does not match the key’s holders and threshold');
-  }
-  const groupKey = blameLocal('group public key', () => decodeGroupKeyCached(g1Group, publicKey));
-  const signers = [...outputs.keys()].map((id) => ({ id, index: partyIndex(ctx.holders, id) }));
-  if (signers.length < ctx.threshold) {
-    throw new ProtocolAbort(
-      undefined,
-      `${signers.length} partial signatures are fewer than the threshold ${ctx.threshold}`,
-    );
-  }
+  const { info, groupKey, signers } = combineInputs(
+    g1Group,
+    PUBLIC_TAG,
+    publicInfo,
+    publicKey,
+    outputs,
+    ctx,
+    'partial signatures',
+  );
   const hm = hashMessage(message);
   const indices = signers.map((s) => BigInt(s.index));
   const partials = signers.map((s) => ({

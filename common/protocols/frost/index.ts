@@ -23,13 +23,7 @@ import {
 import { ed25519Group } from './ed25519-group.ts';
 import { decodeElementAs } from './group.ts';
 import { createDkgParty } from './keygen.ts';
-import {
-  decodeGroupKeyCached,
-  signingKeyShare,
-  decodePublicInfoCached,
-  encodeKeyShare,
-  encodePublicInfo,
-} from './key-share.ts';
+import { combineInputs, signingKeyShare, encodeKeyShare, encodePublicInfo } from './key-share.ts';
 import {
   aggregate,
   commit,
@@ -39,7 +33,7 @@ import {
   type NonceCommitment,
   type SigningNonces,
 } from './rfc9591.ts';
-import { blame, blameLocal, onePerSender, sameParties, partyIndex, RoundCounter } from './session.ts';
+import { blame, onePerSender, partyIndex, RoundCounter } from './session.ts';
 
 const SUITE = 'FROST-ED25519-SHA512-v1';
 const SHARE_TAG = 'custos/frost-ed25519/key-share';
@@ -167,19 +161,15 @@ function combine(
   message: Uint8Array,
   ctx: { holders: readonly PartyId[]; threshold: number },
 ): Uint8Array {
-  const info = blameLocal('public info', () => decodePublicInfoCached(group, PUBLIC_TAG, publicInfo));
-  if (info.threshold !== ctx.threshold || !sameParties(info.holders, ctx.holders)) {
-    throw new ProtocolAbort(undefined, 'public info does not match the key’s holders and threshold');
-  }
-  const groupKey = blameLocal('group public key', () => decodeGroupKeyCached(group, publicKey));
-  const signers = [...outputs.keys()].map((id) => ({ id, index: partyIndex(ctx.holders, id) }));
-  signers.sort((a, b) => a.index - b.index);
-  if (signers.length < ctx.threshold) {
-    throw new ProtocolAbort(
-      undefined,
-      `${signers.length} signature shares are fewer than the threshold ${ctx.threshold}`,
-    );
-  }
+  const { info, groupKey, signers } = combineInputs(
+    group,
+    PUBLIC_TAG,
+    publicInfo,
+    publicKey,
+    outputs,
+    ctx,
+    'signature shares',
+  );
   const expected = signers.map((s) => s.index).join();
   const parsed = signers.map((s) => {
     const out = blame(s.id, 'malformed signature share', () => parseSignatureShare(outputs.get(s.id)!));

@@ -176,3 +176,29 @@ export function signingKeyShare<P extends GroupElement<P>>(
     throw new ProtocolAbort(undefined, 'key share of another holder');
   return key;
 }
+
+/**
+ * What the gateway's combine starts from: the key's public info and group key (checked against
+ * the session's holders and threshold) and the signers, by holder index, at least `threshold`.
+ */
+export function combineInputs<P extends GroupElement<P>>(
+  group: PrimeOrderGroup<P>,
+  tag: string,
+  publicInfo: Uint8Array,
+  publicKey: Uint8Array,
+  outputs: ReadonlyMap<PartyId, Uint8Array>,
+  ctx: { holders: readonly PartyId[]; threshold: number },
+  what: string,
+): { info: PublicKeyInfo<P>; groupKey: P; signers: { id: PartyId; index: number }[] } {
+  const info = blameLocal('public info', () => decodePublicInfoCached(group, tag, publicInfo));
+  if (info.threshold !== ctx.threshold || !sameParties(info.holders, ctx.holders)) {
+    throw new ProtocolAbort(undefined, 'public info does not match the key’s holders and threshold');
+  }
+  const groupKey = blameLocal('group public key', () => decodeGroupKeyCached(group, publicKey));
+  const signers = [...outputs.keys()].map((id) => ({ id, index: partyIndex(ctx.holders, id) }));
+  signers.sort((a, b) => a.index - b.index);
+  if (signers.length < ctx.threshold) {
+    throw new ProtocolAbort(undefined, `${signers.length} ${what} are fewer than the threshold ${ctx.threshold}`);
+  }
+  return { info, groupKey, signers };
+}
