@@ -6,9 +6,10 @@ import herumi from 'bls-eth-wasm';
 import { evaluatePolynomial } from '../frost/group.ts';
 import { runParties } from '../frost/in-process-router.ts';
 import { encodeKeyShare, encodePublicInfo } from '../frost/key-share.ts';
-import { ProtocolAbort, type KeygenOutput, type PartyId } from '../types.ts';
+import type { PartyId } from '../types.ts';
 import { g1Group } from './g1-group.ts';
 import { BLS_FORMATS, BLS_POP_DST, blsScheme as scheme, hashMessage } from './index.ts';
+import { assertAbort, combinations, schemeKeygen } from '../testing/helpers.ts';
 
 const te = new TextEncoder();
 
@@ -16,28 +17,6 @@ const te = new TextEncoder();
 function herumiVerify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   const pk = herumi.deserializeHexStrToPublicKey(bytesToHex(publicKey));
   return pk.verify(herumi.deserializeHexStrToSignature(bytesToHex(signature)), message);
-}
-
-function assertAbort(run: () => unknown, culprit: PartyId | undefined, message?: RegExp): void {
-  assert.throws(run, (e: unknown) => {
-    assert.ok(e instanceof ProtocolAbort, `expected ProtocolAbort, got ${String(e)}`);
-    assert.equal(e.culprit, culprit, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
-
-function combinations<T>(items: readonly T[], k: number): T[][] {
-  if (k === 0) return [[]];
-  return items.flatMap((x, i) => combinations(items.slice(i + 1), k - 1).map((rest) => [x, ...rest]));
-}
-
-function keygen(holders: PartyId[], threshold: number): Map<PartyId, KeygenOutput> {
-  return runParties(
-    new Map(
-      holders.map((self) => [self, scheme.keygen({ sessionId: 'kg', self, parties: holders, holders, threshold })]),
-    ),
-  );
 }
 
 function partials(
@@ -151,7 +130,7 @@ describe('threshold BLS DKG and signing', () => {
   ] as const) {
     it(`${threshold}-of-${n}: every signer subset produces a standard BLS signature`, () => {
       const holders = Array.from({ length: n }, (_, i) => `tss${i + 1}`);
-      const keys = keygen(holders, threshold);
+      const keys = schemeKeygen(scheme, holders, threshold);
       const { publicKey, publicInfo } = keys.get('tss1')!;
       assert.equal(publicKey.length, 48);
       for (const k of keys.values()) {
@@ -182,7 +161,7 @@ describe('threshold BLS DKG and signing', () => {
   describe('cheating signers are named', () => {
     const holders = ['tss1', 'tss2', 'tss3'];
     const threshold = 2;
-    const keys = keygen(holders, threshold);
+    const keys = schemeKeygen(scheme, holders, threshold);
     const { publicKey, publicInfo } = keys.get('tss1')!;
     const message = te.encode('exit validator');
     const signers = ['tss1', 'tss2'];

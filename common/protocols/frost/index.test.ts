@@ -3,13 +3,14 @@ import { createPublicKey, verify as opensslVerify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ed25519, ed25519_FROST } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@noble/curves/utils.js';
-import { ProtocolAbort, type KeygenOutput, type PartyId } from '../types.ts';
+import type { PartyId } from '../types.ts';
 import { ed25519Group } from './ed25519-group.ts';
 import { evaluatePolynomial, interpolateAtZero } from './group.ts';
 import { runParties, type Tamper } from './in-process-router.ts';
 import { encodeKeyShare, encodePublicInfo } from './key-share.ts';
 import { frostEd25519Scheme as scheme, FROST_ED25519_FORMATS } from './index.ts';
 import { aggregate, commit, encodeScalar, signingPackage, signShare, verifyShare } from './rfc9591.ts';
+import { assertAbort, combinations, schemeKeygen } from '../testing/helpers.ts';
 
 const te = new TextEncoder();
 
@@ -20,14 +21,6 @@ function opensslEd25519Verify(signature: Uint8Array, message: Uint8Array, public
     format: 'jwk',
   });
   return opensslVerify(null, message, key, signature);
-}
-
-function keygen(holders: PartyId[], threshold: number): Map<PartyId, KeygenOutput> {
-  return runParties(
-    new Map(
-      holders.map((self) => [self, scheme.keygen({ sessionId: 'kg', self, parties: holders, holders, threshold })]),
-    ),
-  );
 }
 
 function signOutputs(
@@ -51,20 +44,6 @@ function signOutputs(
     ),
     tamper,
   );
-}
-
-function assertAbort(run: () => unknown, culprit: PartyId | undefined, message?: RegExp): void {
-  assert.throws(run, (e: unknown) => {
-    assert.ok(e instanceof ProtocolAbort, `expected ProtocolAbort, got ${String(e)}`);
-    assert.equal(e.culprit, culprit, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
-
-function combinations<T>(items: readonly T[], k: number): T[][] {
-  if (k === 0) return [[]];
-  return items.flatMap((x, i) => combinations(items.slice(i + 1), k - 1).map((rest) => [x, ...rest]));
 }
 
 /**
@@ -220,7 +199,7 @@ describe('FROST(Ed25519) DKG and signing', () => {
   ] as const) {
     it(`${threshold}-of-${n}: every signer subset produces a standard Ed25519 signature`, () => {
       const holders = Array.from({ length: n }, (_, i) => `tss${i + 1}`);
-      const keys = keygen(holders, threshold);
+      const keys = schemeKeygen(scheme, holders, threshold);
       const { publicKey, publicInfo } = keys.get('tss1')!;
       for (const k of keys.values()) {
         assert.deepEqual(k.publicKey, publicKey);
@@ -250,7 +229,7 @@ describe('FROST(Ed25519) DKG and signing', () => {
   describe('cheating signers are named', () => {
     const holders = ['tss1', 'tss2', 'tss3'];
     const threshold = 2;
-    const keys = keygen(holders, threshold);
+    const keys = schemeKeygen(scheme, holders, threshold);
     const { publicKey, publicInfo } = keys.get('tss1')!;
     const message = te.encode('withdraw');
     const signers = ['tss1', 'tss2'];

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { g1Group } from '../bls/g1-group.ts';
-import { ProtocolAbort, type PartyId, type SessionContext } from '../types.ts';
+import type { PartyId, SessionContext } from '../types.ts';
 import { ed25519Group } from './ed25519-group.ts';
 import { baseMultiply, interpolateAtZero, type GroupElement, type PrimeOrderGroup } from './group.ts';
 import { runParties, type Tamper } from './in-process-router.ts';
@@ -16,6 +16,7 @@ import {
   pokChallenge,
   type DkgResult,
 } from './keygen.ts';
+import { assertAbort, combinations } from '../testing/helpers.ts';
 
 const SUITE = 'TEST-SUITE';
 
@@ -35,25 +36,11 @@ function runDkg<P extends GroupElement<P>>(
   );
 }
 
-function assertAbort(run: () => unknown, culprit: PartyId | undefined, message?: RegExp): void {
-  assert.throws(run, (e: unknown) => {
-    assert.ok(e instanceof ProtocolAbort, `expected ProtocolAbort, got ${String(e)}`);
-    assert.equal(e.culprit, culprit, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
-
 /** Replaces `from`'s payload in `round` (round 1: the point-to-point shares) with `edit(payload)`. */
 const tamperFrom =
   (round: number, from: PartyId, edit: (payload: Uint8Array, to: PartyId) => Uint8Array): Tamper =>
   (m) =>
     m.round === round && m.from === from && m.broadcast === (round === 0) ? edit(m.payload, m.to) : m.payload;
-
-function combinations<T>(items: readonly T[], k: number): T[][] {
-  if (k === 0) return [[]];
-  return items.flatMap((x, i) => combinations(items.slice(i + 1), k - 1).map((rest) => [x, ...rest]));
-}
 
 /** Deterministic encodings that fail to decode as a curve point (not on the curve). */
 const offCurve = {
