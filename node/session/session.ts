@@ -311,7 +311,8 @@ export class MpcSession {
         : e instanceof ProtocolAbort
           ? new SessionFailure('PROTOCOL_ABORT', e.message, e.culprit ?? '')
           : new SessionFailure('INTERNAL', 'internal error');
-    if (failure.code === 'INTERNAL') this.deps.log.error({ err: e }, 'session failed with an internal error');
+    if (failure.code === 'INTERNAL')
+      this.deps.log.error({ error: internalErrorSite(e) }, 'session failed with an internal error');
     else
       this.deps.log.warn({ code: failure.code, culprit: failure.culprit, reason: failure.message }, 'session aborted');
     this.deps.send({
@@ -326,6 +327,16 @@ export class MpcSession {
     this.pendingShare?.secretShare.fill(0);
     this.pendingShare = undefined;
   }
+}
+
+/**
+ * Where an unexpected error came from, without its message: a library's message may quote the
+ * value it rejected, and inside a session that value can be secret (a share, a nonce).
+ */
+export function internalErrorSite(e: unknown): string {
+  if (!(e instanceof Error)) return typeof e;
+  const frames = (e.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at '));
+  return [e.name, ...frames.slice(0, 5).map((l) => l.trim())].join(' | ');
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
