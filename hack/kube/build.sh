@@ -44,12 +44,12 @@ k8s_staging_mod() {
 
 build_kube() {
   local names=() n
-  for n in kube-apiserver kube-controller-manager etcd; do
+  for n in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl etcd; do
     local v=$KUBE_VERSION
     [[ $n == etcd ]] && v=$ETCD_VERSION
     have "$n-$v" || names+=("$n")
   done
-  ((${#names[@]})) || { log "kube-apiserver, kube-controller-manager $KUBE_VERSION and etcd $ETCD_VERSION cached"; return; }
+  ((${#names[@]})) || { log "Kubernetes $KUBE_VERSION binaries and etcd $ETCD_VERSION cached"; return; }
   local work
   work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
@@ -103,7 +103,7 @@ build_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
 build_kube
 
 # Stable names for the test helpers.
-for pair in "kube-apiserver:$KUBE_VERSION" "kube-controller-manager:$KUBE_VERSION" "etcd:$ETCD_VERSION" "helm:$HELM_VERSION" "kubeconform:$KUBECONFORM_VERSION"; do
+for pair in "kube-apiserver:$KUBE_VERSION" "kube-controller-manager:$KUBE_VERSION" "kube-scheduler:$KUBE_VERSION" "kubelet:$KUBE_VERSION" "kube-proxy:$KUBE_VERSION" "kubectl:$KUBE_VERSION" "etcd:$ETCD_VERSION" "helm:$HELM_VERSION" "kubeconform:$KUBECONFORM_VERSION"; do
   ln -sfn "${pair%%:*}-${pair#*:}" "$BIN/${pair%%:*}"
 done
 log "binaries ready in $BIN"
