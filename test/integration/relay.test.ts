@@ -3,7 +3,7 @@
  * messages from another session, injects messages in another node's name, and drops messages.
  * Each must end the session with a clear error, and no node may write a share.
  */
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll, beforeEach } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
@@ -14,7 +14,8 @@ import {
   type Delivery,
   type RelayInterceptor,
 } from '../../gateway/coordinator/grpc-coordinator.ts';
-import { MpcSessionError, type MpcCoordinator } from '../../gateway/coordinator/types.ts';
+import { MpcSessionError, type MpcCoordinator, type NodeHealth } from '../../gateway/coordinator/types.ts';
+import { eventually } from '../support/eventually.ts';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
 
 let cluster: LocalCluster;
@@ -23,7 +24,7 @@ let intercept: RelayInterceptor = (d) => d;
 const holders = ['tss1', 'tss2', 'tss3'];
 const newKeyId = () => `key_${randomBytes(16).toString('hex')}`;
 
-before(async () => {
+beforeAll(async () => {
   cluster = await startLocalCluster({ gg18PoolSize: 0 });
   coordinator = createGrpcCoordinator({
     home: cluster.home,
@@ -36,7 +37,7 @@ before(async () => {
     relayInterceptor: (d, from) => intercept(d, from),
   });
 });
-after(async () => {
+afterAll(async () => {
   await coordinator?.close();
   await cluster?.stop();
 });
@@ -53,6 +54,15 @@ async function totalShares(): Promise<number> {
   return health.reduce((sum, h) => sum + h.shareCount, 0);
 }
 
+async function noSessionsLeft(): Promise<void> {
+  await eventually(
+    'every node has dropped its sessions',
+    async () => (await coordinator.health()).every((h) => h.activeSessions === 0),
+    10_000,
+    50,
+  );
+}
+
 /** Runs a keygen that must fail, and proves no node stored anything. */
 async function expectKeygenFailure(algo: string, check: (e: MpcSessionError) => void): Promise<void> {
   const before = await totalShares();
@@ -62,8 +72,8 @@ async function expectKeygenFailure(algo: string, check: (e: MpcSessionError) => 
     check(e);
     return true;
   });
-  // Let nodes finish cancelling, then look at every store.
-  await new Promise((r) => setTimeout(r, 200));
+  // Every node has dropped the failed session (nothing left that could still commit): count the stores.
+  await noSessionsLeft();
   assert.equal(await totalShares(), before, 'no share was written');
 }
 
@@ -78,8 +88,19 @@ for (const algo of ['EDDSA', 'BLS']) {
   describe(`${algo} keygen through a malicious relay`, () => {
     test('an honest relay: keygen succeeds and every node stores one share', async () => {
       const before = await totalShares();
+      // Health asked while the first messages are relayed: each holder counts its running session.
+      let during: Promise<NodeHealth[]> | undefined;
+      intercept = (ds) => {
+        during ??= coordinator.health();
+        return ds;
+      };
       const result = await coordinator.keygen({ keyId: newKeyId(), algo, holders, threshold: 2 });
       assert.ok(result.publicKey.length > 0);
+      assert.deepEqual(
+        (await during)!.filter((h) => holders.includes(h.nodeId)).map((h) => h.activeSessions),
+        [1, 1, 1],
+      );
+      await noSessionsLeft();
       assert.equal(await totalShares(), before + 3);
     });
 
