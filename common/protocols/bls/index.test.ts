@@ -60,9 +60,7 @@ const SPEC_SIGN_CASES = [
   },
 ] as const;
 
-beforeAll(async () => {
-  await herumi.init(herumi.BLS12_381);
-});
+beforeAll(() => herumi.init(herumi.BLS12_381));
 
 describe('BLS ciphersuite', () => {
   it('noble with our DST reproduces the consensus-spec sign cases; herumi agrees', () => {
