@@ -27,8 +27,10 @@ const newKeyId = () => `key_${randomBytes(16).toString('hex')}`;
 beforeAll(async () => {
   cluster = await startLocalCluster({ gg18PoolSize: 0 });
   coordinator = relay({
-    roundTimeoutMs: 1500,
-    keygenTimeoutMs: 6000,
+    // Short enough that the dropped-message tests stay quick, long enough that an honest round
+    // finishes on 2 busy cores (1.5 s timed out an honest keygen at load 35).
+    roundTimeoutMs: 5000,
+    keygenTimeoutMs: 20_000,
     relayInterceptor: (d, from) => intercept(d, from),
   });
 });
