@@ -23,7 +23,7 @@ interface Limits {
  * Per-suite limits from the slowest test or hook measured on 2 cores shared by seven jobs
  * (2026-12-01, load ~30): unit I/O tests under 15 s, CPU-bound BLS/ZK tests up to 80 s (the GG18
  * files set 10 min themselves); chart 3 s; integration 47 s, cluster start in beforeAll up to 100 s;
- * kube 58 s. A hang fails in minutes; a folder not listed (a new process suite) gets
+ * kube 58 s; hsm 71 s. A hang fails in minutes; a folder not listed (a new process suite) gets
  * PROCESS_SUITE_LIMITS.
  */
 const LIMITS: Record<string, Limits> = {
