@@ -82,6 +82,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
         algorithms: [...state.schemes.keys()],
         certificate: certificate.raw,
         gg18_preparams_ready: state.preParamsReady(),
+        active_sessions: live.size,
       });
     if (!shares) return respond(0);
     shares.count().then(respond, () => callback({ code: grpc.status.UNAVAILABLE, details: 'share store unavailable' }));

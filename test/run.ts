@@ -1,93 +1,55 @@
 /**
- * Runs every test suite with node's test runner and prints one closing line that sums them all:
- * `N passed, N failed`. Suites: `unit` (every *.test.ts outside test/), then one suite per folder
- * under test/ (integration, kube, chart, ...). `npm test -- unit integration` runs only those.
+ * Runs every test suite with vitest, one suite after another, and prints one closing line that sums
+ * them all: `N passed, N failed, N skipped`. Suites are the projects of vitest.config.ts: `unit`
+ * (every *.test.ts outside test/), then one per folder under test/. `npm test -- unit integration`
+ * runs only those. With CI=true a skipped test counts as failed unless test/skip-allowlist.txt names it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { processSuites } from './support/suites.ts';
+import { countReport, parseAllowList, type Counts } from './support/vitest-report.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const SKIP_DIRS = new Set(['node_modules', '.git', '.custos', 'dist']);
+const vitest = join(root, 'node_modules', '.bin', 'vitest');
+const inCi = process.env.CI === 'true';
+const allowList = parseAllowList(readFileSync(join(root, 'test', 'skip-allowlist.txt'), 'utf8'));
 
-function findTests(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    if (SKIP_DIRS.has(name)) continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) findTests(p, out);
-    else if (name.endsWith('.test.ts')) out.push(p);
-  }
-  return out.sort();
-}
-
-interface Suite {
-  name: string;
-  files: string[];
-  concurrency: number;
-}
-
-function suites(): Suite[] {
-  const all = findTests(root);
-  const testDir = join(root, 'test');
-  const unit = all.filter((f) => !f.startsWith(testDir + '/'));
-  const list: Suite[] = [{ name: 'unit', files: unit, concurrency: 2 }];
-  for (const name of readdirSync(testDir).sort()) {
-    const dir = join(testDir, name);
-    if (!statSync(dir).isDirectory()) continue;
-    const files = all.filter((f) => f.startsWith(dir + '/'));
-    if (files.length) list.push({ name, files, concurrency: 1 });
-  }
-  return list;
-}
-
-function runSuite(suite: Suite): Promise<{ passed: number; failed: number; skipped: number }> {
-  const tap = join(mkdtempSync(join(tmpdir(), 'custos-test-')), 'report.tap');
-  const args = [
-    '--import',
-    'tsx',
-    '--test',
-    `--test-concurrency=${suite.concurrency}`,
-    '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    `--test-reporter-destination=${tap}`,
-    ...suite.files.map((f) => relative(root, f)),
-  ];
-  console.log(`\n=== suite ${suite.name}: ${suite.files.length} file(s)`);
+function runSuite(name: string): Promise<Counts> {
+  const report = join(mkdtempSync(join(tmpdir(), 'custos-test-')), 'report.json');
+  const args = ['run', '--project', name, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
+  console.log(`\n=== suite ${name}`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: process.env });
-    child.on('exit', (code) => {
-      const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
-      const count = (label: string) => sumOf(text, label);
-      let passed = count('pass');
-      let failed = count('fail') + count('cancelled');
-      const skipped = count('skipped') + count('todo');
-      // A runner that died before writing its summary is a failure, never a silent pass.
-      if (code !== 0 && failed === 0) failed = 1;
-      if (!text && code === 0) passed = 0;
-      console.log(`=== suite ${suite.name}: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-      resolve({ passed, failed, skipped });
+    const child = spawn(vitest, args, { cwd: root, stdio: 'inherit', env: process.env });
+    child.on('exit', (code, signal) => {
+      const json = existsSync(report) ? readFileSync(report, 'utf8') : undefined;
+      const counts = countReport(json, code ?? (signal ? 1 : 0), {
+        relativePath: (file) => relative(root, file),
+        failSkipped: inCi,
+        allowList,
+      });
+      for (const line of counts.notes) console.log(`=== suite ${name}: ${line}`);
+      console.log(`=== suite ${name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+      resolve(counts);
     });
   });
 }
 
-function sumOf(text: string, label: string): number {
-  let total = 0;
-  for (const m of text.matchAll(new RegExp(`^# ${label} (\\d+)$`, 'gm'))) total += Number(m[1]);
-  return total;
-}
-
 const wanted = process.argv.slice(2);
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-for (const suite of suites()) {
-  if (wanted.length && !wanted.includes(suite.name)) continue;
-  const r = await runSuite(suite);
-  passed += r.passed;
-  failed += r.failed;
-  skipped += r.skipped;
+const known = ['unit', ...processSuites(join(root, 'test'))];
+const unknown = wanted.filter((w) => !known.includes(w));
+if (unknown.length) {
+  console.error(`unknown suite(s): ${unknown.join(', ')}; suites are ${known.join(', ')}`);
+  process.exit(2);
 }
-console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failed > 0 ? 1 : 0);
+const total = { passed: 0, failed: 0, skipped: 0 };
+for (const name of known) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  const r = await runSuite(name);
+  total.passed += r.passed;
+  total.failed += r.failed;
+  total.skipped += r.skipped;
+}
+console.log(`\n${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(total.failed > 0 ? 1 : 0);

@@ -27,6 +27,7 @@ export interface HealthResponse {
   algorithms: string[];
   certificate: Buffer;
   gg18_preparams_ready: number;
+  active_sessions: number;
 }
 
 export type SessionKind = 'KEYGEN' | 'SIGN';

@@ -143,6 +143,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
             version: res.version,
             latencyMs: performance.now() - started,
             preParamsReady: res.gg18_preparams_ready,
+            activeSessions: res.active_sessions,
           };
         }
         const wasUp = before.reachable && !before.sealed;

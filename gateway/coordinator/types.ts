@@ -11,6 +11,8 @@ export interface NodeHealth {
   readonly latencyMs: number;
   /** GG18 pre-params the node has ready (keygen on an empty pool waits for safe primes). */
   readonly preParamsReady?: number;
+  /** MPC sessions the node is running now (unknown while unreachable). */
+  readonly activeSessions?: number;
 }
 
 export interface KeygenRequest {

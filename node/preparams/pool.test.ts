@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, vi } from 'vitest';
 import { encodePreParams, validatePreParams } from '../../common/protocols/gg18/preparams.ts';
 import { fixturePreParams } from '../../common/protocols/gg18/fixtures.ts';
 import { PreParamsPool, type PreParamsStore } from './pool.ts';
+
+// Generating GG18 pre-params means finding 2048-bit safe primes: random time, minutes on shared cores
+// (120 s was not enough at load ~35).
+vi.setConfig({ testTimeout: 600_000 });
 
 class MemoryStore implements PreParamsStore {
   saves: number[] = [];

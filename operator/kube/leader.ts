@@ -37,6 +37,8 @@ export function canAcquire(lease: Lease['spec'], identity: string, now: Date): b
 
 export class LeaderElector {
   leading = false;
+  /** Tries that found the lease validly held by another replica (standby evidence, also for tests). */
+  heldElsewhereSeen = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -115,6 +117,7 @@ export class LeaderElector {
       return this.won(now);
     }
     if (!canAcquire(existing.spec, this.o.identity, now)) {
+      this.heldElsewhereSeen++;
       if (this.leading) this.lose(`held by ${existing.spec.holderIdentity}`);
       return;
     }

@@ -3,7 +3,7 @@
  * messages from another session, injects messages in another node's name, and drops messages.
  * Each must end the session with a clear error, and no node may write a share.
  */
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll, beforeEach } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
@@ -15,6 +15,7 @@ import {
   type RelayInterceptor,
 } from '../../gateway/coordinator/grpc-coordinator.ts';
 import { MpcSessionError, type MpcCoordinator } from '../../gateway/coordinator/types.ts';
+import { eventually } from '../support/eventually.ts';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
 
 let cluster: LocalCluster;
@@ -23,20 +24,28 @@ let intercept: RelayInterceptor = (d) => d;
 const holders = ['tss1', 'tss2', 'tss3'];
 const newKeyId = () => `key_${randomBytes(16).toString('hex')}`;
 
-before(async () => {
+beforeAll(async () => {
   cluster = await startLocalCluster({ gg18PoolSize: 0 });
-  coordinator = createGrpcCoordinator({
+  coordinator = relay({
+    // Short enough that the dropped-message tests stay quick, long enough that an honest round
+    // finishes on 2 busy cores (1.5 s timed out an honest keygen at load 35).
+    roundTimeoutMs: 5000,
+    keygenTimeoutMs: 20_000,
+    relayInterceptor: (d, from) => intercept(d, from),
+  });
+});
+
+function relay(o: { roundTimeoutMs: number; keygenTimeoutMs: number; relayInterceptor: RelayInterceptor }) {
+  return createGrpcCoordinator({
     home: cluster.home,
     nodes: cluster.nodes.map((n) => ({ id: n.id, address: n.address })),
     logger: pino({ level: 'silent' }),
     schemes: builtinSchemes(),
-    roundTimeoutMs: 1500,
-    keygenTimeoutMs: 6000,
     healthTtlMs: 0,
-    relayInterceptor: (d, from) => intercept(d, from),
+    ...o,
   });
-});
-after(async () => {
+}
+afterAll(async () => {
   await coordinator?.close();
   await cluster?.stop();
 });
@@ -53,6 +62,15 @@ async function totalShares(): Promise<number> {
   return health.reduce((sum, h) => sum + h.shareCount, 0);
 }
 
+async function noSessionsLeft(): Promise<void> {
+  await eventually(
+    'every node has dropped its sessions',
+    async () => (await coordinator.health()).every((h) => h.activeSessions === 0),
+    10_000,
+    50,
+  );
+}
+
 /** Runs a keygen that must fail, and proves no node stored anything. */
 async function expectKeygenFailure(algo: string, check: (e: MpcSessionError) => void): Promise<void> {
   const before = await totalShares();
@@ -62,10 +80,32 @@ async function expectKeygenFailure(algo: string, check: (e: MpcSessionError) => 
     check(e);
     return true;
   });
-  // Let nodes finish cancelling, then look at every store.
-  await new Promise((r) => setTimeout(r, 200));
+  // Every node has dropped the failed session (nothing left that could still commit): count the stores.
+  await noSessionsLeft();
   assert.equal(await totalShares(), before, 'no share was written');
 }
+
+test('health counts the sessions a node runs, and drops one the relay stalls once its round times out', async () => {
+  // A second gateway that delivers nothing: each holder's session waits in round 1 for up to 10 s.
+  const stalling = relay({ roundTimeoutMs: 10_000, keygenTimeoutMs: 30_000, relayInterceptor: () => [] });
+  try {
+    const keygen = stalling.keygen({ keyId: newKeyId(), algo: 'EDDSA', holders, threshold: 2 }).then(
+      () => 'succeeded',
+      (e: unknown) => e,
+    );
+    await eventually(
+      'each holder reports one running session',
+      async () =>
+        (await coordinator.health()).filter((h) => holders.includes(h.nodeId)).every((h) => h.activeSessions === 1),
+      10_000,
+      50,
+    );
+    assert.ok((await keygen) instanceof MpcSessionError);
+    await noSessionsLeft();
+  } finally {
+    await stalling.close();
+  }
+});
 
 const flip = (b: Uint8Array, i: number) => {
   const c = Uint8Array.from(b);
@@ -80,6 +120,7 @@ for (const algo of ['EDDSA', 'BLS']) {
       const before = await totalShares();
       const result = await coordinator.keygen({ keyId: newKeyId(), algo, holders, threshold: 2 });
       assert.ok(result.publicKey.length > 0);
+      await noSessionsLeft();
       assert.equal(await totalShares(), before + 3);
     });
 

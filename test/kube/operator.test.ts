@@ -3,7 +3,7 @@
  * hack/kube/build.sh). No kubelet and no cert-manager controller run: the tests patch pod and
  * Certificate status the way they would.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from './support/control-plane.ts';
@@ -37,7 +37,7 @@ const list = async (path: string, selector = 'app.kubernetes.io/instance=custody
   (await client.list(path, `labelSelector=${encodeURIComponent(selector)}`)).items;
 const getCluster = () => client.get(`${CR}/namespaces/${NS}/kmsclusters/custody`);
 
-before(async () => {
+beforeAll(async () => {
   cp = await startControlPlane();
   client = clientFor(cp).client;
   await installCrds(client, [
@@ -48,7 +48,7 @@ before(async () => {
   await ensureNamespace(client, 'custos-system');
 });
 
-after(async () => {
+afterAll(async () => {
   await op?.stop();
   await cp?.stop();
 });
@@ -372,8 +372,15 @@ describe('KmsCluster reconcile', () => {
   test('leader election hands over when the leader stops', async () => {
     const standby = startOperator(cp, 'op-b');
     try {
-      await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(standby.leading, false, 'a second replica stays standby while the leader renews');
+      // Evidence, not a pause: the standby read the lease held by the leader on three tries, more than
+      // one renew period (500 ms) apart in all, and never led in between.
+      let standbyLed = false;
+      await eventually('the standby saw the held lease three times', async () => {
+        standbyLed ||= standby.leading;
+        return standby.elector.heldElsewhereSeen >= 3;
+      });
+      assert.equal(standbyLed || standby.leading, false, 'a second replica stays standby while the leader renews');
+      assert.equal(op.leading, true, 'the leader kept its lease');
       await op.stop();
       await eventually('standby takes the lease', async () => standby.leading);
       const lease = (await client.get(

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { KubeClient, KubeError, resourcePath, type KubeObject } from '../../../operator/kube/client.ts';
 import { Operator, type OperatorOptions } from '../../../operator/manager.ts';
 import type { ControlPlane } from './control-plane.ts';
+import { eventually } from '../../support/eventually.ts';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -22,24 +23,7 @@ export function readYaml(path: string): KubeObject[] {
 }
 
 /** Polls until `check` returns a value; fails with the last observation after the deadline. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
+export { eventually };
 
 export async function installCrds(client: KubeClient, files: string[]): Promise<void> {
   for (const f of files) for (const crd of readYaml(f)) await client.apply(crd, 'custos-test');
