@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { AlgorithmSchema } from '../common/api/schemas.ts';
+import { SERVED_ALGORITHMS, ServedAlgorithmSchema } from '../common/api/schemas.ts';
 
 const NodeSchema = z.object({ id: z.string().min(1), address: z.string().min(1) }).strict();
 
@@ -48,8 +48,11 @@ export const GatewayConfigSchema = z
       })
       .strict()
       .default({ burst: 1000, per_second: 500 }),
-    /** Algorithms the cluster serves; others answer 422 UNSUPPORTED_ALGORITHM. */
-    algorithms: z.array(AlgorithmSchema).min(1).default(['GG18', 'EDDSA', 'BLS']),
+    /** Algorithms the cluster serves (a subset of what this build implements); others answer 422. */
+    algorithms: z
+      .array(ServedAlgorithmSchema)
+      .min(1)
+      .default([...SERVED_ALGORITHMS]),
     audit: z
       .object({ checkpoint_every: z.number().int().min(1).default(100) })
       .strict()

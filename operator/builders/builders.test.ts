@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { KmsClusterSpecSchema, type KmsCluster } from '../api/v1alpha1/index.ts';
+import { KmsClusterSpecSchema, MAX_CLUSTER_NAME_LENGTH, type KmsCluster } from '../api/v1alpha1/index.ts';
 import { desiredObjects } from './index.ts';
 import { nodeStatefulSet, nodeService, nodeUnsealSecret } from './node.ts';
 import { gatewayDeployment, nodeAddresses } from './gateway.ts';
@@ -248,4 +248,25 @@ test('unseal Secrets outlive the cluster: no owner reference, immutable', () => 
   assert.equal(s.metadata?.name, 'custody-unseal-tss1');
   assert.equal(s.metadata?.ownerReferences, undefined);
   assert.equal(s.immutable, true);
+});
+
+test('with the longest allowed name and 16 nodes, every generated name and label fits', () => {
+  const longest: KmsCluster = {
+    ...sample,
+    metadata: { ...sample.metadata, name: 'c'.repeat(MAX_CLUSTER_NAME_LENGTH) },
+    spec: { ...sample.spec, nodes: 16 },
+  };
+  const objs = desiredObjects(longest, 'custos-system') as unknown as {
+    kind: string;
+    metadata: { name: string; labels: Record<string, string> };
+  }[];
+  assert.ok(objs.some((o) => o.kind === 'CronJob'));
+  for (const o of objs) {
+    // CronJobs append 11 characters for their Jobs; a StatefulSet's revision-hash label appends 11.
+    const limit = o.kind === 'CronJob' || o.kind === 'StatefulSet' ? 52 : 63;
+    assert.ok(o.metadata.name.length <= limit, `${o.kind} ${o.metadata.name} is longer than ${limit}`);
+    for (const [k, v] of Object.entries(o.metadata.labels)) assert.ok(v.length <= 63, `${o.kind} label ${k}=${v}`);
+  }
+  const tooLong = { ...longest, metadata: { ...longest.metadata, name: 'c'.repeat(MAX_CLUSTER_NAME_LENGTH + 1) } };
+  assert.ok(backupCronJob(tooLong, 'tss16')!.metadata!.name!.length > 52, 'the limit is tight, not arbitrary');
 });
