@@ -93,8 +93,8 @@ test('node StatefulSet: one replica, own volume retained, hardened pod, password
   );
   assert.equal(mounts['/opt/kms/tss-server/data'], 'data:data');
   assert.equal(mounts['/opt/kms/tss-server/certs/tss2'], 'data:keys', 'the DEK directory is writable and persistent');
-  assert.equal(mounts['/opt/kms/tss-server/certs/tss2/tss2.cert'], 'certs:tls.crt');
-  assert.equal(mounts['/opt/kms/tss-server/certs/ca.cert'], 'certs:ca.crt');
+  assert.equal(mounts['/etc/custos/tls'], 'certs:', 'the certificate Secret is mounted whole');
+  assert.equal(env.CUSTOS_TLS_DIR, '/etc/custos/tls');
   assert.equal(sts.spec?.selector.matchLabels?.['custos.dev/node-id'], 'tss2');
 });
 
@@ -137,6 +137,35 @@ test('certificates: node id in CN and SANs, server and client auth', () => {
     group: 'cert-manager.io',
   });
   assert.equal(gatewayCertificate(sample).spec?.commonName, 'gateway');
+});
+
+test('rotating Secrets are never mounted with subPath (the kubelet would never update them)', () => {
+  for (const c of [sample, prod]) {
+    const pods = [nodeStatefulSet(c, 'tss1').spec!.template.spec!, gatewayDeployment(c).spec!.template.spec!];
+    for (const pod of pods) {
+      const secretVolumes = new Set((pod.volumes ?? []).filter((v) => v.secret).map((v) => v.name));
+      for (const ctr of pod.containers)
+        for (const m of ctr.volumeMounts ?? [])
+          assert.ok(
+            !(secretVolumes.has(m.name) && m.subPath),
+            `${ctr.name} mounts Secret volume ${m.name} with subPath`,
+          );
+    }
+  }
+});
+
+test('the node loads its TLS files from the mounted Secret, the way cert-manager writes them', async () => {
+  const { loadNodeConfig } = await import('../../node/config.ts');
+  const { secretTlsPaths } = await import('../../common/pki/tls-files.ts');
+  const container = nodeStatefulSet(sample, 'tss1').spec!.template.spec!.containers[0]!;
+  const env = Object.fromEntries(container.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+  const config = loadNodeConfig(env);
+  const mount = container.volumeMounts!.find((m) => m.name === 'certs')!;
+  assert.deepEqual(secretTlsPaths(config.tlsDir!), {
+    ca: `${mount.mountPath}/ca.crt`,
+    cert: `${mount.mountPath}/tls.crt`,
+    key: `${mount.mountPath}/tls.key`,
+  });
 });
 
 test('certificates carry the identity the mTLS checks accept, scoped to their KmsCluster', () => {
