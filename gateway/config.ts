@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { SERVED_ALGORITHMS, ServedAlgorithmSchema } from '../common/api/schemas.ts';
+import { RolesSchema } from './auth/roles.ts';
 
 const NodeSchema = z.object({ id: z.string().min(1), address: z.string().min(1) }).strict();
 
@@ -79,10 +80,14 @@ export const GatewayConfigSchema = z
   .strict();
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 
-/** CUSTOS_BOOTSTRAP_CREDENTIALS_FILE: the access key provisioned at start (extra fields, e.g. base_url, ignored). */
+/**
+ * CUSTOS_BOOTSTRAP_CREDENTIALS_FILE (comma-separated for several): access keys provisioned at start
+ * (extra fields, e.g. base_url, ignored). Without roles a key is an admin, as credentials.json is.
+ */
 export const BootstrapCredentialsSchema = z.object({
   access_key: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
   secret_key: z.string().min(16),
+  roles: RolesSchema.default(['admin']),
 });
 
 /** Parses `tss1=127.0.0.1:9001,tss2=...` from CUSTOS_NODES. */

@@ -37,8 +37,8 @@ const audit = createAuditLog({
   checkpointEvery: config.audit.checkpoint_every,
 });
 const accessKeys = createAccessKeyStore(db, masterKey);
-if (config.bootstrap_credentials_file) {
-  const accessKey = await provisionBootstrapKey(accessKeys, config.bootstrap_credentials_file);
+for (const file of config.bootstrap_credentials_file?.split(',').filter(Boolean) ?? []) {
+  const accessKey = await provisionBootstrapKey(accessKeys, file.trim());
   logger.info({ access_key: accessKey }, 'bootstrap access key provisioned');
 }
 

@@ -17,6 +17,7 @@ import type { ErrorResponse } from '../../common/api/schemas.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AccessKeyStore } from '../auth/access-keys.ts';
 import { authenticate } from '../auth/authenticate.ts';
+import { mayPerform } from '../auth/roles.ts';
 import type { NonceCache } from '../auth/nonce-cache.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { MpcCoordinator } from '../coordinator/types.ts';
@@ -100,6 +101,24 @@ export function buildGatewayApp(
       throw new ApiError(outcome.status, code, outcome.message, {}, true);
     }
     request.accessKey = outcome.accessKey;
+    const operation = request.routeOptions.config.operation;
+    if (!mayPerform(outcome.roles, operation)) {
+      await audit.record({
+        operation: 'AUTH_REJECTED',
+        result: 'REJECTED',
+        requestId: request.id,
+        userId: outcome.accessKey,
+        errorCode: 'FORBIDDEN',
+        trail: { ...trailOf(request), reason: 'ROLE_NOT_ALLOWED', roles: outcome.roles, denied: operation ?? null },
+      });
+      throw new ApiError(
+        403,
+        'FORBIDDEN',
+        `access key roles (${outcome.roles.join(', ')}) do not allow ${operation}`,
+        {},
+        true,
+      );
+    }
     const limit = await deps.rateLimiter.take(outcome.accessKey);
     if (!limit.allowed) {
       throw new ApiError(429, 'RATE_LIMITED', 'too many requests for this access key', {
