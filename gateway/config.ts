@@ -73,6 +73,8 @@ export const GatewayConfigSchema = z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'audit key: 64 hex digits')
       .optional(),
+    /** Serve HTTPS with the gateway's certificate ($home/certs/gateway/gateway.cert|key). */
+    tls: z.boolean().default(false),
     /** How often the TLS files under $home/certs are checked for a renewed certificate. */
     tls_reload_seconds: z.number().min(0.1).max(3600).default(5),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -125,6 +127,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_GATEWAY_MASTER_KEY) out.master_key_hex = env.CUSTOS_GATEWAY_MASTER_KEY;
   if (env.CUSTOS_GATEWAY_AUDIT_KEY) out.audit_key_hex = env.CUSTOS_GATEWAY_AUDIT_KEY;
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
+  if (env.CUSTOS_GATEWAY_TLS) out.tls = ['1', 'true'].includes(env.CUSTOS_GATEWAY_TLS);
   if (env.CUSTOS_TLS_RELOAD_SECONDS) out.tls_reload_seconds = Number(env.CUSTOS_TLS_RELOAD_SECONDS);
   return out;
 }

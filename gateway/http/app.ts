@@ -25,6 +25,8 @@ import type { Db } from '../db/index.ts';
 import { createKeyService } from '../keys/service.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../ratelimit/token-bucket.ts';
+import { createServer as createHttpsServer } from 'node:https';
+import type { ReloadingTls } from '../../common/pki/tls-files.ts';
 import { ApiError } from './errors.ts';
 import { trailOf } from './context.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -40,6 +42,21 @@ export interface GatewayDeps {
   accessKeys: AccessKeyStore;
   nonces: NonceCache;
   rateLimiter: RateLimiter;
+  /** Serve HTTPS with this certificate, reloaded when its files change; plain HTTP without it. */
+  tls?: ReloadingTls;
+}
+
+/** An HTTPS server whose certificate follows the reloading TLS files (new handshakes only). */
+function httpsServerFactory(tls: ReloadingTls, logger: Logger) {
+  return (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const { cert, key } = tls.current;
+    const server = createHttpsServer({ cert, key, minVersion: 'TLSv1.2' }, handler);
+    tls.onChange((m) => {
+      server.setSecureContext({ cert: m.cert, key: m.key, minVersion: 'TLSv1.2' });
+      logger.info('HTTPS certificate reloaded');
+    });
+    return server as unknown as RawServerDefault;
+  };
 }
 
 /** Fastify's own errors (body limit, content length, ...) as API errors. */
@@ -57,6 +74,7 @@ export function buildGatewayApp(
 ): FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger> {
   const { config, audit, metrics, logger } = deps;
   const app = Fastify({
+    ...(deps.tls ? { serverFactory: httpsServerFactory(deps.tls, logger) } : {}),
     loggerInstance: logger,
     bodyLimit: config.body_limit_bytes,
     genReqId: () => `req_${randomBytes(12).toString('hex')}`,
