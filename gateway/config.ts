@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { AlgorithmSchema } from '../common/api/schemas.ts';
+import { SERVED_ALGORITHMS, ServedAlgorithmSchema } from '../common/api/schemas.ts';
+import { GatewayEnvSchema } from '../common/config/env.ts';
+import { RolesSchema } from './auth/roles.ts';
 
 const NodeSchema = z.object({ id: z.string().min(1), address: z.string().min(1) }).strict();
 
@@ -48,8 +50,11 @@ export const GatewayConfigSchema = z
       })
       .strict()
       .default({ burst: 1000, per_second: 500 }),
-    /** Algorithms the cluster serves; others answer 422 UNSUPPORTED_ALGORITHM. */
-    algorithms: z.array(AlgorithmSchema).min(1).default(['GG18', 'EDDSA', 'BLS']),
+    /** Algorithms the cluster serves (a subset of what this build implements); others answer 422. */
+    algorithms: z
+      .array(ServedAlgorithmSchema)
+      .min(1)
+      .default([...SERVED_ALGORITHMS]),
     audit: z
       .object({ checkpoint_every: z.number().int().min(1).default(100) })
       .strict()
@@ -69,15 +74,23 @@ export const GatewayConfigSchema = z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'audit key: 64 hex digits')
       .optional(),
+    /** Serve HTTPS with the gateway's certificate ($home/certs/gateway/gateway.cert|key). */
+    tls: z.boolean().default(false),
+    /** How often the TLS files under $home/certs are checked for a renewed certificate. */
+    tls_reload_seconds: z.number().min(0.1).max(3600).default(5),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 
-/** CUSTOS_BOOTSTRAP_CREDENTIALS_FILE: the access key provisioned at start (extra fields, e.g. base_url, ignored). */
+/**
+ * CUSTOS_BOOTSTRAP_CREDENTIALS_FILE (comma-separated for several): access keys provisioned at start
+ * (extra fields, e.g. base_url, ignored). Without roles a key is an admin, as credentials.json is.
+ */
 export const BootstrapCredentialsSchema = z.object({
   access_key: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
   secret_key: z.string().min(16),
+  roles: RolesSchema.default(['admin']),
 });
 
 /** Parses `tss1=127.0.0.1:9001,tss2=...` from CUSTOS_NODES. */
@@ -94,7 +107,12 @@ function parseNodeList(text: string): { id: string; address: string }[] {
 }
 
 /** Builds the raw config object from the environment; only variables that are set take part. */
-function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+function fromEnv(raw: NodeJS.ProcessEnv): Record<string, unknown> {
+  // The environment contract (common/config/env.ts), shared with the operator's builders.
+  const known = Object.keys(GatewayEnvSchema.shape).filter((k) => raw[k] !== undefined);
+  const checked = GatewayEnvSchema.safeParse(Object.fromEntries(known.map((k) => [k, raw[k]])));
+  if (!checked.success) throw new Error(`invalid gateway config: ${z.prettifyError(checked.error)}`);
+  const env = checked.data;
   const out: Record<string, unknown> = {};
   const num = (v: string) => (/^\d+$/.test(v) ? Number(v) : v);
   if (env.CUSTOS_HOME) out.home = env.CUSTOS_HOME;
@@ -115,6 +133,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_GATEWAY_MASTER_KEY) out.master_key_hex = env.CUSTOS_GATEWAY_MASTER_KEY;
   if (env.CUSTOS_GATEWAY_AUDIT_KEY) out.audit_key_hex = env.CUSTOS_GATEWAY_AUDIT_KEY;
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
+  if (env.CUSTOS_GATEWAY_TLS) out.tls = env.CUSTOS_GATEWAY_TLS === '1' || env.CUSTOS_GATEWAY_TLS === 'true';
+  if (env.CUSTOS_TLS_RELOAD_SECONDS) out.tls_reload_seconds = Number(env.CUSTOS_TLS_RELOAD_SECONDS);
   return out;
 }
 

@@ -6,18 +6,13 @@ import * as grpc from '@grpc/grpc-js';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { envelopeKeysFrom, type EnvelopeKeys } from '../common/envelope/envelope.ts';
-import { identityOfCertificate } from '../common/pki/identity.ts';
+import { identityOfCertificate, peerMismatch, type ClusterScope } from '../common/pki/identity.ts';
+import type { ReloadingTls, TlsMaterial } from '../common/pki/tls-files.ts';
 import type { ThresholdScheme } from '../common/protocols/types.ts';
 import { tssNodeService, type HealthResponse, type NodeFrame, type SessionFrame } from '../common/rpc/tss-service.ts';
 import { MpcSession, type ShareAccess } from './session/session.ts';
 
 export const NODE_VERSION = '0.1.0';
-
-export interface NodeTls {
-  readonly ca: Buffer;
-  readonly cert: Buffer;
-  readonly key: Buffer;
-}
 
 /** What the server reads from the node's current state; `shares` is undefined while sealed. */
 export interface NodeState {
@@ -28,8 +23,8 @@ export interface NodeState {
   preParamsReady(): number;
 }
 
-/** Verifies a peer node certificate: issued by our CA, currently valid, naming `nodeId`. */
-export function makePeerVerifier(caPem: Buffer): (nodeId: string, der: Uint8Array) => KeyObject {
+/** Verifies a peer node certificate: issued by our CA, currently valid, naming `nodeId` of our cluster. */
+export function makePeerVerifier(caPem: Buffer, own: ClusterScope): (nodeId: string, der: Uint8Array) => KeyObject {
   const ca = new X509Certificate(caPem);
   // Certificates whose CA signature already verified; validity dates are checked on every use.
   const verified = new Map<string, { cert: X509Certificate; publicKey: KeyObject }>();
@@ -47,10 +42,8 @@ export function makePeerVerifier(caPem: Buffer): (nodeId: string, der: Uint8Arra
     if (now < Date.parse(entry.cert.validFrom) || now > Date.parse(entry.cert.validTo)) {
       throw new Error('certificate expired or not yet valid');
     }
-    const identity = identityOfCertificate(der);
-    if (identity.kind !== 'node' || identity.id !== nodeId) {
-      throw new Error(`certificate names ${identity.id}, not ${nodeId}`);
-    }
+    const mismatch = peerMismatch(own, identityOfCertificate(der), { kind: 'node', id: nodeId });
+    if (mismatch) throw new Error(`certificate refused: ${mismatch}`);
     return entry.publicKey;
   };
 }
@@ -65,10 +58,47 @@ function peerIdentity(call: grpc.ServerDuplexStream<unknown, unknown> | grpc.Ser
   }
 }
 
-export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
-  const certificate = new X509Certificate(tls.cert);
-  const keys: EnvelopeKeys = envelopeKeysFrom(state.nodeId, createPrivateKey(tls.key));
-  const verifyPeer = makePeerVerifier(tls.ca);
+/** Our own identity from our certificate; it must name this node. */
+export function ownIdentity(nodeId: string, certPem: Buffer): ClusterScope {
+  const own = identityOfCertificate(certPem.toString('utf8'));
+  if (own.kind !== 'node' || own.id !== nodeId) {
+    throw new Error(`this node's certificate names ${own.kind} ${own.id}, not node ${nodeId}`);
+  }
+  return own;
+}
+
+/** What a session needs from this node's TLS material; rebuilt when the files are renewed. */
+interface NodeIdentity {
+  readonly certificate: X509Certificate;
+  readonly keys: EnvelopeKeys;
+  readonly own: ClusterScope;
+  readonly verifyPeer: (nodeId: string, der: Uint8Array) => KeyObject;
+}
+
+function nodeIdentity(nodeId: string, tls: TlsMaterial): NodeIdentity {
+  const own = ownIdentity(nodeId, tls.cert);
+  return {
+    certificate: new X509Certificate(tls.cert),
+    keys: envelopeKeysFrom(nodeId, createPrivateKey(tls.key)),
+    own,
+    verifyPeer: makePeerVerifier(tls.ca, own),
+  };
+}
+
+/**
+ * `tls` reloads when its files change (a renewed certificate): new handshakes and new sessions use
+ * the new certificate and key, running sessions finish with the ones they started with.
+ */
+export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logger) {
+  let current = nodeIdentity(state.nodeId, tls.current);
+  tls.onChange((material) => {
+    try {
+      current = nodeIdentity(state.nodeId, material);
+      log.info({ notAfter: current.certificate.validTo }, 'TLS certificate reloaded');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'renewed certificate refused; keeping the previous one');
+    }
+  });
   const live = new Set<MpcSession>();
 
   const health: grpc.handleUnaryCall<unknown, HealthResponse> = (call, callback) => {
@@ -80,7 +110,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
         share_count: count,
         version: NODE_VERSION,
         algorithms: [...state.schemes.keys()],
-        certificate: certificate.raw,
+        certificate: current.certificate.raw,
         gg18_preparams_ready: state.preParamsReady(),
         active_sessions: live.size,
       });
@@ -90,10 +120,15 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
   };
 
   const session: grpc.handleBidiStreamingCall<SessionFrame, NodeFrame> = (call) => {
+    const { keys, verifyPeer, own } = current;
     const identity = peerIdentity(call);
-    if (identity?.kind !== 'gateway') {
-      log.warn({ peer: call.getPeer() }, 'refused a session from a client that is not the gateway');
-      call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: 'only the gateway may open sessions' });
+    const refused = identity ? peerMismatch(own, identity, { kind: 'gateway' }) : 'no Custos identity';
+    if (refused) {
+      log.warn({ peer: call.getPeer(), refused }, 'refused a session from a client that is not our gateway');
+      call.emit('error', {
+        code: grpc.status.PERMISSION_DENIED,
+        details: "only this cluster's gateway may open sessions",
+      });
       return;
     }
     const shares = state.shares();
@@ -142,7 +177,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
 
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   server.addService(tssNodeService, { Health: health, Session: session });
-  const credentials = grpc.ServerCredentials.createSsl(tls.ca, [{ private_key: tls.key, cert_chain: tls.cert }], true);
+  const credentials = grpc.experimental.createCertificateProviderServerCredentials(tls, tls, true);
 
   return {
     listen(address: string): Promise<number> {

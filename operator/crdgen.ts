@@ -34,6 +34,8 @@ export function toStructural(node: unknown): unknown {
     out.enum = [out.const];
     delete out.const;
   }
+  // A pass-through object (a core/v1 Volume, Affinity): the API server keeps its fields as given.
+  if (out['x-kubernetes-preserve-unknown-fields'] === true) delete out.additionalProperties;
   if (out.type === 'number' && Array.isArray(out.enum) && out.enum.every(Number.isInteger)) out.type = 'integer';
   // int-or-string: structural schemas want the anyOf without per-branch constraints and no type.
   if (out['x-kubernetes-int-or-string'] === true) {
@@ -78,6 +80,16 @@ export function buildCrd(r: ResourceDefinition): Json {
             openAPIV3Schema: {
               type: 'object',
               required: ['spec'],
+              ...(r.maxNameLength
+                ? {
+                    'x-kubernetes-validations': [
+                      {
+                        rule: `self.metadata.name.size() <= ${r.maxNameLength}`,
+                        message: `metadata.name must have at most ${r.maxNameLength} characters (names of generated objects derive from it)`,
+                      },
+                    ],
+                  }
+                : {}),
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },

@@ -2,13 +2,15 @@ import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { KmsClusterSpecSchema, type KmsCluster } from '../api/v1alpha1/index.ts';
+import { KmsClusterSpecSchema, MAX_CLUSTER_NAME_LENGTH, type KmsCluster } from '../api/v1alpha1/index.ts';
 import { desiredObjects } from './index.ts';
 import { nodeStatefulSet, nodeService, nodeUnsealSecret } from './node.ts';
+import { imageOf } from './meta.ts';
 import { gatewayDeployment, nodeAddresses } from './gateway.ts';
 import { defaultDenyPolicy, gatewayPolicy, nodeDisruptionBudget, nodePolicy } from './policy.ts';
 import { nodeCertificate, gatewayCertificate } from './certificates.ts';
 import { backupCronJob, backupScript } from './backup.ts';
+import { parseSpiffeId, peerMismatch } from '../../common/pki/identity.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -92,8 +94,8 @@ test('node StatefulSet: one replica, own volume retained, hardened pod, password
   );
   assert.equal(mounts['/opt/kms/tss-server/data'], 'data:data');
   assert.equal(mounts['/opt/kms/tss-server/certs/tss2'], 'data:keys', 'the DEK directory is writable and persistent');
-  assert.equal(mounts['/opt/kms/tss-server/certs/tss2/tss2.cert'], 'certs:tls.crt');
-  assert.equal(mounts['/opt/kms/tss-server/certs/ca.cert'], 'certs:ca.crt');
+  assert.equal(mounts['/etc/custos/tls'], 'certs:', 'the certificate Secret is mounted whole');
+  assert.equal(env.CUSTOS_TLS_DIR, '/etc/custos/tls');
   assert.equal(sts.spec?.selector.matchLabels?.['custos.dev/node-id'], 'tss2');
 });
 
@@ -138,13 +140,63 @@ test('certificates: node id in CN and SANs, server and client auth', () => {
   assert.equal(gatewayCertificate(sample).spec?.commonName, 'gateway');
 });
 
+test('rotating Secrets are never mounted with subPath (the kubelet would never update them)', () => {
+  for (const c of [sample, prod]) {
+    const pods = [nodeStatefulSet(c, 'tss1').spec!.template.spec!, gatewayDeployment(c).spec!.template.spec!];
+    for (const pod of pods) {
+      const secretVolumes = new Set((pod.volumes ?? []).filter((v) => v.secret).map((v) => v.name));
+      for (const ctr of pod.containers)
+        for (const m of ctr.volumeMounts ?? [])
+          assert.ok(
+            !(secretVolumes.has(m.name) && m.subPath),
+            `${ctr.name} mounts Secret volume ${m.name} with subPath`,
+          );
+    }
+  }
+});
+
+test('the node loads its TLS files from the mounted Secret, the way cert-manager writes them', async () => {
+  const { loadNodeConfig } = await import('../../node/config.ts');
+  const { secretTlsPaths } = await import('../../common/pki/tls-files.ts');
+  const container = nodeStatefulSet(sample, 'tss1').spec!.template.spec!.containers[0]!;
+  const env = Object.fromEntries(container.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+  const config = loadNodeConfig(env);
+  const mount = container.volumeMounts!.find((m) => m.name === 'certs')!;
+  assert.deepEqual(secretTlsPaths(config.tlsDir!), {
+    ca: `${mount.mountPath}/ca.crt`,
+    cert: `${mount.mountPath}/tls.crt`,
+    key: `${mount.mountPath}/tls.key`,
+  });
+});
+
+test('certificates carry the identity the mTLS checks accept, scoped to their KmsCluster', () => {
+  const [nodeUri] = nodeCertificate(sample, 'tss3').spec?.uris ?? [];
+  const [gatewayUri] = gatewayCertificate(sample).spec?.uris ?? [];
+  const node = parseSpiffeId(nodeUri!);
+  const gateway = parseSpiffeId(gatewayUri!);
+  assert.deepEqual(node, { namespace: 'vault', cluster: 'custody', kind: 'node', id: 'tss3' });
+  assert.equal(peerMismatch(gateway, node, { kind: 'node', id: 'tss3' }), undefined);
+  assert.equal(peerMismatch(node, gateway, { kind: 'gateway' }), undefined);
+  // Another KmsCluster under the same (Cluster)Issuer: its gateway cannot drive our nodes.
+  const otherGateway = parseSpiffeId(gatewayCertificate(prod).spec!.uris![0]!);
+  assert.match(peerMismatch(node, otherGateway, { kind: 'gateway' }) ?? '', /not a member of vault\/custody/);
+});
+
 test('gateway Deployment: hardened, bootstrap credentials mounted from the operator Secret, node addresses', () => {
   const dep = gatewayDeployment(sample);
   const pod = dep.spec!.template.spec!;
   assertHardened(pod as Pod, 'gateway');
   const env = Object.fromEntries(pod.containers[0]!.env!.map((e) => [e.name, e.value]));
-  assert.equal(env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE, '/etc/custos/bootstrap/credentials.json');
-  assert.equal(pod.volumes?.find((v) => v.name === 'bootstrap')?.secret?.secretName, 'custody-operator-credentials');
+  assert.equal(
+    env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE,
+    '/etc/custos/bootstrap/operator.json,/etc/custos/bootstrap/admin.json',
+  );
+  assert.deepEqual(
+    pod.volumes?.find((v) => v.name === 'bootstrap')?.projected?.sources?.map((s) => s.secret?.name),
+    ['custody-operator-credentials', 'custody-admin-credentials'],
+  );
+  assert.equal(env.CUSTOS_GATEWAY_TLS, '1', 'the gateway serves HTTPS');
+  assert.equal(pod.containers[0]!.readinessProbe?.httpGet?.scheme, 'HTTPS');
   assert.equal(dep.spec?.strategy?.type, 'Recreate', 'embedded SQLite has one writer');
   assert.equal(pod.volumes?.find((v) => v.name === 'state')?.persistentVolumeClaim?.claimName, 'custody-gateway-db');
   assert.equal(
@@ -234,4 +286,179 @@ test('unseal Secrets outlive the cluster: no owner reference, immutable', () => 
   assert.equal(s.metadata?.name, 'custody-unseal-tss1');
   assert.equal(s.metadata?.ownerReferences, undefined);
   assert.equal(s.immutable, true);
+});
+
+test('with the longest allowed name and 16 nodes, every generated name and label fits', () => {
+  const longest: KmsCluster = {
+    ...sample,
+    metadata: { ...sample.metadata, name: 'c'.repeat(MAX_CLUSTER_NAME_LENGTH) },
+    spec: { ...sample.spec, nodes: 16 },
+  };
+  const objs = desiredObjects(longest, 'custos-system') as unknown as {
+    kind: string;
+    metadata: { name: string; labels: Record<string, string> };
+  }[];
+  assert.ok(objs.some((o) => o.kind === 'CronJob'));
+  for (const o of objs) {
+    // CronJobs append 11 characters for their Jobs; a StatefulSet's revision-hash label appends 11.
+    const limit = o.kind === 'CronJob' || o.kind === 'StatefulSet' ? 52 : 63;
+    assert.ok(o.metadata.name.length <= limit, `${o.kind} ${o.metadata.name} is longer than ${limit}`);
+    for (const [k, v] of Object.entries(o.metadata.labels)) assert.ok(v.length <= 63, `${o.kind} label ${k}=${v}`);
+  }
+  const tooLong = { ...longest, metadata: { ...longest.metadata, name: 'c'.repeat(MAX_CLUSTER_NAME_LENGTH + 1) } };
+  assert.ok(backupCronJob(tooLong, 'tss16')!.metadata!.name!.length > 52, 'the limit is tight, not arbitrary');
+});
+
+test('operator credentials are a key-admin; the admin Secret has the shape of credentials.json', async () => {
+  const { credentialsSecret, adminCredentialsSecret } = await import('./gateway.ts');
+  const { BootstrapCredentialsSchema } = await import('../../gateway/config.ts');
+  const { CredentialsFileSchema } = await import('../../common/api/schemas.ts');
+  const op = credentialsSecret(sample, 'AKOP', 'x'.repeat(32)).stringData!;
+  // What the gateway loads from the mounted file: the operator can manage keys, never sign.
+  assert.deepEqual(BootstrapCredentialsSchema.parse(JSON.parse(op['credentials.json']!)).roles, ['key-admin']);
+  const admin = adminCredentialsSecret(sample, 'AKADMIN', 'y'.repeat(32)).stringData!;
+  assert.deepEqual(BootstrapCredentialsSchema.parse(JSON.parse(admin['credentials.json']!)).roles, ['admin']);
+  assert.deepEqual(
+    CredentialsFileSchema.parse({
+      base_url: admin.base_url,
+      access_key: admin.access_key,
+      secret_key: admin.secret_key,
+    }),
+    {
+      base_url: 'https://custody-gateway.vault.svc:8080',
+      access_key: 'AKADMIN',
+      secret_key: 'y'.repeat(32),
+    },
+  );
+});
+
+test('images: qualified references from registry and tag, pull secrets on every pod; unqualified refused', () => {
+  const c: KmsCluster = {
+    ...sample,
+    spec: KmsClusterSpecSchema.parse({
+      images: { registry: 'registry.corp:5000/custody', tag: '1.4.2', pullSecrets: [{ name: 'corp-pull' }] },
+      backup: { destination: { claimName: 'backups' } },
+    }),
+  };
+  const node = nodeStatefulSet(c, 'tss1').spec!.template.spec!;
+  const gw = gatewayDeployment(c).spec!.template.spec!;
+  assert.equal(node.containers[0]!.image, 'registry.corp:5000/custody/custos-node:1.4.2');
+  assert.equal(gw.containers[0]!.image, 'registry.corp:5000/custody/custos-gateway:1.4.2');
+  for (const pod of [node, gw, backupCronJob(c, 'tss1')!.spec!.jobTemplate.spec!.template.spec!])
+    assert.deepEqual(pod.imagePullSecrets, [{ name: 'corp-pull' }]);
+  const defaults = KmsClusterSpecSchema.parse({});
+  assert.equal(imageOf({ ...sample, spec: defaults }, 'node'), 'ghcr.io/custos-dev/custos-node:0.1.0');
+  for (const bad of ['custos-node:0.1.0', 'ghcr.io/custos-dev/custos-node', 'ghcr.io/custos-dev/custos-node:latest'])
+    assert.throws(() => KmsClusterSpecSchema.parse({ images: { node: bad } }), /registry\/path:tag|latest/, bad);
+  assert.throws(() => KmsClusterSpecSchema.parse({ images: { tag: 'latest' } }));
+});
+
+test('node pods take extra volumes, mounts, tolerations, nodeSelector and affinity from the KmsCluster', () => {
+  const c: KmsCluster = {
+    ...sample,
+    spec: KmsClusterSpecSchema.parse({
+      nodePod: {
+        volumes: [{ name: 'hsm-conf', configMap: { name: 'luna-client' } }],
+        volumeMounts: [{ name: 'hsm-conf', mountPath: '/etc/luna', readOnly: true }],
+        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'custody', effect: 'NoSchedule' }],
+        nodeSelector: { 'custos.dev/hsm': 'true' },
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } },
+      },
+    }),
+  };
+  const pod = nodeStatefulSet(c, 'tss2').spec!.template.spec!;
+  assert.ok(pod.volumes?.some((v) => v.name === 'hsm-conf' && v.configMap?.name === 'luna-client'));
+  assert.ok(pod.containers[0]!.volumeMounts?.some((m) => m.mountPath === '/etc/luna'));
+  assert.equal(pod.tolerations?.[0]?.key, 'dedicated');
+  assert.deepEqual(pod.nodeSelector, { 'custos.dev/hsm': 'true' });
+  assert.ok(pod.affinity?.nodeAffinity);
+});
+
+test('PKCS#11 with a network HSM: the node policy allows egress to the HSM (and DNS) only', () => {
+  const pkcs11 = (network?: unknown): KmsCluster => ({
+    ...sample,
+    spec: KmsClusterSpecSchema.parse({
+      images: { pkcs11Sidecar: 'registry.corp/custos-pkcs11:1.0.0' },
+      unseal: {
+        mode: 'PKCS11',
+        pkcs11: {
+          modulePath: '/usr/lib/libCryptoki2.so',
+          tokenLabel: 't',
+          keyLabel: 'k',
+          pinSecretRef: { name: 'pin' },
+          network,
+        },
+      },
+    }),
+  });
+  assert.equal(nodePolicy(pkcs11()).spec.egress, undefined, 'no network HSM: no egress at all');
+  const egress = nodePolicy(pkcs11({ peer: { cidr: '10.20.0.5/32' }, port: 1792 })).spec.egress!;
+  assert.deepEqual(egress[0], {
+    to: [{ ipBlock: { cidr: '10.20.0.5/32' } }],
+    ports: [{ protocol: 'TCP', port: 1792 }],
+  });
+  assert.deepEqual(
+    egress[1]!.ports?.map((p) => p.port),
+    [53, 53],
+  );
+  assert.equal(egress.length, 2);
+});
+
+/** A container's env as the kubelet would hand it over: Secret refs filled in, $(VAR) expanded. */
+function resolveEnv(
+  vars: { name: string; value?: string; valueFrom?: unknown }[],
+  secrets: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const v of vars) {
+    const raw = v.value ?? secrets[v.name];
+    assert.ok(raw !== undefined, `no fixture for ${v.name}`);
+    env[v.name] = raw.replace(/\$\(([A-Z_]+)\)/g, (_m, n: string) => env[n] ?? `$(${n})`);
+  }
+  return env;
+}
+
+test('env contract: builder output round-trips through the node and gateway loadConfig', async () => {
+  const { loadNodeConfig } = await import('../../node/config.ts');
+  const { loadConfig } = await import('../../gateway/config.ts');
+  const node = nodeStatefulSet(prod, 'tss3').spec!.template.spec!.containers[0]!;
+  const nodeConfig = loadNodeConfig(resolveEnv(node.env!, {}));
+  assert.equal(nodeConfig.nodeId, 'tss3');
+  assert.equal(nodeConfig.listen, '0.0.0.0:9000');
+  assert.equal(nodeConfig.tlsDir, '/etc/custos/tls');
+  assert.equal(
+    nodeConfig.kekSocket ?? nodeConfig.passwordFile,
+    prod.spec.unseal.mode === 'PKCS11' ? '/run/custos/kek.sock' : '/etc/custos/unseal/password',
+  );
+
+  const gw = gatewayDeployment(prod).spec!.template.spec!.containers[0]!;
+  const gwEnv = resolveEnv(gw.env!, {
+    CUSTOS_GATEWAY_MASTER_KEY: 'ab'.repeat(32),
+    CUSTOS_GATEWAY_AUDIT_KEY: 'cd'.repeat(32),
+    CUSTOS_DB_USER: 'custos',
+    CUSTOS_DB_PASSWORD: 'pw',
+    CUSTOS_REDIS_PASSWORD: 'rpw',
+  });
+  const config = loadConfig(gwEnv);
+  assert.equal(config.port, 8080);
+  assert.equal(config.tls, true);
+  assert.deepEqual(config.algorithms, prod.spec.algorithms);
+  assert.deepEqual(
+    config.nodes.map((n) => n.id),
+    ['tss1', 'tss2', 'tss3', 'tss4', 'tss5'],
+  );
+  assert.match(config.database.url ?? '', /^mysql:\/\/custos:pw@/);
+  assert.equal(config.bootstrap_credentials_file?.split(',').length, 2);
+
+  // The PKCS#11 sidecar of the production sample loads its env the same way.
+  const { loadSidecarConfig } = await import('../../node/kek-sidecar/config.ts');
+  const sidecar = nodeStatefulSet(prod, 'tss1').spec!.template.spec!.containers.find((x) => x.name === 'pkcs11');
+  if (sidecar) assert.equal(loadSidecarConfig(resolveEnv(sidecar.env!, {})).nodeId, 'tss1');
+  assert.equal(prod.spec.unseal.mode === 'PKCS11', !!sidecar);
+
+  // A name the process does not read, or a value it refuses, fails when the desired state is built.
+  const { checkedEnv, EnvContractError } = await import('./env.ts');
+  const { NodeEnvSchema } = await import('../../common/config/env.ts');
+  assert.throws(() => checkedEnv(NodeEnvSchema, [{ name: 'CUSTOS_NODEID', value: 'tss1' }]), EnvContractError);
+  assert.throws(() => checkedEnv(NodeEnvSchema, [{ name: 'CUSTOS_NODE_ID', value: 'TSS 1' }]), /CUSTOS_NODE_ID/);
 });

@@ -1,9 +1,22 @@
 /** Per TSS node: a one-replica StatefulSet with its own volume, a headless Service, an unseal Secret. */
-import type { V1Container, V1Secret, V1Service, V1StatefulSet, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type {
+  V1Affinity,
+  V1Container,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import type { KmsCluster } from '../api/v1alpha1/index.ts';
+import { KekSidecarEnvSchema, NodeEnvSchema } from '../../common/config/env.ts';
+import { checkedEnv } from './env.ts';
 import {
   containerSecurityContext,
   CUSTOS_HOME,
+  imageOf,
+  imagePullSecrets,
   NODE_READY_PROBE,
   NODE_PORT,
   nodeName,
@@ -90,14 +103,14 @@ function unsealWiring(c: KmsCluster, id: string) {
     imagePullPolicy: c.spec.images.pullPolicy,
     // The node image ships the sidecar too; a vendor image adds its PKCS#11 library on top.
     command: ['node', '--max-semi-space-size=2', '/app/dist/node/kek-sidecar/main.js'],
-    env: [
+    env: checkedEnv(KekSidecarEnvSchema, [
       { name: 'CUSTOS_NODE_ID', value: id },
       { name: 'CUSTOS_PKCS11_MODULE', value: p.modulePath },
       { name: 'CUSTOS_PKCS11_TOKEN_LABEL', value: p.tokenLabel },
       { name: 'CUSTOS_PKCS11_KEY_LABEL', value: p.keyLabel },
       { name: 'CUSTOS_PKCS11_PIN_FILE', value: '/etc/custos/hsm/pin' },
       { name: 'CUSTOS_KEK_SOCKET', value: `${KEK_SOCKET_DIR}/kek.sock` },
-    ],
+    ]),
     volumeMounts: [socket, { name: 'hsm-pin', mountPath: '/etc/custos/hsm', readOnly: true }],
     securityContext: containerSecurityContext,
   };
@@ -109,19 +122,20 @@ function unsealWiring(c: KmsCluster, id: string) {
   };
 }
 
+/** The node's cert-manager Secret, mounted whole: the kubelet updates it in place on renewal. */
+export const NODE_TLS_DIR = '/etc/custos/tls';
+
 /**
- * The seed's layout under CUSTOS_HOME: certs/ca.cert and certs/{id}/{id}.cert|.key from the
- * cert-manager Secret (single files), certs/{id}/ itself writable on the node's volume because the
- * node keeps its wrapped DEK there ({id}.dek), and data/leveldb_{id} on the same volume.
+ * The seed's layout under CUSTOS_HOME on the node's volume: certs/{id}/ holds the wrapped DEK
+ * ({id}.dek), data/leveldb_{id} the shares. The certificate Secret is mounted as a directory,
+ * never with subPath (a subPath mount is never updated, and a renewal would go unseen); the node
+ * reloads it when the files change (CUSTOS_TLS_DIR).
  */
 export function nodeVolumeMounts(id: string): V1VolumeMount[] {
-  const dir = `${CUSTOS_HOME}/certs/${id}`;
   return [
     { name: 'data', mountPath: `${CUSTOS_HOME}/data`, subPath: 'data' },
-    { name: 'data', mountPath: dir, subPath: 'keys' },
-    { name: 'certs', mountPath: `${CUSTOS_HOME}/certs/ca.cert`, subPath: 'ca.crt', readOnly: true },
-    { name: 'certs', mountPath: `${dir}/${id}.cert`, subPath: 'tls.crt', readOnly: true },
-    { name: 'certs', mountPath: `${dir}/${id}.key`, subPath: 'tls.key', readOnly: true },
+    { name: 'data', mountPath: `${CUSTOS_HOME}/certs/${id}`, subPath: 'keys' },
+    { name: 'certs', mountPath: NODE_TLS_DIR, readOnly: true },
   ];
 }
 
@@ -129,6 +143,7 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
   const name = nodeName(c, id);
   const unseal = unsealWiring(c, id);
   const spread = c.spec.topologySpread;
+  const extra = c.spec.nodePod;
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -140,7 +155,8 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
       selector: { matchLabels: selectorLabels(c, 'node', id) },
       // Shard volumes outlive the StatefulSet: losing one loses that node's shares.
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      updateStrategy: { type: 'RollingUpdate' },
+      // The operator restarts node pods itself, one at a time (operator/controllers/rollout.ts).
+      updateStrategy: { type: 'OnDelete' },
       template: {
         metadata: { labels: selectorLabels(c, 'node', id) },
         spec: {
@@ -168,15 +184,16 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
           containers: [
             {
               name: 'node',
-              image: c.spec.images.node,
+              image: imageOf(c, 'node'),
               imagePullPolicy: c.spec.images.pullPolicy,
               ports: [{ name: 'grpc', containerPort: NODE_PORT, protocol: 'TCP' }],
-              env: [
+              env: checkedEnv(NodeEnvSchema, [
                 { name: 'CUSTOS_NODE_ID', value: id },
                 { name: 'CUSTOS_HOME', value: CUSTOS_HOME },
                 { name: 'CUSTOS_LISTEN', value: `0.0.0.0:${NODE_PORT}` },
+                { name: 'CUSTOS_TLS_DIR', value: NODE_TLS_DIR },
                 ...unseal.env,
-              ],
+              ]),
               // Ready only once unsealed: a sealed node signs nothing (see operator/probes/node-ready.ts).
               readinessProbe: {
                 exec: { command: NODE_READY_PROBE },
@@ -187,7 +204,12 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
               livenessProbe: { tcpSocket: { port: 'grpc' }, periodSeconds: 20, failureThreshold: 3 },
               resources: c.spec.resources?.node as never,
               securityContext: containerSecurityContext,
-              volumeMounts: [...nodeVolumeMounts(id), { name: 'tmp', mountPath: '/tmp' }, ...unseal.mounts],
+              volumeMounts: [
+                ...nodeVolumeMounts(id),
+                { name: 'tmp', mountPath: '/tmp' },
+                ...unseal.mounts,
+                ...((extra?.volumeMounts ?? []) as unknown as V1VolumeMount[]),
+              ],
             },
             ...unseal.sidecars,
           ],
@@ -195,7 +217,12 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
             { name: 'certs', secret: { secretName: `${name}-tls`, defaultMode: 0o400 } },
             { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
             ...unseal.volumes,
+            ...((extra?.volumes ?? []) as unknown as V1Volume[]),
           ],
+          ...(c.spec.images.pullSecrets.length ? { imagePullSecrets: imagePullSecrets(c) } : {}),
+          ...(extra?.tolerations ? { tolerations: extra.tolerations as V1Toleration[] } : {}),
+          ...(extra?.nodeSelector ? { nodeSelector: extra.nodeSelector } : {}),
+          ...(extra?.affinity ? { affinity: extra.affinity as V1Affinity } : {}),
         },
       },
       volumeClaimTemplates: [

@@ -105,6 +105,84 @@ describe('CRD validation refuses invalid specs with readable messages', () => {
   });
 });
 
+describe('fields that would break a running cluster are immutable; names that would overflow are refused', () => {
+  const base = (name: string, spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'custos.dev/v1alpha1',
+    kind: 'KmsCluster',
+    metadata: { name, namespace: NS },
+    spec,
+  });
+  /** Creates `spec`, then tries `change` on it; returns the refusal message, or undefined if accepted. */
+  async function changeRefusal(spec: Record<string, unknown>, change: Record<string, unknown>) {
+    const path = `${CR}/namespaces/${NS}/kmsclusters/immutable`;
+    await client.create(`${CR}/namespaces/${NS}/kmsclusters`, base('immutable', spec));
+    try {
+      await client.mergePatch(path, { spec: change });
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    } finally {
+      await client.delete(path);
+      await eventually('deleted', async () => (await client.get(path)) === undefined);
+    }
+  }
+  test('unseal.mode, secretPrefix, database.type, tls.issuerRef and storage cannot change', async () => {
+    const pkcs11 = {
+      mode: 'PKCS11',
+      pkcs11: { modulePath: '/lib/x.so', tokenLabel: 't', keyLabel: 'k', pinSecretRef: { name: 'pin' } },
+    };
+    const cases: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+      [
+        {},
+        { unseal: pkcs11, images: { pkcs11Sidecar: 'registry.example/custos-node:0.1.0' } },
+        /unseal.mode is immutable/,
+      ],
+      [{}, { unseal: { password: { secretPrefix: 'mine' } } }, /secretPrefix is immutable/],
+      [
+        { unseal: { password: { secretPrefix: 'mine' } } },
+        { unseal: { password: { secretPrefix: 'other' } } },
+        /secretPrefix is immutable/,
+      ],
+      [
+        {},
+        {
+          database: { type: 'MySQL', mysql: { host: 'db', credentialsSecret: 'db', network: { cidr: '10.0.0.0/8' } } },
+        },
+        /database.type is immutable/,
+      ],
+      [{}, { tls: { issuerRef: { name: 'corporate', kind: 'ClusterIssuer' } } }, /tls.issuerRef is immutable/],
+      [{ tls: { issuerRef: { name: 'a' } } }, { tls: { issuerRef: { name: 'b' } } }, /tls.issuerRef is immutable/],
+      [{}, { storage: { size: '2Gi' } }, /storage is immutable/],
+      [{}, { storage: { storageClassName: 'fast' } }, /storage is immutable/],
+    ];
+    for (const [spec, change, message] of cases)
+      assert.match((await changeRefusal(spec, change)) ?? 'accepted', message, JSON.stringify(change));
+    // Mutable fields stay mutable.
+    assert.equal(await changeRefusal({}, { images: { node: 'registry.example/custos-node:0.2.0' } }), undefined);
+  });
+  test('ManagedKey.clusterRef cannot change', async () => {
+    const path = `${CR}/namespaces/${NS}/managedkeys/moving`;
+    await client.create(`${CR}/namespaces/${NS}/managedkeys`, {
+      apiVersion: 'custos.dev/v1alpha1',
+      kind: 'ManagedKey',
+      metadata: { name: 'moving', namespace: NS },
+      spec: { clusterRef: { name: 'a' } },
+    });
+    try {
+      await assert.rejects(client.mergePatch(path, { spec: { clusterRef: { name: 'b' } } }), /clusterRef is immutable/);
+    } finally {
+      await client.delete(path);
+    }
+  });
+  test('a name whose generated names would overflow is refused; the longest allowed is accepted', async () => {
+    assert.match((await refusal(client, base('c'.repeat(40), {}))) ?? 'accepted', /at most 39 characters/);
+    assert.equal(
+      await refusal(client, base('c'.repeat(39), { nodes: 16, keyDefaults: { shardCount: 3, threshold: 2 } })),
+      undefined,
+    );
+  });
+});
+
 describe('KmsCluster reconcile', () => {
   test('the operator becomes leader and applies every owned object', async () => {
     op = startOperator(cp, 'op-a');
@@ -186,6 +264,7 @@ describe('KmsCluster reconcile', () => {
       'custody-tss4-backup',
     ]);
     assert.deepEqual(await names('/api/v1/namespaces/vault/secrets'), [
+      'custody-admin-credentials',
       'custody-gateway-master-key',
       'custody-operator-credentials',
       'custody-unseal-tss1',
@@ -214,7 +293,7 @@ describe('KmsCluster reconcile', () => {
     assert.equal(condition(first, 'Ready')?.observedGeneration, 1);
     assert.equal(
       (first.status as { gateway: { endpoint: string } }).gateway.endpoint,
-      'http://custody-gateway.vault.svc:8080',
+      'https://custody-gateway.vault.svc:8080',
     );
 
     for (const c of await list('/apis/cert-manager.io/v1/namespaces/vault/certificates'))
@@ -310,13 +389,16 @@ describe('KmsCluster reconcile', () => {
 
   test('spec changes roll out: new image, a fifth node, backups removed', async () => {
     await client.mergePatch(`${CR}/namespaces/${NS}/kmsclusters/custody`, {
-      spec: { nodes: 5, images: { node: 'custos-node:0.2.0' }, backup: null },
+      spec: { nodes: 5, images: { node: 'registry.example/custos-node:0.2.0' }, backup: null },
     });
     await eventually('5 StatefulSets on the new image', async () => {
       const sts = (await list('/apis/apps/v1/namespaces/vault/statefulsets')) as unknown as {
         spec: { template: { spec: { containers: { image: string }[] } } };
       }[];
-      return sts.length === 5 && sts.every((s) => s.spec.template.spec.containers[0]!.image === 'custos-node:0.2.0');
+      return (
+        sts.length === 5 &&
+        sts.every((s) => s.spec.template.spec.containers[0]!.image === 'registry.example/custos-node:0.2.0')
+      );
     });
     await eventually(
       'CronJobs pruned',
@@ -340,6 +422,84 @@ describe('KmsCluster reconcile', () => {
       (e: Error) => e.message,
     );
     assert.match(shrink, /nodes cannot be decreased/);
+  });
+
+  test('the image change rolls through the nodes one pod at a time, each only once all others are ready', async () => {
+    const ids = ['tss1', 'tss2', 'tss3', 'tss4', 'tss5'];
+    type Pod = { metadata: { uid: string }; status?: { conditions?: { type: string; status: string }[] } };
+    const pod = (id: string) => client.get(`/api/v1/namespaces/${NS}/pods/custody-${id}-0`) as Promise<Pod | undefined>;
+    const ready = (p: Pod | undefined) => p?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    // tss5 was created on the new image; until it is ready nothing else may restart.
+    await eventually('tss5 pod', async () => pod('tss5'));
+    const uids = new Map<string, string>();
+    for (const id of ids.slice(0, 4)) uids.set(id, (await pod(id))!.metadata.uid);
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const id of ids.slice(0, 4))
+      assert.equal((await pod(id))?.metadata.uid, uids.get(id), `${id} restarted early`);
+    await markPodReady(client, NS, 'custody-tss5-0');
+
+    const restarted: string[] = [];
+    const deadline = Date.now() + 120_000;
+    while (restarted.length < 4) {
+      assert.ok(Date.now() < deadline, `rollout stalled after ${restarted.join(', ')}`);
+      const pods = await Promise.all(ids.map(pod));
+      const down = ids.filter((_, i) => !ready(pods[i]));
+      assert.ok(down.length <= 1, `more than one node down at once: ${down.join(', ')}`);
+      for (const [i, id] of ids.entries()) {
+        const p = pods[i];
+        if (!p || id === 'tss5' || p.metadata.uid === uids.get(id)) continue;
+        // Recreated on the new revision: the kubelet would now start it and it would unseal.
+        uids.set(id, p.metadata.uid);
+        restarted.push(id);
+        await markPodReady(client, NS, `custody-${id}-0`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(restarted, ['tss1', 'tss2', 'tss3', 'tss4'], 'one at a time, in order');
+    const done = await eventually('NodesUpToDate', async () => {
+      const x = await getCluster();
+      return condition(x, 'NodesUpToDate')?.status === 'True' ? x : undefined;
+    });
+    assert.match(condition(done, 'NodesUpToDate')!.message, /5\/5 nodes updated/);
+  });
+
+  test('a reconcile that fails reports Ready=False with the reason, message and generation, and an Event', async () => {
+    // A claim the operator cannot converge: storageClassName is immutable on a PVC.
+    await client.create(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'broken-gateway-db', namespace: NS },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'slow', resources: { requests: { storage: '1Gi' } } },
+    });
+    await client.create(`${CR}/namespaces/${NS}/kmsclusters`, {
+      apiVersion: 'custos.dev/v1alpha1',
+      kind: 'KmsCluster',
+      metadata: { name: 'broken', namespace: NS },
+      spec: { storage: { storageClassName: 'fast' } },
+    });
+    try {
+      const ready = await eventually('Ready=False ReconcileFailed', async () => {
+        const c = condition(await client.get(`${CR}/namespaces/${NS}/kmsclusters/broken`), 'Ready');
+        return c?.reason === 'ReconcileFailed' ? c : undefined;
+      });
+      assert.equal(ready.status, 'False');
+      assert.equal(ready.observedGeneration, 1);
+      assert.match(ready.message, /PersistentVolumeClaim broken-gateway-db/);
+      const events = (await client.list(`/api/v1/namespaces/${NS}/events`)).items as unknown as {
+        reason: string;
+        type: string;
+        involvedObject: { name: string };
+      }[];
+      assert.ok(
+        events.some(
+          (e) => e.reason === 'ReconcileFailed' && e.type === 'Warning' && e.involvedObject.name === 'broken',
+        ),
+        'a Warning Event',
+      );
+    } finally {
+      await client.delete(`${CR}/namespaces/${NS}/kmsclusters/broken`);
+      await client.delete(`/api/v1/namespaces/${NS}/persistentvolumeclaims/broken-gateway-db`);
+    }
   });
 
   test('the operator recovers its watches after the API server is killed mid-watch', async () => {
@@ -391,13 +551,13 @@ describe('KmsCluster reconcile', () => {
       assert.equal(lease.spec.holderIdentity, 'op-b');
       // The new leader reconciles: a spec change is rolled out by it.
       await client.mergePatch(`${CR}/namespaces/${NS}/kmsclusters/custody`, {
-        spec: { images: { gateway: 'custos-gateway:0.2.0' } },
+        spec: { images: { gateway: 'registry.example/custos-gateway:0.2.0' } },
       });
       await eventually('new leader rolls out', async () => {
         const d = (await client.get('/apis/apps/v1/namespaces/vault/deployments/custody-gateway')) as unknown as {
           spec: { template: { spec: { containers: { image: string }[] } } };
         };
-        return d.spec.template.spec.containers[0]!.image === 'custos-gateway:0.2.0';
+        return d.spec.template.spec.containers[0]!.image === 'registry.example/custos-gateway:0.2.0';
       });
     } finally {
       op = standby;
