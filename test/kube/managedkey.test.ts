@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { ensureDevPki } from '../../common/pki/dev-pki.ts';
 import { promisify } from 'node:util';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
-import { startControlPlane, type ControlPlane } from './support/control-plane.ts';
+import { certManagerCrds, startControlPlane, type ControlPlane } from './support/control-plane.ts';
 import { clientFor, condition, ensureNamespace, eventually, installCrds, ROOT, startOperator } from './support/kube.ts';
 import type { KubeClient, KubeObject } from '../../operator/kube/client.ts';
 import type { Operator } from '../../operator/manager.ts';
@@ -64,10 +64,7 @@ beforeAll(async () => {
     secretKey: lc.secretKey,
     fetch: lc.fetch,
   });
-  await installCrds(client, [
-    ...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))),
-    join(ROOT, 'test/kube/fixtures/cert-manager-crds.yaml'),
-  ]);
+  await installCrds(client, [...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))), certManagerCrds()]);
   await ensureNamespace(client, NS);
   await ensureNamespace(client, 'custos-system');
   // The operator keeps an existing credentials Secret: seed it with the local gateway's key.
