@@ -8,7 +8,16 @@ import type { Logger } from 'pino';
 import { envelopeKeysFrom, type EnvelopeKeys } from '../common/envelope/envelope.ts';
 import { identityOfCertificate } from '../common/pki/identity.ts';
 import type { ThresholdScheme } from '../common/protocols/types.ts';
-import { tssNodeService, type HealthResponse, type NodeFrame, type SessionFrame } from '../common/rpc/tss-service.ts';
+import {
+  tssNodeService,
+  type HealthResponse,
+  type NodeFrame,
+  type PolicyChangeRequest,
+  type PolicyChangeResponse,
+  type SessionFrame,
+} from '../common/rpc/tss-service.ts';
+import { GATEWAY_TRUSTED_POLICY, PolicyChangeSchema, policyHash } from '../common/authz/client-keys.ts';
+import { AuthorizationError, checkPolicyChange, NonceReplayCache } from './authz/client-authorization.ts';
 import { MpcSession, type ShareAccess } from './session/session.ts';
 
 export const NODE_VERSION = '0.1.0';
@@ -70,6 +79,8 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
   const keys: EnvelopeKeys = envelopeKeysFrom(state.nodeId, createPrivateKey(tls.key));
   const verifyPeer = makePeerVerifier(tls.ca);
   const live = new Set<MpcSession>();
+  const clientNonces = new NonceReplayCache();
+  const startedAtMs = Date.now();
 
   const health: grpc.handleUnaryCall<unknown, HealthResponse> = (call, callback) => {
     const shares = state.shares();
@@ -120,6 +131,8 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
           shares,
           send,
           log: log.child({ session: frame.start.session_id }),
+          clientNonces,
+          startedAtMs,
         });
         live.add(mpc);
         void mpc.begin(frame.start);
@@ -139,8 +152,47 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
     call.on('error', () => mpc?.cancel());
   };
 
+  const changeSignPolicy: grpc.handleUnaryCall<PolicyChangeRequest, PolicyChangeResponse> = (call, callback) => {
+    const refuse = (code: grpc.status, details: string) => {
+      log.warn({ reason: details }, 'refused a sign-policy change');
+      callback({ code, details });
+    };
+    if (peerIdentity(call)?.kind !== 'gateway')
+      return refuse(grpc.status.PERMISSION_DENIED, 'only the gateway may call');
+    const shares = state.shares();
+    if (!shares) return refuse(grpc.status.UNAVAILABLE, `${state.nodeId} is sealed`);
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(call.request.change).toString('utf8'));
+    } catch {
+      return refuse(grpc.status.INVALID_ARGUMENT, 'policy change is not JSON');
+    }
+    const parsed = PolicyChangeSchema.safeParse(json);
+    if (!parsed.success) return refuse(grpc.status.INVALID_ARGUMENT, 'policy change is malformed');
+    const change = parsed.data;
+    void (async () => {
+      const record = await shares.get(change.key_id);
+      if (!record) return refuse(grpc.status.NOT_FOUND, `${state.nodeId} holds no share of ${change.key_id}`);
+      try {
+        const current = record.signPolicy ?? GATEWAY_TRUSTED_POLICY;
+        // A retry after some holders already applied it: same policy, nothing to do.
+        if (policyHash(current) !== policyHash(change.policy)) {
+          checkPolicyChange(current, change);
+          await shares.put({ ...record, signPolicy: change.policy });
+          log.info({ key: change.key_id, version: change.policy.version }, 'sign policy changed');
+        }
+        callback(null, { version: change.policy.version, policy_sha256: policyHash(change.policy) });
+      } catch (e) {
+        if (e instanceof AuthorizationError) return refuse(grpc.status.PERMISSION_DENIED, e.message);
+        refuse(grpc.status.INTERNAL, 'could not store the policy');
+      } finally {
+        record.secretShare.fill(0);
+      }
+    })().catch(() => refuse(grpc.status.INTERNAL, 'share store unavailable'));
+  };
+
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  server.addService(tssNodeService, { Health: health, Session: session });
+  server.addService(tssNodeService, { Health: health, Session: session, ChangeSignPolicy: changeSignPolicy });
   const credentials = grpc.ServerCredentials.createSsl(tls.ca, [{ private_key: tls.key, cert_chain: tls.cert }], true);
 
   return {

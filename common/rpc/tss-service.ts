@@ -42,6 +42,19 @@ export interface SessionStart {
   message: Buffer;
   round_timeout_ms: number;
   peer_certificates: Record<string, Buffer>;
+  /** KEYGEN: JSON SignPolicy, empty when the key trusts the gateway. */
+  sign_policy: Buffer;
+  /** SIGN: JSON SignAuthorization, empty when none. */
+  authorization: Buffer;
+}
+
+export interface PolicyChangeRequest {
+  change: Buffer;
+}
+
+export interface PolicyChangeResponse {
+  version: number;
+  policy_sha256: string;
 }
 
 export interface Envelope {
@@ -82,6 +95,7 @@ export type SessionErrorCode =
   | 'SEALED'
   | 'UNKNOWN_KEY'
   | 'AUTH_FAILED'
+  | 'UNAUTHORIZED'
   | 'PROTOCOL_ABORT'
   | 'TIMEOUT'
   | 'REPLAY'

@@ -15,6 +15,8 @@ import {
   type Envelope,
   type HealthResponse,
   type NodeFrame,
+  type PolicyChangeRequest,
+  type PolicyChangeResponse,
   type SessionFrame,
   type SessionResult,
   type SessionStart,
@@ -71,6 +73,11 @@ export interface CoordinatorOptions {
 type Client = grpc.Client & {
   Health(req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: HealthResponse) => void): void;
   Session(opts?: grpc.CallOptions): grpc.ClientDuplexStream<SessionFrame, NodeFrame>;
+  ChangeSignPolicy(
+    req: PolicyChangeRequest,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res: PolicyChangeResponse) => void,
+  ): void;
 };
 
 interface NodeView {
@@ -268,7 +275,13 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
             case 'error': {
               const { code, message, culprit } = frame.error;
               const kind =
-                code === 'TIMEOUT' ? 'timeout' : code === 'SEALED' || code === 'UNKNOWN_KEY' ? 'unavailable' : 'abort';
+                code === 'TIMEOUT'
+                  ? 'timeout'
+                  : code === 'SEALED' || code === 'UNKNOWN_KEY'
+                    ? 'unavailable'
+                    : code === 'UNAUTHORIZED'
+                      ? 'unauthorized'
+                      : 'abort';
               return finish(
                 new MpcSessionError(
                   `${nodeId}: ${message}`,
@@ -316,6 +329,8 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
           holders: [...req.holders],
           threshold: req.threshold,
           message: Buffer.alloc(0),
+          sign_policy: req.signPolicy ? Buffer.from(JSON.stringify(req.signPolicy)) : Buffer.alloc(0),
+          authorization: Buffer.alloc(0),
         },
         opts.keygenTimeoutMs ?? 170_000,
         true,
@@ -337,6 +352,8 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
           holders: [...req.holders],
           threshold: req.threshold,
           message: Buffer.from(req.message),
+          sign_policy: Buffer.alloc(0),
+          authorization: req.authorization ? Buffer.from(JSON.stringify(req.authorization)) : Buffer.alloc(0),
         },
         opts.signTimeoutMs ?? 30_000,
         false,
@@ -351,6 +368,37 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         if (e instanceof ProtocolAbort) throw new MpcSessionError(e.message, e.culprit);
         throw e;
       }
+    },
+
+    async changeSignPolicy(holders, change) {
+      const request: PolicyChangeRequest = { change: Buffer.from(JSON.stringify(change)) };
+      const answers = await Promise.allSettled(
+        holders.map(
+          (id) =>
+            new Promise<PolicyChangeResponse>((resolve, reject) => {
+              const view = views.get(id);
+              if (!view) return reject(new MpcSessionError(`unknown node ${id}`, id, 'unavailable'));
+              view.client.ChangeSignPolicy(request, { deadline: Date.now() + 10_000 }, (err, res) =>
+                err
+                  ? reject(
+                      new MpcSessionError(
+                        `${id}: ${err.details || err.message}`,
+                        undefined,
+                        err.code === grpc.status.PERMISSION_DENIED ? 'unauthorized' : 'unavailable',
+                      ),
+                    )
+                  : resolve(res),
+              );
+            }),
+        ),
+      );
+      const refused = answers.find((a) => a.status === 'rejected');
+      if (refused) throw refused.reason;
+      const hashes = new Set(
+        answers.map((a) => (a as PromiseFulfilledResult<PolicyChangeResponse>).value.policy_sha256),
+      );
+      if (hashes.size !== 1) throw new MpcSessionError('holders answered different policies', undefined, 'abort');
+      return [...hashes][0]!;
     },
 
     async close() {

@@ -1,3 +1,4 @@
+import type { PolicyChange, SignAuthorization, SignPolicy } from '../../common/authz/client-keys.ts';
 import type { PartyId } from '../../common/protocols/types.ts';
 
 /** What the gateway knows of one TSS node right now. */
@@ -19,6 +20,8 @@ export interface KeygenRequest {
   /** The shard holders, in index order. */
   readonly holders: readonly PartyId[];
   readonly threshold: number;
+  /** Which client keys may sign; absent: the key trusts the gateway. */
+  readonly signPolicy?: SignPolicy;
 }
 
 export interface KeygenResult {
@@ -37,6 +40,8 @@ export interface SignRequest {
   readonly publicInfo: Uint8Array;
   /** The exact bytes the algorithm signs (a 32-byte digest for ECDSA, the message for EdDSA/BLS). */
   readonly message: Uint8Array;
+  /** The client's signed consent, forwarded to every signer (required by keys with a sign policy). */
+  readonly authorization?: SignAuthorization;
 }
 
 /** Thrown when a session fails; `culprit` names a node that cheated or failed, when known. */
@@ -44,7 +49,7 @@ export class MpcSessionError extends Error {
   constructor(
     message: string,
     readonly culprit?: PartyId,
-    readonly kind: 'abort' | 'timeout' | 'unavailable' = 'abort',
+    readonly kind: 'abort' | 'timeout' | 'unavailable' | 'unauthorized' = 'abort',
   ) {
     super(message);
     this.name = 'MpcSessionError';
@@ -56,5 +61,7 @@ export interface MpcCoordinator {
   health(): Promise<NodeHealth[]>;
   keygen(req: KeygenRequest): Promise<KeygenResult>;
   sign(req: SignRequest): Promise<Uint8Array>;
+  /** Sends a client-approved sign-policy change to every holder; each verifies it. Returns the new policy hash. */
+  changeSignPolicy(holders: readonly PartyId[], change: PolicyChange): Promise<string>;
   close(): Promise<void>;
 }

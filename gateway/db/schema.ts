@@ -64,8 +64,26 @@ export interface AuditCheckpointsTable {
   created_at: string;
 }
 
+export interface ClientPublicKeysTable {
+  access_key: string;
+  /** ED25519 or P256. */
+  algorithm: string;
+  /** Raw Ed25519 or compressed P-256 point, lowercase hex. */
+  public_key: string;
+  created_at: string;
+}
+
+export interface KeySignPoliciesTable {
+  key_id: string;
+  /** JSON SignPolicy (common/authz/client-keys.ts). */
+  policy: string;
+  updated_at: string;
+}
+
 export interface Database {
   keys: KeysTable;
+  client_public_keys: ClientPublicKeysTable;
+  key_sign_policies: KeySignPoliciesTable;
   access_keys: AccessKeysTable;
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;

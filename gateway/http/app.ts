@@ -17,6 +17,9 @@ import type { ErrorResponse } from '../../common/api/schemas.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AccessKeyStore } from '../auth/access-keys.ts';
 import { authenticate } from '../auth/authenticate.ts';
+import { createClientPublicKeyStore } from '../auth/client-public-keys.ts';
+import { createSignPolicyStore } from '../keys/sign-policies.ts';
+import { accessKeyRoutes } from './routes/access-keys.ts';
 import type { NonceCache } from '../auth/nonce-cache.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { MpcCoordinator } from '../coordinator/types.ts';
@@ -63,6 +66,7 @@ export function buildGatewayApp(
     // Headers may carry the signature: keep them out of request logs.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  const publicKeys = createClientPublicKeyStore(deps.db);
   app.decorateRequest('accessKey', undefined);
   app.decorateRequest('startedAt', 0);
 
@@ -85,7 +89,7 @@ export function buildGatewayApp(
         body: request.body instanceof Uint8Array ? request.body : undefined,
         ip: request.ip,
       },
-      { keys: deps.accessKeys, nonces: deps.nonces },
+      { keys: deps.accessKeys, nonces: deps.nonces, publicKeys },
     );
     if (!outcome.ok) {
       const code = outcome.status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN';
@@ -155,8 +159,11 @@ export function buildGatewayApp(
     algorithms: config.algorithms,
     nodeCount: config.nodes.length,
     mpcTimeoutMs: config.mpc_timeout_ms,
+    publicKeys,
+    signPolicies: createSignPolicyStore(deps.db),
   });
   app.register(keyRoutes, { keys });
+  app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });
   app.register(systemRoutes, { coordinator: deps.coordinator, metrics, nodeCount: config.nodes.length });
   return app;
 }

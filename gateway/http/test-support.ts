@@ -67,6 +67,9 @@ export class ScriptedCoordinator implements MpcCoordinator {
     if (this.hang) return new Promise<never>(() => undefined);
     throw this.failure;
   }
+  async changeSignPolicy(): Promise<string> {
+    throw this.failure;
+  }
   async close(): Promise<void> {}
 }
 

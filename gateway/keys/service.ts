@@ -16,9 +16,17 @@ import {
   type KeyStatus,
   type ListKeysQuery,
   type ListKeysResponse,
+  type SignPolicyChangeRequest,
   type SignRequest,
   type SignResponse,
 } from '../../common/api/schemas.ts';
+import {
+  messageSha256,
+  SignPolicySchema,
+  type SignAuthorization,
+  type SignPolicy,
+} from '../../common/authz/client-keys.ts';
+import type { ClientPublicKeyStore } from '../auth/client-public-keys.ts';
 import { addressesFor } from '../../common/chains/addresses.ts';
 import { digestFor, InvalidSignDataError } from '../../common/chains/digests.ts';
 import { toRsv } from '../../common/chains/signature.ts';
@@ -30,12 +38,15 @@ import type { KeyRow } from '../db/schema.ts';
 import { ApiError } from '../http/errors.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { selectKeygenNodes, selectSigners } from './node-selection.ts';
+import { policySummary, type SignPolicyStore } from './sign-policies.ts';
 
 /** Who asked, for the audit log. */
 export interface RequestContext {
   requestId: string;
   userId?: string;
   trail: Record<string, unknown>;
+  /** The client's sign authorisation (asymmetric access keys), with the request's own timestamp and nonce. */
+  clientAuthorization?: { signature: string; timestampMs: number; nonce: string };
 }
 
 export interface KeyServiceOptions {
@@ -48,6 +59,8 @@ export interface KeyServiceOptions {
   /** Nodes in the cluster: the largest possible shard_count. */
   nodeCount: number;
   mpcTimeoutMs: number;
+  publicKeys: ClientPublicKeyStore;
+  signPolicies: SignPolicyStore;
 }
 
 export interface KeyService {
@@ -59,6 +72,7 @@ export interface KeyService {
   list(query: ListKeysQuery): Promise<ListKeysResponse>;
   setStatus(keyId: string, status: KeyStatus, reason: string | undefined, ctx: RequestContext): Promise<Key>;
   sign(keyId: string, req: SignRequest, ctx: RequestContext): Promise<SignResponse>;
+  changeSignPolicy(keyId: string, req: SignPolicyChangeRequest, ctx: RequestContext): Promise<Key>;
 }
 
 export function newKeyId(): string {
@@ -130,6 +144,9 @@ export function checkGenerateRequest(
 /** Maps a coordinator failure to the API: 503 when the cluster cannot run the session, 502 when it broke. */
 export function mpcFailure(err: unknown): ApiError {
   if (err instanceof MpcSessionError) {
+    if (err.kind === 'unauthorized') {
+      return new ApiError(403, 'CLIENT_AUTHORIZATION_REFUSED', `the holder nodes refused: ${err.message}`);
+    }
     if (err.kind === 'unavailable' || err.kind === 'timeout') {
       return new ApiError(503, 'CLUSTER_UNAVAILABLE', `MPC cluster unavailable: ${err.message}`, {
         'retry-after': '1',
@@ -223,6 +240,36 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
     }
   }
 
+  /** The signers a new key accepts: as requested, else the requester when it is an asymmetric key, else none. */
+  async function resolvePolicy(
+    req: GenerateKeyRequest,
+    requester: string | undefined,
+  ): Promise<SignPolicy | undefined> {
+    const requesterKey = requester ? await opts.publicKeys.get(requester) : undefined;
+    const wanted = req.sign_policy?.signers ?? (requesterKey ? [requesterKey.access_key] : []);
+    if (wanted.length === 0) return undefined;
+    const signers = [];
+    for (const accessKey of new Set(wanted)) {
+      const key = await opts.publicKeys.get(accessKey);
+      if (!key)
+        throw new ApiError(422, 'VALIDATION_FAILED', `sign_policy: ${accessKey} is not an asymmetric access key`);
+      signers.push(key);
+    }
+    const parsed = SignPolicySchema.safeParse({
+      version: 1,
+      signers,
+      change_quorum: req.sign_policy?.change_quorum ?? 1,
+    });
+    if (!parsed.success)
+      throw new ApiError(422, 'VALIDATION_FAILED', `sign_policy: ${parsed.error.issues[0]!.message}`);
+    return parsed.data;
+  }
+
+  async function withPolicy(key: Key): Promise<Key> {
+    const policy = await opts.signPolicies.get(key.key_id);
+    return policy ? { ...key, sign_policy: policySummary(policy) } : key;
+  }
+
   async function generateNew(
     req: GenerateKeyRequest,
     ctx: RequestContext & { idempotencyKey?: string },
@@ -236,11 +283,12 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
         'retry-after': '5',
       });
     }
+    const signPolicy = await resolvePolicy(req, ctx.userId);
     const keyId = newKeyId();
     const started = performance.now();
     // Deriving addresses inside the session makes a malformed public key a failed session.
     const { result, address, addresses } = await session('KEY_GENERATE', algo, holders, { ...ctx, keyId }, async () => {
-      const out = await coordinator.keygen({ keyId, algo, holders, threshold });
+      const out = await coordinator.keygen({ keyId, algo, holders, threshold, signPolicy });
       return { result: out, ...addressesFor(curve, out.publicKey) };
     });
     const now = nowIso();
@@ -264,6 +312,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
       updated_at: now,
     };
     await db.insertInto('keys').values(row).execute();
+    if (signPolicy) await opts.signPolicies.put(keyId, signPolicy);
     await audit.record({
       operation: 'KEY_GENERATE',
       result: 'SUCCESS',
@@ -273,19 +322,103 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
       nodeId: holders.join(','),
       durationMs: performance.now() - started,
       dataHash: bytesToHex(sha256(result.publicKey)),
-      trail: { ...ctx.trail, algo, public_key: row.public_key, address },
+      trail: {
+        ...ctx.trail,
+        algo,
+        public_key: row.public_key,
+        address,
+        ...(signPolicy ? { sign_policy: policySummary(signPolicy) } : {}),
+      },
     });
-    return keyFromRow(row);
+    return withPolicy(keyFromRow(row));
+  }
+
+  /**
+   * The client's authorisation as the holders will check it. The gateway only assembles it from
+   * the request; it cannot make one up, and it insists on one only to fail early.
+   */
+  async function clientAuthorizationFor(
+    keyId: string,
+    req: SignRequest,
+    message: Uint8Array,
+    ctx: RequestContext,
+  ): Promise<SignAuthorization | undefined> {
+    const policy = await opts.signPolicies.get(keyId);
+    const given = ctx.clientAuthorization;
+    if (!given || !ctx.userId) {
+      if (policy && policy.signers.length > 0) {
+        throw new ApiError(
+          403,
+          'CLIENT_AUTHORIZATION_REQUIRED',
+          `key ${keyId} signs only with a client authorisation (X-KMS-Sign-Authorization) from ${policySummary(policy).signers.join(', ')}`,
+        );
+      }
+      return undefined;
+    }
+    return {
+      access_key: ctx.userId,
+      key_id: keyId,
+      data_type: req.data_type,
+      message_sha256: messageSha256(message),
+      timestamp_ms: given.timestampMs,
+      nonce: given.nonce,
+      signature: given.signature,
+    };
   }
 
   return {
+    async changeSignPolicy(keyId, req, ctx) {
+      const row = await rowOf(keyId);
+      const holders = JSON.parse(row.shard_nodes) as string[];
+      const started = performance.now();
+      let policyHash: string;
+      try {
+        policyHash = await coordinator.changeSignPolicy(holders, { key_id: keyId, ...req });
+      } catch (err) {
+        const apiErr = mpcFailure(err);
+        await audit.record({
+          operation: 'KEY_POLICY_CHANGE',
+          result: 'FAILURE',
+          requestId: ctx.requestId,
+          userId: ctx.userId,
+          keyId,
+          errorCode: apiErr.code,
+          nodeId: holders.join(','),
+          durationMs: performance.now() - started,
+          trail: {
+            ...ctx.trail,
+            reason: err instanceof Error ? err.message : String(err),
+            version: req.policy.version,
+          },
+        });
+        throw new ApiError(apiErr.status, apiErr.code, apiErr.message, apiErr.headers, true);
+      }
+      await opts.signPolicies.put(keyId, req.policy);
+      await audit.record({
+        operation: 'KEY_POLICY_CHANGE',
+        result: 'SUCCESS',
+        requestId: ctx.requestId,
+        userId: ctx.userId,
+        keyId,
+        nodeId: holders.join(','),
+        durationMs: performance.now() - started,
+        dataHash: policyHash,
+        trail: {
+          ...ctx.trail,
+          sign_policy: policySummary(req.policy),
+          approved_by: req.approvals.map((a) => a.access_key),
+        },
+      });
+      return withPolicy(keyFromRow(row));
+    },
+
     async generate(req, ctx) {
       checkGenerateRequest(req, opts.algorithms, opts.nodeCount);
       const hash = requestHash(req);
       const idem = ctx.idempotencyKey;
       if (!idem) return { key: await generateNew(req, ctx, hash), created: true };
       const existing = await byIdempotencyKey(idem, hash);
-      if (existing) return { key: existing, created: false };
+      if (existing) return { key: await withPolicy(existing), created: false };
       // A concurrent request with the same Idempotency-Key waits for the first instead of racing it.
       const running = inflight.get(idem);
       if (running) {
@@ -310,7 +443,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
     },
 
     async get(keyId) {
-      return keyFromRow(await rowOf(keyId));
+      return withPolicy(keyFromRow(await rowOf(keyId)));
     },
 
     async list(query) {
@@ -397,6 +530,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
           { 'retry-after': '5' },
         );
       }
+      const authorization = await clientAuthorizationFor(keyId, req, message, ctx);
       const dataHash = bytesToHex(sha256(message));
       const started = performance.now();
       const { signature, response } = await session(
@@ -414,6 +548,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
             publicKey: hexToBytes(key.public_key.slice(2)),
             publicInfo: row.public_info,
             message,
+            authorization,
           });
           const out: SignResponse =
             curve === 'SECP256K1'

@@ -17,6 +17,15 @@ import {
   type ThresholdScheme,
 } from '../../common/protocols/types.ts';
 import type { ShareRecord } from '../storage/share-store.ts';
+import {
+  GATEWAY_TRUSTED_POLICY,
+  SignAuthorizationSchema,
+  SignPolicySchema,
+  policyHash,
+  type SignAuthorization,
+  type SignPolicy,
+} from '../../common/authz/client-keys.ts';
+import { AuthorizationError, checkSignAuthorization, type NonceReplayCache } from '../authz/client-authorization.ts';
 
 export interface ShareAccess {
   get(keyId: string): Promise<ShareRecord | undefined>;
@@ -32,6 +41,9 @@ export interface SessionDeps {
   readonly shares: ShareAccess;
   send(frame: NodeFrame): void;
   readonly log: Logger;
+  /** Client nonces this node has accepted, and when it started (older authorisations are refused). */
+  readonly clientNonces: NonceReplayCache;
+  readonly startedAtMs: number;
 }
 
 export class SessionFailure extends Error {
@@ -79,6 +91,7 @@ export class MpcSession {
   private timer: NodeJS.Timeout | undefined;
   private pendingShare: ShareRecord | undefined;
   private start!: SessionStart;
+  private signPolicy: SignPolicy | undefined;
   private timeoutMs = DEFAULT_ROUND_TIMEOUT_MS;
   /** Frames are handled one at a time, in arrival order, even while a step awaits storage. */
   private queue: Promise<void> = Promise.resolve();
@@ -107,8 +120,11 @@ export class MpcSession {
         }
       }
       const scheme = this.deps.schemes.get(start.algo)!;
+      const policy =
+        start.kind === 'KEYGEN' ? parseJsonField(start.sign_policy, SignPolicySchema, 'sign policy') : undefined;
       const ctx: SessionContext = {
-        sessionId: start.session_id,
+        // Keygen binds the sign policy into every transcript: holders given different policies cannot finish.
+        sessionId: policy ? `${start.session_id}|policy=${policyHash(policy)}` : start.session_id,
         self,
         parties: [...start.parties],
         holders: [...start.holders],
@@ -116,6 +132,7 @@ export class MpcSession {
       };
       if (start.kind === 'KEYGEN') {
         if (await this.deps.shares.has(start.key_id)) throw new SessionFailure('BAD_START', 'key id already exists');
+        this.signPolicy = policy;
         this.party = scheme.prepareKeygen ? await scheme.prepareKeygen(ctx) : scheme.keygen(ctx);
       } else {
         const record = await this.deps.shares.get(start.key_id);
@@ -127,11 +144,46 @@ export class MpcSession {
         ) {
           throw new SessionFailure('BAD_START', 'session parameters do not match the stored share');
         }
+        this.checkClientAuthorization(record.signPolicy ?? GATEWAY_TRUSTED_POLICY, start);
         this.party = scheme.sign(ctx, record.secretShare, start.message);
       }
       if (this.party.rounds.length === 0) await this.finish([]);
       else this.emit(0, this.party.round(0, []));
     });
+  }
+
+  /** Refuses a sign session that no authorised client asked for; the nonce is spent only once all else holds. */
+  private checkClientAuthorization(policy: SignPolicy, start: SessionStart): void {
+    const authorization =
+      start.authorization.length === 0
+        ? undefined
+        : parseJsonField<SignAuthorization>(start.authorization, SignAuthorizationSchema, 'client authorisation');
+    const nowMs = Date.now();
+    try {
+      checkSignAuthorization({
+        policy,
+        keyId: start.key_id,
+        message: start.message,
+        authorization,
+        nowMs,
+        notBeforeMs: this.deps.startedAtMs,
+      });
+      if (authorization && policy.signers.length > 0) {
+        if (
+          !this.deps.clientNonces.claim(
+            authorization.access_key,
+            authorization.nonce,
+            authorization.timestamp_ms,
+            nowMs,
+          )
+        ) {
+          throw new AuthorizationError(`the client authorisation with nonce ${authorization.nonce} was already used`);
+        }
+      }
+    } catch (e) {
+      if (e instanceof AuthorizationError) throw new SessionFailure('UNAUTHORIZED', e.message);
+      throw e;
+    }
   }
 
   /** Handles a frame relayed by the gateway after `begin`. */
@@ -236,6 +288,7 @@ export class MpcSession {
         publicKey: out.publicKey,
         publicInfo: out.publicInfo,
         secretShare: out.secretShare,
+        signPolicy: this.signPolicy,
       };
       this.phase = 'awaiting-commit';
       this.armTimer();
@@ -337,6 +390,24 @@ export function internalErrorSite(e: unknown): string {
   if (!(e instanceof Error)) return typeof e;
   const frames = (e.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at '));
   return [e.name, ...frames.slice(0, 5).map((l) => l.trim())].join(' | ');
+}
+
+/** A JSON field of the start frame, validated; BAD_START when it is not what the schema says. */
+function parseJsonField<T>(
+  bytes: Uint8Array,
+  schema: { safeParse(v: unknown): { success: boolean; data?: T } },
+  what: string,
+): T | undefined {
+  if (bytes.length === 0) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new SessionFailure('BAD_START', `${what} is not JSON`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new SessionFailure('BAD_START', `${what} is malformed`);
+  return parsed.data;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
