@@ -19,6 +19,8 @@ const EnvSchema = z.object({
   CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   /** GG18 pre-params kept ready; 0 generates only on demand (slow keygen, no background CPU). */
   CUSTOS_GG18_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
+  /** Sign sessions per key that may abort without a proven culprit before the node refuses the key. */
+  CUSTOS_UNATTRIBUTED_ABORT_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
 });
 
 export interface NodeConfig {
@@ -31,6 +33,7 @@ export interface NodeConfig {
   readonly devMode: boolean;
   readonly logLevel: string;
   readonly gg18PoolSize: number;
+  readonly abortLimit: number;
 }
 
 export function loadNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
@@ -51,5 +54,6 @@ export function loadNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
     devMode: e.CUSTOS_DEV_MODE === '1' || e.CUSTOS_DEV_MODE === 'true',
     logLevel: e.CUSTOS_LOG_LEVEL,
     gg18PoolSize: e.CUSTOS_GG18_POOL_SIZE,
+    abortLimit: e.CUSTOS_UNATTRIBUTED_ABORT_LIMIT,
   };
 }

@@ -12,12 +12,15 @@ import {
   tssNodeService,
   type HealthResponse,
   type NodeFrame,
+  type ClearAbortCountRequest,
+  type ClearAbortCountResponse,
   type PolicyChangeRequest,
   type PolicyChangeResponse,
   type SessionFrame,
 } from '../common/rpc/tss-service.ts';
 import { GATEWAY_TRUSTED_POLICY, PolicyChangeSchema, policyHash } from '../common/authz/client-keys.ts';
 import { AuthorizationError, checkPolicyChange, NonceReplayCache } from './authz/client-authorization.ts';
+import { UnattributedAbortLimit, type SecretStore } from './aborts/abort-limit.ts';
 import { MpcSession, type ShareAccess } from './session/session.ts';
 
 export const NODE_VERSION = '0.1.0';
@@ -31,7 +34,9 @@ export interface NodeTls {
 /** What the server reads from the node's current state; `shares` is undefined while sealed. */
 export interface NodeState {
   readonly nodeId: string;
-  shares(): (ShareAccess & { count(): Promise<number> }) | undefined;
+  shares(): (ShareAccess & SecretStore & { count(): Promise<number> }) | undefined;
+  /** Unattributed sign aborts per key after which the node refuses that key until cleared. */
+  readonly abortLimit: number;
   readonly schemes: ReadonlyMap<string, ThresholdScheme>;
   /** GG18 pre-params ready now. */
   preParamsReady(): number;
@@ -80,6 +85,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
   const verifyPeer = makePeerVerifier(tls.ca);
   const live = new Set<MpcSession>();
   const clientNonces = new NonceReplayCache();
+  const aborts = new UnattributedAbortLimit(() => state.shares(), state.abortLimit);
   const startedAtMs = Date.now();
 
   const health: grpc.handleUnaryCall<unknown, HealthResponse> = (call, callback) => {
@@ -117,11 +123,22 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
     call.on('data', (frame: SessionFrame) => {
       if (!mpc) {
         if (frame.frame !== 'start') {
-          send({ frame: 'error', error: { code: 'BAD_START', message: 'the first frame must be start', culprit: '' } });
+          send({
+            frame: 'error',
+            error: {
+              code: 'BAD_START',
+              message: 'the first frame must be start',
+              culprit: '',
+              evidence: new Uint8Array(),
+            },
+          });
           return call.end();
         }
         if (!shares) {
-          send({ frame: 'error', error: { code: 'SEALED', message: `${state.nodeId} is sealed`, culprit: '' } });
+          send({
+            frame: 'error',
+            error: { code: 'SEALED', message: `${state.nodeId} is sealed`, culprit: '', evidence: new Uint8Array() },
+          });
           return call.end();
         }
         mpc = new MpcSession({
@@ -133,6 +150,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
           log: log.child({ session: frame.start.session_id }),
           clientNonces,
           startedAtMs,
+          aborts,
         });
         live.add(mpc);
         void mpc.begin(frame.start);
@@ -191,8 +209,29 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
     })().catch(() => refuse(grpc.status.INTERNAL, 'share store unavailable'));
   };
 
+  const clearAbortCount: grpc.handleUnaryCall<ClearAbortCountRequest, ClearAbortCountResponse> = (call, callback) => {
+    if (peerIdentity(call)?.kind !== 'gateway') {
+      return callback({ code: grpc.status.PERMISSION_DENIED, details: 'only the gateway may call' });
+    }
+    const keyId = call.request.key_id;
+    if (!/^key_[0-9a-f]{32}$/.test(keyId))
+      return callback({ code: grpc.status.INVALID_ARGUMENT, details: 'invalid key id' });
+    aborts.clear(keyId).then(
+      (cleared) => {
+        log.warn({ key: keyId, cleared }, 'unattributed abort count cleared');
+        callback(null, { cleared });
+      },
+      (e: unknown) => callback({ code: grpc.status.UNAVAILABLE, details: (e as Error).message }),
+    );
+  };
+
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  server.addService(tssNodeService, { Health: health, Session: session, ChangeSignPolicy: changeSignPolicy });
+  server.addService(tssNodeService, {
+    Health: health,
+    Session: session,
+    ChangeSignPolicy: changeSignPolicy,
+    ClearAbortCount: clearAbortCount,
+  });
   const credentials = grpc.ServerCredentials.createSsl(tls.ca, [{ private_key: tls.key, cert_chain: tls.cert }], true);
 
   return {

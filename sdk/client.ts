@@ -62,7 +62,7 @@ const HealthResponseSchema = z.record(z.string(), z.unknown());
 const CreatedAccessKeySchema = z.object({ access_key: z.string(), algorithm: z.string(), public_key: z.string() });
 
 interface Call {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path below the base URL, query string included, already percent-encoded. */
   path: string;
   body?: unknown;
@@ -266,6 +266,18 @@ export class CustosClient {
       access_key: this.#accessKey,
       signature: signStatement(this.#privateKey, policyChangeStatement(keyId, policy)),
     };
+  }
+
+  /** The key's failed sessions per signer set, by who they were pinned on. */
+  async abortSummary(keyId: string): Promise<Record<string, unknown>> {
+    const answer = await this.#send({ method: 'GET', path: keyPath(keyId, '/aborts') });
+    return this.#expect(answer, [200], z.record(z.string(), z.unknown()));
+  }
+
+  /** Clears the holders' counts of unattributed aborts, re-opening a key they refused (audited). */
+  async clearAborts(keyId: string): Promise<Record<string, unknown>> {
+    const answer = await this.#send({ method: 'DELETE', path: keyPath(keyId, '/aborts') });
+    return this.#expect(answer, [200], z.record(z.string(), z.unknown()));
   }
 
   /** Registers the public half of a new asymmetric access key. */

@@ -122,6 +122,11 @@ export function policyChangeStatement(keyId: string, policy: SignPolicy): Buffer
   return Buffer.from(['custos-sign-policy-change-v1', keyId, String(policy.version), policyHash(policy)].join('\n'));
 }
 
+/** The session id a keygen's transcripts use: a sign policy, when there is one, is bound into every proof. */
+export function keygenTranscriptId(sessionId: string, policy: SignPolicy | undefined): string {
+  return policy ? `${sessionId}|policy=${policyHash(policy)}` : sessionId;
+}
+
 export function messageSha256(message: Uint8Array): string {
   return createHash('sha256').update(message).digest('hex');
 }

@@ -78,6 +78,16 @@ export interface SessionError {
   code: string;
   message: string;
   culprit: string;
+  /** JSON AbortEvidence backing `culprit`; empty when the node has none. */
+  evidence: Uint8Array;
+}
+
+export interface ClearAbortCountRequest {
+  key_id: string;
+}
+
+export interface ClearAbortCountResponse {
+  cleared: number;
 }
 
 /** A decoded frame: exactly one of the fields is set, named by `frame`. */
@@ -96,6 +106,7 @@ export type SessionErrorCode =
   | 'UNKNOWN_KEY'
   | 'AUTH_FAILED'
   | 'UNAUTHORIZED'
+  | 'ABORT_LIMIT'
   | 'PROTOCOL_ABORT'
   | 'TIMEOUT'
   | 'REPLAY'

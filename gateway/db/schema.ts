@@ -80,7 +80,23 @@ export interface KeySignPoliciesTable {
   updated_at: string;
 }
 
+export interface MpcAbortsTable {
+  session_id: string;
+  key_id: string;
+  /** KEY_GENERATE or KEY_SIGN. */
+  operation: string;
+  /** Comma-separated participants, sorted: the signer set. */
+  signers: string;
+  /** guilty (culprit proven), refuted (false accuser), unattributed, unavailable, timeout. */
+  outcome: string;
+  /** The proven culprit, the false accuser, or the unresponsive node; null when nobody. */
+  node_id: string | null;
+  reason: string;
+  created_at: string;
+}
+
 export interface Database {
+  mpc_aborts: MpcAbortsTable;
   keys: KeysTable;
   client_public_keys: ClientPublicKeysTable;
   key_sign_policies: KeySignPoliciesTable;

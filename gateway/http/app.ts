@@ -19,6 +19,7 @@ import type { AccessKeyStore } from '../auth/access-keys.ts';
 import { authenticate } from '../auth/authenticate.ts';
 import { createClientPublicKeyStore } from '../auth/client-public-keys.ts';
 import { createSignPolicyStore } from '../keys/sign-policies.ts';
+import { createAbortRecords } from '../aborts/abort-records.ts';
 import { accessKeyRoutes } from './routes/access-keys.ts';
 import type { NonceCache } from '../auth/nonce-cache.ts';
 import type { GatewayConfig } from '../config.ts';
@@ -161,6 +162,7 @@ export function buildGatewayApp(
     mpcTimeoutMs: config.mpc_timeout_ms,
     publicKeys,
     signPolicies: createSignPolicyStore(deps.db),
+    aborts: createAbortRecords({ db: deps.db, metrics }),
   });
   app.register(keyRoutes, { keys });
   app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });

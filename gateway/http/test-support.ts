@@ -70,6 +70,9 @@ export class ScriptedCoordinator implements MpcCoordinator {
   async changeSignPolicy(): Promise<string> {
     throw this.failure;
   }
+  async clearAbortCount(): Promise<Record<string, number>> {
+    throw this.failure;
+  }
   async close(): Promise<void> {}
 }
 

@@ -26,6 +26,7 @@ import {
   type SignAuthorization,
   type SignPolicy,
 } from '../../common/authz/client-keys.ts';
+import type { AbortRecords, AbortSummary } from '../aborts/abort-records.ts';
 import type { ClientPublicKeyStore } from '../auth/client-public-keys.ts';
 import { addressesFor } from '../../common/chains/addresses.ts';
 import { digestFor, InvalidSignDataError } from '../../common/chains/digests.ts';
@@ -61,6 +62,7 @@ export interface KeyServiceOptions {
   mpcTimeoutMs: number;
   publicKeys: ClientPublicKeyStore;
   signPolicies: SignPolicyStore;
+  aborts: AbortRecords;
 }
 
 export interface KeyService {
@@ -73,6 +75,9 @@ export interface KeyService {
   setStatus(keyId: string, status: KeyStatus, reason: string | undefined, ctx: RequestContext): Promise<Key>;
   sign(keyId: string, req: SignRequest, ctx: RequestContext): Promise<SignResponse>;
   changeSignPolicy(keyId: string, req: SignPolicyChangeRequest, ctx: RequestContext): Promise<Key>;
+  abortSummary(keyId: string): Promise<{ key_id: string; signer_sets: AbortSummary[] }>;
+  /** Clears every holder's count of unattributed aborts for the key (an operator's decision). */
+  clearAbortCounts(keyId: string, ctx: RequestContext): Promise<{ key_id: string; cleared: Record<string, number> }>;
 }
 
 export function newKeyId(): string {
@@ -144,6 +149,9 @@ export function checkGenerateRequest(
 /** Maps a coordinator failure to the API: 503 when the cluster cannot run the session, 502 when it broke. */
 export function mpcFailure(err: unknown): ApiError {
   if (err instanceof MpcSessionError) {
+    if (err.kind === 'locked') {
+      return new ApiError(409, 'ABORT_LIMIT_REACHED', `${err.message}; clear with DELETE /api/v1/keys/{key_id}/aborts`);
+    }
     if (err.kind === 'unauthorized') {
       return new ApiError(403, 'CLIENT_AUTHORIZATION_REFUSED', `the holder nodes refused: ${err.message}`);
     }
@@ -224,6 +232,8 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
       const durationMs = performance.now() - started;
       metrics.mpcSessionDuration.observe({ operation, algo, result: 'failure' }, durationMs / 1000);
       const apiErr = mpcFailure(err);
+      const refusal = err instanceof MpcSessionError && (err.kind === 'unauthorized' || err.kind === 'locked');
+      const abort = refusal ? undefined : await opts.aborts.record({ keyId: ctx.keyId, operation, algo, nodes, err });
       await audit.record({
         operation,
         result: 'FAILURE',
@@ -231,10 +241,24 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
         userId: ctx.userId,
         keyId: ctx.keyId,
         errorCode: apiErr.code,
-        nodeId: err instanceof MpcSessionError && err.culprit ? err.culprit : nodes.join(','),
+        nodeId: abort?.node ?? (err instanceof MpcSessionError && err.culprit ? err.culprit : nodes.join(',')),
         durationMs,
         dataHash: ctx.dataHash,
-        trail: { ...ctx.trail, reason: err instanceof Error ? err.message : String(err), nodes },
+        trail: {
+          ...ctx.trail,
+          reason: err instanceof Error ? err.message : String(err),
+          nodes,
+          ...(abort
+            ? {
+                abort: {
+                  outcome: abort.outcome,
+                  node: abort.node ?? null,
+                  signers: abort.signers,
+                  session_id: abort.sessionId,
+                },
+              }
+            : {}),
+        },
       });
       throw new ApiError(apiErr.status, apiErr.code, apiErr.message, apiErr.headers, true);
     }
@@ -277,7 +301,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
   ): Promise<Key> {
     const { algo_type: algo, curve } = req.format;
     const { shard_count, threshold } = req.shard_properties;
-    const holders = selectKeygenNodes(await coordinator.health(), shard_count);
+    const holders = selectKeygenNodes(await coordinator.health(), shard_count, await opts.aborts.disruptors());
     if (!holders) {
       throw new ApiError(503, 'CLUSTER_UNAVAILABLE', `fewer than ${shard_count} nodes are reachable and unsealed`, {
         'retry-after': '5',
@@ -367,6 +391,43 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
   }
 
   return {
+    async abortSummary(keyId) {
+      await rowOf(keyId);
+      return { key_id: keyId, signer_sets: await opts.aborts.summary(keyId) };
+    },
+
+    async clearAbortCounts(keyId, ctx) {
+      const row = await rowOf(keyId);
+      const holders = JSON.parse(row.shard_nodes) as string[];
+      let cleared: Record<string, number>;
+      try {
+        cleared = await coordinator.clearAbortCount(holders, keyId);
+      } catch (err) {
+        const apiErr = mpcFailure(err);
+        await audit.record({
+          operation: 'ABORT_COUNT_CLEAR',
+          result: 'FAILURE',
+          requestId: ctx.requestId,
+          userId: ctx.userId,
+          keyId,
+          errorCode: apiErr.code,
+          nodeId: holders.join(','),
+          trail: { ...ctx.trail, reason: err instanceof Error ? err.message : String(err) },
+        });
+        throw new ApiError(apiErr.status, apiErr.code, apiErr.message, apiErr.headers, true);
+      }
+      await audit.record({
+        operation: 'ABORT_COUNT_CLEAR',
+        result: 'SUCCESS',
+        requestId: ctx.requestId,
+        userId: ctx.userId,
+        keyId,
+        nodeId: holders.join(','),
+        trail: { ...ctx.trail, cleared },
+      });
+      return { key_id: keyId, cleared };
+    },
+
     async changeSignPolicy(keyId, req, ctx) {
       const row = await rowOf(keyId);
       const holders = JSON.parse(row.shard_nodes) as string[];
@@ -521,7 +582,12 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
         if (err instanceof InvalidSignDataError) throw new ApiError(422, 'INVALID_SIGN_DATA', err.message);
         throw err;
       }
-      const signers = selectSigners(await coordinator.health(), key.shard_nodes, key.shard_properties.threshold);
+      const signers = selectSigners(
+        await coordinator.health(),
+        key.shard_nodes,
+        key.shard_properties.threshold,
+        await opts.aborts.disruptors(),
+      );
       if (!signers) {
         throw new ApiError(
           503,

@@ -3,7 +3,7 @@
  * opening inbound envelopes and sealing outbound ones. Nothing is written until the gateway
  * commits a keygen whose results agreed at every node.
  */
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EnvelopeError, openEnvelope, sealEnvelope, type EnvelopeKeys } from '../../common/envelope/envelope.ts';
 import type { Envelope, NodeFrame, SessionErrorCode, SessionStart } from '../../common/rpc/tss-service.ts';
@@ -21,11 +21,13 @@ import {
   GATEWAY_TRUSTED_POLICY,
   SignAuthorizationSchema,
   SignPolicySchema,
-  policyHash,
+  keygenTranscriptId,
   type SignAuthorization,
   type SignPolicy,
 } from '../../common/authz/client-keys.ts';
 import { AuthorizationError, checkSignAuthorization, type NonceReplayCache } from '../authz/client-authorization.ts';
+import { buildEvidence, judgeAccusation, type AbortEvidence } from '../../common/abort/evidence.ts';
+import { AbortLimitReached } from '../aborts/abort-limit.ts';
 
 export interface ShareAccess {
   get(keyId: string): Promise<ShareRecord | undefined>;
@@ -44,6 +46,8 @@ export interface SessionDeps {
   /** Client nonces this node has accepted, and when it started (older authorisations are refused). */
   readonly clientNonces: NonceReplayCache;
   readonly startedAtMs: number;
+  /** Sign sessions for a key that aborted without a proven culprit: counted, and refused past a limit. */
+  readonly aborts: { assertOpen(keyId: string): Promise<void>; record(keyId: string): Promise<number> };
 }
 
 export class SessionFailure extends Error {
@@ -92,6 +96,11 @@ export class MpcSession {
   private pendingShare: ShareRecord | undefined;
   private start!: SessionStart;
   private signPolicy: SignPolicy | undefined;
+  private ctx!: SessionContext;
+  /** Every authenticated envelope of this session, kept as evidence should a sender cheat. */
+  private received: Envelope[] = [];
+  /** A sign protocol is running: an abort from here on counts against the key unless a culprit is proven. */
+  private signing = false;
   private timeoutMs = DEFAULT_ROUND_TIMEOUT_MS;
   /** Frames are handled one at a time, in arrival order, even while a step awaits storage. */
   private queue: Promise<void> = Promise.resolve();
@@ -124,12 +133,13 @@ export class MpcSession {
         start.kind === 'KEYGEN' ? parseJsonField(start.sign_policy, SignPolicySchema, 'sign policy') : undefined;
       const ctx: SessionContext = {
         // Keygen binds the sign policy into every transcript: holders given different policies cannot finish.
-        sessionId: policy ? `${start.session_id}|policy=${policyHash(policy)}` : start.session_id,
+        sessionId: start.kind === 'KEYGEN' ? keygenTranscriptId(start.session_id, policy) : start.session_id,
         self,
         parties: [...start.parties],
         holders: [...start.holders],
         threshold: start.threshold,
       };
+      this.ctx = ctx;
       if (start.kind === 'KEYGEN') {
         if (await this.deps.shares.has(start.key_id)) throw new SessionFailure('BAD_START', 'key id already exists');
         this.signPolicy = policy;
@@ -145,6 +155,13 @@ export class MpcSession {
           throw new SessionFailure('BAD_START', 'session parameters do not match the stored share');
         }
         this.checkClientAuthorization(record.signPolicy ?? GATEWAY_TRUSTED_POLICY, start);
+        try {
+          await this.deps.aborts.assertOpen(start.key_id);
+        } catch (e) {
+          if (e instanceof AbortLimitReached) throw new SessionFailure('ABORT_LIMIT', e.message);
+          throw e;
+        }
+        this.signing = true;
         this.party = scheme.sign(ctx, record.secretShare, start.message);
       }
       if (this.party.rounds.length === 0) await this.finish([]);
@@ -200,6 +217,32 @@ export class MpcSession {
     if (this.done) return;
     this.phase = 'failed';
     this.cleanup();
+    this.countUnattributed();
+  }
+
+  private countUnattributed(): void {
+    if (!this.signing) return;
+    const keyId = this.start.key_id;
+    this.deps.aborts.record(keyId).then(
+      (count) => this.deps.log.warn({ key: keyId, count }, 'sign session aborted without a proven culprit'),
+      (e: unknown) => this.deps.log.error({ key: keyId, error: internalErrorSite(e) }, 'could not count an abort'),
+    );
+  }
+
+  /** Evidence for an accusation, and whether this node's own judge finds the culprit guilty. */
+  private evidenceAgainst(culprit: string): { evidence: AbortEvidence; proven: boolean } | undefined {
+    if (!this.peerKeys.has(culprit)) return undefined;
+    const evidence = buildEvidence(this.deps.keys, culprit, this.received);
+    const self = this.deps.keys.nodeId;
+    const judgement = judgeAccusation({
+      evidence,
+      sessionId: this.start.session_id,
+      kind: this.start.kind,
+      ctx: this.ctx,
+      scheme: this.deps.schemes.get(this.start.algo)!,
+      certificateKey: (id) => (id === self ? createPublicKey(this.deps.keys.signingKey) : this.peerKeys.get(id)),
+    });
+    return { evidence, proven: judgement.outcome === 'guilty' };
   }
 
   private async receive(env: Envelope): Promise<void> {
@@ -230,7 +273,14 @@ export class MpcSession {
     }
     const slot = `${env.from}|${broadcast ? 'b' : 'p'}`;
     const box = this.inbox.get(env.round) ?? new Map<string, InboundMessage>();
-    if (box.has(slot)) throw new SessionFailure('REPLAY', `duplicate round ${env.round} message from ${env.from}`);
+    const earlier = box.get(slot);
+    this.received.push(env);
+    if (earlier) {
+      // Both copies are signed by the sender: two different ones prove equivocation; a copy is a replay.
+      if (!sameBytes(earlier.payload, payload))
+        throw new ProtocolAbort(env.from, `two different round ${env.round} messages from ${env.from}`);
+      throw new SessionFailure('REPLAY', `duplicate round ${env.round} message from ${env.from}`);
+    }
     box.set(slot, { from: env.from, broadcast, payload });
     this.inbox.set(env.round, box);
     await this.advance();
@@ -356,6 +406,7 @@ export class MpcSession {
 
   private fail(e: unknown): void {
     if (this.done) return;
+    const accusation = e instanceof ProtocolAbort && e.culprit ? this.evidenceAgainst(e.culprit) : undefined;
     this.phase = 'failed';
     this.cleanup();
     const failure =
@@ -364,19 +415,26 @@ export class MpcSession {
         : e instanceof ProtocolAbort
           ? new SessionFailure('PROTOCOL_ABORT', e.message, e.culprit ?? '')
           : new SessionFailure('INTERNAL', 'internal error');
+    if (!accusation?.proven) this.countUnattributed();
     if (failure.code === 'INTERNAL')
       this.deps.log.error({ error: internalErrorSite(e) }, 'session failed with an internal error');
     else
       this.deps.log.warn({ code: failure.code, culprit: failure.culprit, reason: failure.message }, 'session aborted');
     this.deps.send({
       frame: 'error',
-      error: { code: failure.code, message: failure.message, culprit: failure.culprit },
+      error: {
+        code: failure.code,
+        message: failure.message,
+        culprit: failure.culprit,
+        evidence: accusation ? Buffer.from(JSON.stringify(accusation.evidence)) : new Uint8Array(),
+      },
     });
   }
 
   private cleanup(): void {
     clearTimeout(this.timer);
     this.inbox.clear();
+    this.received = [];
     this.pendingShare?.secretShare.fill(0);
     this.pendingShare = undefined;
   }
@@ -408,6 +466,10 @@ function parseJsonField<T>(
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new SessionFailure('BAD_START', `${what} is malformed`);
   return parsed.data;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

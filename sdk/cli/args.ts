@@ -29,6 +29,7 @@ export type Command =
   | { kind: 'sign'; keyId: string; request: SignRequest }
   | { kind: 'status'; keyId: string; request: UpdateStatusRequest }
   | { kind: 'ready' }
+  | { kind: 'aborts'; keyId: string; clear: boolean }
   | { kind: 'create-access-key'; accessKey: string; algorithm: ClientKeyAlgorithm; out: string };
 
 export interface Invocation {
@@ -48,6 +49,9 @@ commands:
   keys sign <key_id> --type HASH|EIP191|EIP712|RAW (--data 0x.. | --data-file typed.json)
                 [--encoding hex|utf8]
   keys status <key_id> ACTIVE|FROZEN|ARCHIVED [--reason R]
+  keys aborts <key_id>          failed sessions per signer set and who they were pinned on
+  keys clear-aborts <key_id>    lets the holder nodes sign with the key again after too many
+                                aborts without a proven culprit (audited)
   access-keys create <access_key> --out FILE [--algo ED25519|P256]
                 makes a key pair here, registers its public half, writes FILE
                 (credentials for the new key; the private key never leaves this machine)
@@ -92,6 +96,8 @@ const FLAGS_OF_COMMAND: Record<string, readonly (keyof Flags)[]> = {
   'keys list': ['limit', 'label', 'status', 'cursor', 'all'],
   'keys sign': ['data', 'data-file', 'type', 'encoding'],
   'keys status': ['reason'],
+  'keys aborts': [],
+  'keys clear-aborts': [],
   ready: [],
 };
 
@@ -147,6 +153,10 @@ function commandFrom(name: string, args: string[], flags: Flags, readText: (path
           ...(flags.reason !== undefined && { reason: flags.reason }),
         },
       };
+    case 'keys aborts':
+    case 'keys clear-aborts':
+      expectArgs(name, args, 1);
+      return { kind: 'aborts', keyId: keyIdArg(args[0]), clear: name === 'keys clear-aborts' };
     case 'access-keys create': {
       expectArgs(name, args, 1);
       if (!/^[A-Za-z0-9_.-]{1,128}$/.test(args[0]!)) {

@@ -89,6 +89,8 @@ export async function execute(
       return done(await client.sign(command.keyId, command.request));
     case 'status':
       return done(await client.updateStatus(command.keyId, command.request));
+    case 'aborts':
+      return done(command.clear ? await client.clearAborts(command.keyId) : await client.abortSummary(command.keyId));
     case 'ready': {
       // Not ready is an answer, not an error: print it, and exit 1 so scripts can wait on it.
       const ready = await client.ready();

@@ -52,6 +52,8 @@ export interface LocalClusterOptions {
   onLog?: LogSink;
   /** Extra environment for the gateway (e.g. rate limits in tests). */
   gatewayEnv?: Record<string, string>;
+  /** Extra environment for every TSS node (e.g. a low unattributed-abort limit in tests). */
+  nodeEnv?: Record<string, string>;
   runtime?: Runtime;
   /** GG18 pre-params each node keeps ready (node default 2); 0 spends no background CPU. */
   gg18PoolSize?: number;
@@ -225,6 +227,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         CUSTOS_LISTEN: addresses.get(id)!,
         CUSTOS_UNSEAL_PASSWORD_FILE: join(home, 'secrets', `${id}.password`),
         ...(opts.gg18PoolSize !== undefined ? { CUSTOS_GG18_POOL_SIZE: String(opts.gg18PoolSize) } : {}),
+        ...opts.nodeEnv,
       },
       proc,
       opts.onLog,

@@ -99,6 +99,20 @@ export const keyRoutes: FastifyPluginAsync<{ keys: KeyService }> = async (app, {
     return keys.sign(key_id, body, { ...ctxOf(request), clientAuthorization: clientAuthorizationOf(request) });
   });
 
+  app.get('/api/v1/keys/:key_id/aborts', { config: { auth: true } }, async (request) => {
+    const { key_id } = validate(ParamsSchema, request.params, 'path');
+    return keys.abortSummary(key_id);
+  });
+
+  app.delete(
+    '/api/v1/keys/:key_id/aborts',
+    { config: { auth: true, operation: 'ABORT_COUNT_CLEAR' } },
+    async (request) => {
+      const { key_id } = validate(ParamsSchema, request.params, 'path');
+      return keys.clearAbortCounts(key_id, ctxOf(request));
+    },
+  );
+
   app.put(
     '/api/v1/keys/:key_id/sign-policy',
     { config: { auth: true, operation: 'KEY_POLICY_CHANGE' } },
