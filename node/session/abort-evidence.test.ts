@@ -3,7 +3,7 @@
  * certificate keys and envelopes, wired by a relay. A cheating dealer is named with evidence the
  * gateway's judge accepts; a node that accuses an honest peer is refuted and is itself blamed.
  */
-import { before, describe, test } from 'node:test';
+import { describe, test, beforeAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -26,7 +26,7 @@ let home: string;
 const keys = new Map<string, EnvelopeKeys>();
 const certs = new Map<string, Buffer>();
 
-before(async () => {
+beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'custos-abort-'));
   await ensureDevPki(home, holders);
   for (const id of holders) {

@@ -3,7 +3,7 @@
  * count — against real TSS node processes, with a test adversary holding the gateway's
  * certificate that drops every protocol message (so no culprit can be proven).
  */
-import { after, before, test } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +18,7 @@ let adversary: MpcCoordinator;
 let dropAll = false;
 const holders = ['tss1', 'tss2', 'tss3'];
 
-before(async () => {
+beforeAll(async () => {
   cluster = await startLocalCluster({ gg18PoolSize: 0, nodeEnv: { CUSTOS_UNATTRIBUTED_ABORT_LIMIT: '2' } });
   adversary = createGrpcCoordinator({
     home: cluster.home,
@@ -31,7 +31,7 @@ before(async () => {
     relayInterceptor: (deliveries) => (dropAll ? [] : deliveries),
   });
 });
-after(async () => {
+afterAll(async () => {
   await adversary?.close();
   await cluster?.stop();
 });

@@ -5,7 +5,7 @@
  * key and message no node takes part; a replayed or relabelled authorisation is refused. Through
  * the real gateway, the SDK signs with an asymmetric access key, and an HMAC key cannot sign.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { createPrivateKey, randomBytes } from 'node:crypto';
@@ -59,7 +59,7 @@ const bob = clientKey('bob', 'P256');
 const mallory = clientKey('mallory', 'ED25519');
 const policy: SignPolicy = { version: 1, signers: [alice.entry], change_quorum: 1 };
 
-before(async () => {
+beforeAll(async () => {
   cluster = await startLocalCluster({ gg18PoolSize: 0 });
   adversary = createGrpcCoordinator({
     home: cluster.home,
@@ -70,7 +70,7 @@ before(async () => {
     healthTtlMs: 0,
   });
 });
-after(async () => {
+afterAll(async () => {
   await adversary?.close();
   await cluster?.stop();
 });
