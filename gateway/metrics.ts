@@ -7,6 +7,8 @@ export interface GatewayMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly mpcSessionDuration: Histogram<'operation' | 'algo' | 'result'>;
   readonly auditChainLength: Gauge;
+  readonly mpcAborts: Counter<'operation' | 'algo' | 'outcome'>;
+  readonly nodeDisruptions: Counter<'node' | 'outcome'>;
 }
 
 export function createMetrics(
@@ -35,6 +37,18 @@ export function createMetrics(
       help: 'MPC session duration by operation, algorithm and result',
       labelNames: ['operation', 'algo', 'result'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    mpcAborts: new Counter({
+      name: 'custos_mpc_aborts_total',
+      help: 'Failed MPC sessions by operation, algorithm and attribution (guilty, refuted, unattributed, unavailable, timeout)',
+      labelNames: ['operation', 'algo', 'outcome'],
+      registers: [registry],
+    }),
+    nodeDisruptions: new Counter({
+      name: 'custos_node_disruptions_total',
+      help: 'Aborts pinned on a node: proven culprit (guilty) or false accuser (refuted)',
+      labelNames: ['node', 'outcome'],
       registers: [registry],
     }),
     auditChainLength: new Gauge({

@@ -15,6 +15,7 @@ export interface NodeConfig {
   readonly devMode: boolean;
   readonly logLevel: string;
   readonly gg18PoolSize: number;
+  readonly abortLimit: number;
 }
 
 export function loadNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
@@ -37,5 +38,6 @@ export function loadNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
     devMode: e.CUSTOS_DEV_MODE === '1' || e.CUSTOS_DEV_MODE === 'true',
     logLevel: e.CUSTOS_LOG_LEVEL,
     gg18PoolSize: e.CUSTOS_GG18_POOL_SIZE,
+    abortLimit: e.CUSTOS_UNATTRIBUTED_ABORT_LIMIT,
   };
 }

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       shares: () => unsealed.store,
       schemes: builtinSchemes({ gg18PreParams: preParams }),
       preParamsReady: () => unsealed.pool?.size ?? 0,
+      abortLimit: config.abortLimit,
     },
     tls,
     log,

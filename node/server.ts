@@ -9,7 +9,19 @@ import { envelopeKeysFrom, type EnvelopeKeys } from '../common/envelope/envelope
 import { identityOfCertificate, peerMismatch, type ClusterScope } from '../common/pki/identity.ts';
 import type { ReloadingTls, TlsMaterial } from '../common/pki/tls-files.ts';
 import type { ThresholdScheme } from '../common/protocols/types.ts';
-import { tssNodeService, type HealthResponse, type NodeFrame, type SessionFrame } from '../common/rpc/tss-service.ts';
+import {
+  tssNodeService,
+  type HealthResponse,
+  type NodeFrame,
+  type ClearAbortCountRequest,
+  type ClearAbortCountResponse,
+  type PolicyChangeRequest,
+  type PolicyChangeResponse,
+  type SessionFrame,
+} from '../common/rpc/tss-service.ts';
+import { GATEWAY_TRUSTED_POLICY, PolicyChangeSchema, policyHash } from '../common/authz/client-keys.ts';
+import { AuthorizationError, checkPolicyChange, NonceReplayCache } from './authz/client-authorization.ts';
+import { UnattributedAbortLimit, type SecretStore } from './aborts/abort-limit.ts';
 import { MpcSession, type ShareAccess } from './session/session.ts';
 
 export const NODE_VERSION = '0.1.0';
@@ -17,7 +29,9 @@ export const NODE_VERSION = '0.1.0';
 /** What the server reads from the node's current state; `shares` is undefined while sealed. */
 export interface NodeState {
   readonly nodeId: string;
-  shares(): (ShareAccess & { count(): Promise<number> }) | undefined;
+  shares(): (ShareAccess & SecretStore & { count(): Promise<number> }) | undefined;
+  /** Unattributed sign aborts per key after which the node refuses that key until cleared. */
+  readonly abortLimit: number;
   readonly schemes: ReadonlyMap<string, ThresholdScheme>;
   /** GG18 pre-params ready now. */
   preParamsReady(): number;
@@ -100,6 +114,9 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
     }
   });
   const live = new Set<MpcSession>();
+  const clientNonces = new NonceReplayCache();
+  const aborts = new UnattributedAbortLimit(() => state.shares(), state.abortLimit);
+  const startedAtMs = Date.now();
 
   const health: grpc.handleUnaryCall<unknown, HealthResponse> = (call, callback) => {
     const shares = state.shares();
@@ -142,11 +159,22 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
     call.on('data', (frame: SessionFrame) => {
       if (!mpc) {
         if (frame.frame !== 'start') {
-          send({ frame: 'error', error: { code: 'BAD_START', message: 'the first frame must be start', culprit: '' } });
+          send({
+            frame: 'error',
+            error: {
+              code: 'BAD_START',
+              message: 'the first frame must be start',
+              culprit: '',
+              evidence: new Uint8Array(),
+            },
+          });
           return call.end();
         }
         if (!shares) {
-          send({ frame: 'error', error: { code: 'SEALED', message: `${state.nodeId} is sealed`, culprit: '' } });
+          send({
+            frame: 'error',
+            error: { code: 'SEALED', message: `${state.nodeId} is sealed`, culprit: '', evidence: new Uint8Array() },
+          });
           return call.end();
         }
         mpc = new MpcSession({
@@ -156,6 +184,9 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
           shares,
           send,
           log: log.child({ session: frame.start.session_id }),
+          clientNonces,
+          startedAtMs,
+          aborts,
         });
         live.add(mpc);
         void mpc.begin(frame.start);
@@ -175,8 +206,68 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
     call.on('error', () => mpc?.cancel());
   };
 
+  const changeSignPolicy: grpc.handleUnaryCall<PolicyChangeRequest, PolicyChangeResponse> = (call, callback) => {
+    const refuse = (code: grpc.status, details: string) => {
+      log.warn({ reason: details }, 'refused a sign-policy change');
+      callback({ code, details });
+    };
+    if (peerIdentity(call)?.kind !== 'gateway')
+      return refuse(grpc.status.PERMISSION_DENIED, 'only the gateway may call');
+    const shares = state.shares();
+    if (!shares) return refuse(grpc.status.UNAVAILABLE, `${state.nodeId} is sealed`);
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(call.request.change).toString('utf8'));
+    } catch {
+      return refuse(grpc.status.INVALID_ARGUMENT, 'policy change is not JSON');
+    }
+    const parsed = PolicyChangeSchema.safeParse(json);
+    if (!parsed.success) return refuse(grpc.status.INVALID_ARGUMENT, 'policy change is malformed');
+    const change = parsed.data;
+    void (async () => {
+      const record = await shares.get(change.key_id);
+      if (!record) return refuse(grpc.status.NOT_FOUND, `${state.nodeId} holds no share of ${change.key_id}`);
+      try {
+        const current = record.signPolicy ?? GATEWAY_TRUSTED_POLICY;
+        // A retry after some holders already applied it: same policy, nothing to do.
+        if (policyHash(current) !== policyHash(change.policy)) {
+          checkPolicyChange(current, change);
+          await shares.put({ ...record, signPolicy: change.policy });
+          log.info({ key: change.key_id, version: change.policy.version }, 'sign policy changed');
+        }
+        callback(null, { version: change.policy.version, policy_sha256: policyHash(change.policy) });
+      } catch (e) {
+        if (e instanceof AuthorizationError) return refuse(grpc.status.PERMISSION_DENIED, e.message);
+        refuse(grpc.status.INTERNAL, 'could not store the policy');
+      } finally {
+        record.secretShare.fill(0);
+      }
+    })().catch(() => refuse(grpc.status.INTERNAL, 'share store unavailable'));
+  };
+
+  const clearAbortCount: grpc.handleUnaryCall<ClearAbortCountRequest, ClearAbortCountResponse> = (call, callback) => {
+    if (peerIdentity(call)?.kind !== 'gateway') {
+      return callback({ code: grpc.status.PERMISSION_DENIED, details: 'only the gateway may call' });
+    }
+    const keyId = call.request.key_id;
+    if (!/^key_[0-9a-f]{32}$/.test(keyId))
+      return callback({ code: grpc.status.INVALID_ARGUMENT, details: 'invalid key id' });
+    aborts.clear(keyId).then(
+      (cleared) => {
+        log.warn({ key: keyId, cleared }, 'unattributed abort count cleared');
+        callback(null, { cleared });
+      },
+      (e: unknown) => callback({ code: grpc.status.UNAVAILABLE, details: (e as Error).message }),
+    );
+  };
+
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  server.addService(tssNodeService, { Health: health, Session: session });
+  server.addService(tssNodeService, {
+    Health: health,
+    Session: session,
+    ChangeSignPolicy: changeSignPolicy,
+    ClearAbortCount: clearAbortCount,
+  });
   const credentials = grpc.experimental.createCertificateProviderServerCredentials(tls, tls, true);
 
   return {

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import {
@@ -8,6 +8,7 @@ import {
   ListKeysResponseSchema,
   ReadyResponseSchema,
   SignResponseSchema,
+  SIGN_AUTHORIZATION_HEADER,
 } from '../common/api/schemas.ts';
 import type {
   GenerateKeyRequestSchema,
@@ -18,7 +19,16 @@ import type {
   SignResponse,
   UpdateStatusRequest,
 } from '../common/api/schemas.ts';
-import { AUTH_HEADERS, signRequest } from '../common/auth/request-signing.ts';
+import { AUTH_HEADERS, signRequest, stringToSign } from '../common/auth/request-signing.ts';
+import {
+  authorizationStatement,
+  messageSha256,
+  policyChangeStatement,
+  publicKeyHex,
+  signStatement,
+  type SignPolicy,
+} from '../common/authz/client-keys.ts';
+import { digestFor } from '../common/chains/digests.ts';
 import { CustosApiError, CustosConnectionError } from './errors.ts';
 import { DEFAULT_RETRY_POLICY, isRetryableStatus, nextDelayMs, parseRetryAfterMs } from './retry.ts';
 import type { RetryPolicy } from './retry.ts';
@@ -32,7 +42,10 @@ export type HealthResponse = Record<string, unknown>;
 export interface CustosClientOptions {
   baseUrl: string;
   accessKey: string;
-  secretKey: string;
+  /** HMAC access key (trusts the gateway); exactly one of secretKey and privateKey. */
+  secretKey?: string;
+  /** Asymmetric access key: PKCS#8 PEM of Ed25519 or P-256. Sign requests carry a client authorisation the nodes check. */
+  privateKey?: string;
   retry?: Partial<RetryPolicy>;
   /** Per attempt, covering the answer's body too. Keygen runs an MPC session, so be generous. */
   timeoutMs?: number;
@@ -46,13 +59,16 @@ export interface CustosClientOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const USER_AGENT = 'custos-sdk/0.1.0';
 const HealthResponseSchema = z.record(z.string(), z.unknown());
+const CreatedAccessKeySchema = z.object({ access_key: z.string(), algorithm: z.string(), public_key: z.string() });
 
 interface Call {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path below the base URL, query string included, already percent-encoded. */
   path: string;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A sign request: with an asymmetric key, each attempt carries a fresh client authorisation. */
+  authorize?: { keyId: string; dataType: string; message: Uint8Array };
 }
 
 interface Answer {
@@ -87,23 +103,31 @@ function keyPath(keyId: string, suffix = ''): string {
   return `/api/v1/keys/${encodeURIComponent(keyId)}${suffix}`;
 }
 
-/** Signed request headers (DESIGN section 5) for exactly this URL and these body bytes. */
+/**
+ * Signed request headers (DESIGN section 5) for exactly this URL and these body bytes: HMAC with a
+ * secret key, or an Ed25519 / P-256 signature of the same string with a private key.
+ */
 export function authHeaders(opts: {
   accessKey: string;
-  secretKey: string;
+  secretKey?: string;
+  privateKey?: KeyObject;
   method: string;
   url: URL;
   body: Uint8Array | undefined;
   timestampMs: number;
   nonce: string;
 }): Record<string, string> {
-  const signature = signRequest(opts.secretKey, {
+  const signed = {
     method: opts.method,
     pathWithQuery: opts.url.pathname + opts.url.search,
     timestampMs: opts.timestampMs,
     nonce: opts.nonce,
     body: opts.body,
-  });
+  };
+  let signature: string;
+  if (opts.privateKey) signature = signStatement(opts.privateKey, Buffer.from(stringToSign(signed)));
+  else if (opts.secretKey) signature = signRequest(opts.secretKey, signed);
+  else throw new Error('a secret key or a private key is required');
   return {
     [AUTH_HEADERS.accessKey]: opts.accessKey,
     [AUTH_HEADERS.timestamp]: String(opts.timestampMs),
@@ -157,7 +181,8 @@ function parseBody<T>(answer: Answer, schema: z.ZodType<T>): T {
 export class CustosClient {
   readonly baseUrl: string;
   readonly #accessKey: string;
-  readonly #secretKey: string;
+  readonly #secretKey: string | undefined;
+  readonly #privateKey: KeyObject | undefined;
   readonly #policy: RetryPolicy;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
@@ -167,7 +192,11 @@ export class CustosClient {
   constructor(opts: CustosClientOptions) {
     this.baseUrl = opts.baseUrl;
     this.#accessKey = opts.accessKey;
+    if ((opts.secretKey === undefined) === (opts.privateKey === undefined)) {
+      throw new Error('CustosClient needs exactly one of secretKey (HMAC) and privateKey (Ed25519, P-256)');
+    }
     this.#secretKey = opts.secretKey;
+    this.#privateKey = opts.privateKey === undefined ? undefined : createPrivateKey(opts.privateKey);
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#fetch = opts.fetch ?? globalThis.fetch;
@@ -208,8 +237,63 @@ export class CustosClient {
 
   /** Signing has no side effect beyond the audit log, so a retried attempt is harmless. */
   async sign(keyId: string, req: SignRequest): Promise<SignResponse> {
-    const answer = await this.#send({ method: 'POST', path: keyPath(keyId, '/sign'), body: req });
+    // With a private key the client computes the very bytes the key signs and authorises exactly those.
+    const authorize = this.#privateKey
+      ? { keyId, dataType: req.data_type, message: digestFor(req.data_type, req.data, req.encoding) }
+      : undefined;
+    const answer = await this.#send({ method: 'POST', path: keyPath(keyId, '/sign'), body: req, authorize });
     return this.#expect(answer, [200], SignResponseSchema);
+  }
+
+  /** Submits a sign-policy change; every holder node checks the approvals against the current policy. */
+  async changeSignPolicy(
+    keyId: string,
+    policy: SignPolicy,
+    approvals: { access_key: string; signature: string }[],
+  ): Promise<Key> {
+    const answer = await this.#send({
+      method: 'PUT',
+      path: keyPath(keyId, '/sign-policy'),
+      body: { policy, approvals },
+    });
+    return this.#expect(answer, [200], KeySchema);
+  }
+
+  /** This client's approval of a policy change (asymmetric keys only); collect a quorum of them. */
+  approvePolicyChange(keyId: string, policy: SignPolicy): { access_key: string; signature: string } {
+    if (!this.#privateKey) throw new Error('only an asymmetric access key can approve a sign-policy change');
+    return {
+      access_key: this.#accessKey,
+      signature: signStatement(this.#privateKey, policyChangeStatement(keyId, policy)),
+    };
+  }
+
+  /** The key's failed sessions per signer set, by who they were pinned on. */
+  async abortSummary(keyId: string): Promise<Record<string, unknown>> {
+    const answer = await this.#send({ method: 'GET', path: keyPath(keyId, '/aborts') });
+    return this.#expect(answer, [200], z.record(z.string(), z.unknown()));
+  }
+
+  /** Clears the holders' counts of unattributed aborts, re-opening a key they refused (audited). */
+  async clearAborts(keyId: string): Promise<Record<string, unknown>> {
+    const answer = await this.#send({ method: 'DELETE', path: keyPath(keyId, '/aborts') });
+    return this.#expect(answer, [200], z.record(z.string(), z.unknown()));
+  }
+
+  /** Registers the public half of a new asymmetric access key. */
+  async createAccessKey(req: {
+    access_key: string;
+    algorithm: 'ED25519' | 'P256';
+    public_key: string;
+    description?: string;
+  }): Promise<{ access_key: string; algorithm: string; public_key: string }> {
+    const answer = await this.#send({ method: 'POST', path: '/api/v1/access-keys', body: req });
+    return this.#expect(answer, [201], CreatedAccessKeySchema);
+  }
+
+  /** The public key of this client's asymmetric access key, as policies name it. */
+  publicKey(): string | undefined {
+    return this.#privateKey ? publicKeyHex(createPublicKey(this.#privateKey)) : undefined;
   }
 
   async updateStatus(keyId: string, req: UpdateStatusRequest): Promise<Key> {
@@ -265,6 +349,8 @@ export class CustosClient {
 
   /** One signed attempt; throws on anything short of a complete HTTP answer. */
   async #attempt(call: Call, url: URL, body: Uint8Array | undefined): Promise<Answer> {
+    const timestampMs = Date.now();
+    const nonce = freshNonce();
     const headers: Record<string, string> = {
       accept: 'application/json',
       'user-agent': USER_AGENT,
@@ -272,13 +358,27 @@ export class CustosClient {
       ...authHeaders({
         accessKey: this.#accessKey,
         secretKey: this.#secretKey,
+        privateKey: this.#privateKey,
         method: call.method,
         url,
         body,
-        timestampMs: Date.now(),
-        nonce: freshNonce(),
+        timestampMs,
+        nonce,
       }),
     };
+    if (call.authorize && this.#privateKey) {
+      headers[SIGN_AUTHORIZATION_HEADER] = signStatement(
+        this.#privateKey,
+        authorizationStatement({
+          access_key: this.#accessKey,
+          key_id: call.authorize.keyId,
+          data_type: call.authorize.dataType,
+          message_sha256: messageSha256(call.authorize.message),
+          timestamp_ms: timestampMs,
+          nonce,
+        }),
+      );
+    }
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.#fetch(url, {
       method: call.method,

@@ -4,6 +4,7 @@
  * JSON field names follow the seed (snake_case).
  */
 import { z } from 'zod';
+import { CLIENT_KEY_ALGORITHMS, PolicyApprovalSchema, SignPolicySchema } from '../authz/client-keys.ts';
 
 export const ALGORITHMS = ['GG18', 'DMZ21', 'DKLS23', 'EDDSA', 'BLS'] as const;
 /**
@@ -68,6 +69,20 @@ export const GenerateKeyRequestSchema = z
     format: KeyFormatSchema.default({ type: 'ECC', curve: 'SECP256K1', algo_type: 'GG18', size: 32 }),
     shard_properties: ShardPropertiesSchema.default({ shard_count: 3, threshold: 2 }),
     label: LabelSchema.optional(),
+    sign_policy: z
+      .object({
+        signers: z
+          .array(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/))
+          .min(1)
+          .max(64),
+        change_quorum: z.number().int().min(1).max(64).default(1),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'asymmetric access keys that may sign with this key, checked by every holder node; default: the ' +
+          'requesting key when it is asymmetric, else none (the key trusts the gateway)',
+      ),
   })
   .strict();
 export type GenerateKeyRequest = z.infer<typeof GenerateKeyRequestSchema>;
@@ -87,6 +102,10 @@ export const KeySchema = z.object({
   address: z.string(),
   addresses: z.record(z.string(), z.string()),
   shard_nodes: z.array(z.string()),
+  sign_policy: z
+    .object({ version: z.number().int(), signers: z.array(z.string()), change_quorum: z.number().int() })
+    .optional()
+    .describe('access keys the holder nodes accept client authorisations from; absent: the key trusts the gateway'),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -147,11 +166,34 @@ export const UpdateStatusRequestSchema = z
   .strict();
 export type UpdateStatusRequest = z.infer<typeof UpdateStatusRequestSchema>;
 
+/** Header carrying the client's sign authorisation (asymmetric access keys): 64-byte signature, hex. */
+export const SIGN_AUTHORIZATION_HEADER = 'x-kms-sign-authorization';
+
+/** PUT /api/v1/keys/{key_id}/sign-policy: the next policy and approvals by current signers. */
+export const SignPolicyChangeRequestSchema = z
+  .object({ policy: SignPolicySchema, approvals: z.array(PolicyApprovalSchema).min(1).max(64) })
+  .strict();
+export type SignPolicyChangeRequest = z.infer<typeof SignPolicyChangeRequestSchema>;
+
+/** POST /api/v1/access-keys: registers the public half of an asymmetric access key. */
+export const CreateAccessKeyRequestSchema = z
+  .object({
+    access_key: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
+    algorithm: z.enum(CLIENT_KEY_ALGORITHMS),
+    public_key: z.string(),
+    description: z.string().max(255).optional(),
+  })
+  .strict();
+export type CreateAccessKeyRequest = z.infer<typeof CreateAccessKeyRequestSchema>;
+
 export const ERROR_CODES = [
   'BAD_REQUEST',
   'VALIDATION_FAILED',
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'CLIENT_AUTHORIZATION_REQUIRED',
+  'CLIENT_AUTHORIZATION_REFUSED',
+  'ABORT_LIMIT_REACHED',
   'NOT_FOUND',
   'KEY_NOT_ACTIVE',
   'CONFLICT',
@@ -200,3 +242,16 @@ export const CredentialsFileSchema = z.object({
   secret_key: z.string().min(1),
 });
 export type CredentialsFile = z.infer<typeof CredentialsFileSchema>;
+
+/** The same file for an asymmetric access key: the private key stays with the client. */
+export const ClientKeyCredentialsFileSchema = z.object({
+  base_url: z.string().url(),
+  access_key: z.string().min(1),
+  /** PKCS#8 PEM of an Ed25519 or ECDSA P-256 key. */
+  private_key: z.string().includes('PRIVATE KEY'),
+});
+export type ClientKeyCredentialsFile = z.infer<typeof ClientKeyCredentialsFileSchema>;
+
+/** What the CLI reads: either kind. */
+export const AnyCredentialsFileSchema = z.union([CredentialsFileSchema, ClientKeyCredentialsFileSchema]);
+export type AnyCredentialsFile = z.infer<typeof AnyCredentialsFileSchema>;

@@ -28,6 +28,8 @@ export const NodeEnvSchema = z.object({
   CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   /** GG18 pre-params kept ready; 0 generates only on demand (slow keygen, no background CPU). */
   CUSTOS_GG18_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
+  /** Sign sessions per key that may abort without a proven culprit before the node refuses the key. */
+  CUSTOS_UNATTRIBUTED_ABORT_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
 });
 export type NodeEnv = z.input<typeof NodeEnvSchema>;
 

@@ -194,3 +194,33 @@ export function openEnvelope(
 export function certificatePublicKey(cert: Uint8Array | string): KeyObject {
   return new X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert)).publicKey;
 }
+
+/** Whether `env` carries a valid signature of `senderKey` over everything it is bound to. */
+export function envelopeSignatureValid(env: Envelope, senderKey: KeyObject): boolean {
+  const aad = envelopeAad(env.session_id, env.round, env.from, env.to);
+  try {
+    return verify('sha256', signedBytes(aad, env), senderKey, Buffer.from(env.signature));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Decrypts a point-to-point envelope given its ECDH shared secret (the x-coordinate), as a third
+ * party does when the recipient revealed that secret to prove what the sender sent.
+ */
+export function decryptWithSharedSecret(env: Envelope, recipientKey: KeyObject, sharedX: Uint8Array): Uint8Array {
+  const aad = envelopeAad(env.session_id, env.round, env.from, env.to);
+  const body = Buffer.from(env.body);
+  if (env.iv.length !== 12 || body.length < 16) throw new EnvelopeError('MALFORMED', 'envelope is malformed');
+  const key = deriveKey(Buffer.from(sharedX), env.ephemeral_public_key, rawPublicKey(recipientKey), aad);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(env.iv)).setAAD(aad);
+    decipher.setAuthTag(body.subarray(body.length - 16));
+    return new Uint8Array(Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]));
+  } catch {
+    throw new EnvelopeError('AUTH_FAILED', `envelope from ${env.from} failed decryption`);
+  } finally {
+    key.fill(0);
+  }
+}

@@ -75,6 +75,21 @@ export class ProtocolAbort extends Error {
   }
 }
 
+/** A message one party sent in a session, as an abort's evidence shows it (authenticity checked by the caller). */
+export interface SentMessage {
+  readonly from: PartyId;
+  readonly round: number;
+  /** Recipient, or undefined for a broadcast. */
+  readonly to?: PartyId;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * A re-run of the checks that `accused`'s messages must pass, on public data only: `guilty`
+ * when one fails, not guilty when all pass. Undefined when these messages cannot decide it.
+ */
+export type AbortVerdict = { readonly guilty: boolean; readonly reason: string } | undefined;
+
 /**
  * An algorithm as the node runtime and the gateway see it. Signing yields one output per signer;
  * the gateway's `combine` verifies them (naming a bad signer) and returns the final signature.
@@ -95,6 +110,17 @@ export interface ThresholdScheme {
     message: Uint8Array,
     ctx: { holders: readonly PartyId[]; threshold: number },
   ): Uint8Array;
+  /**
+   * Judges an accusation from the accused's authenticated messages (and other parties' broadcasts)
+   * of a session of `kind`; absent when the algorithm's aborts cannot be judged from public data.
+   */
+  judge?(
+    ctx: SessionContext,
+    kind: 'KEYGEN' | 'SIGN',
+    accused: PartyId,
+    accuser: PartyId,
+    messages: readonly SentMessage[],
+  ): AbortVerdict;
   /** Verifies a final signature with the standard, non-threshold verifier. */
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
 }

@@ -43,6 +43,19 @@ export interface SessionStart {
   message: Buffer;
   round_timeout_ms: number;
   peer_certificates: Record<string, Buffer>;
+  /** KEYGEN: JSON SignPolicy, empty when the key trusts the gateway. */
+  sign_policy: Buffer;
+  /** SIGN: JSON SignAuthorization, empty when none. */
+  authorization: Buffer;
+}
+
+export interface PolicyChangeRequest {
+  change: Buffer;
+}
+
+export interface PolicyChangeResponse {
+  version: number;
+  policy_sha256: string;
 }
 
 export interface Envelope {
@@ -66,6 +79,16 @@ export interface SessionError {
   code: string;
   message: string;
   culprit: string;
+  /** JSON AbortEvidence backing `culprit`; empty when the node has none. */
+  evidence: Uint8Array;
+}
+
+export interface ClearAbortCountRequest {
+  key_id: string;
+}
+
+export interface ClearAbortCountResponse {
+  cleared: number;
 }
 
 /** A decoded frame: exactly one of the fields is set, named by `frame`. */
@@ -83,6 +106,8 @@ export type SessionErrorCode =
   | 'SEALED'
   | 'UNKNOWN_KEY'
   | 'AUTH_FAILED'
+  | 'UNAUTHORIZED'
+  | 'ABORT_LIMIT'
   | 'PROTOCOL_ABORT'
   | 'TIMEOUT'
   | 'REPLAY'

@@ -7,10 +7,13 @@ import {
   AUTH_HEADERS,
   NONCE_PATTERN,
   signatureMatches,
+  stringToSign,
   TIMESTAMP_WINDOW_MS,
 } from '../../common/auth/request-signing.ts';
+import { verifyStatement } from '../../common/authz/client-keys.ts';
 import type { AccessKeyStore } from './access-keys.ts';
 import type { Role } from './roles.ts';
+import type { ClientPublicKeyStore } from './client-public-keys.ts';
 import { ipAllowed } from './cidr.ts';
 import type { NonceCache } from './nonce-cache.ts';
 
@@ -41,11 +44,14 @@ export type AuthOutcome =
 export interface AuthDeps {
   keys: AccessKeyStore;
   nonces: NonceCache;
+  /** Asymmetric access keys: a request from one is verified with its public key, never an HMAC secret. */
+  publicKeys?: ClientPublicKeyStore;
   now?: () => number;
 }
 
 const ACCESS_KEY_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
-const SIGNATURE_PATTERN = /^[0-9a-f]{64}$/;
+/** HMAC-SHA256 (32 bytes) or an Ed25519 / P-256 r‖s signature (64 bytes), lowercase hex. */
+const SIGNATURE_PATTERN = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
 
 const single = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
 
@@ -77,7 +83,11 @@ export async function authenticate(input: AuthInput, deps: AuthDeps): Promise<Au
     );
   }
   if (!SIGNATURE_PATTERN.test(signature)) {
-    return reject(401, 'MALFORMED_HEADERS', 'X-KMS-Signature must be 64 lowercase hex digits');
+    return reject(
+      401,
+      'MALFORMED_HEADERS',
+      'X-KMS-Signature must be 64 (HMAC) or 128 (Ed25519, P-256) lowercase hex digits',
+    );
   }
   const now = (deps.now ?? Date.now)();
   if (Math.abs(now - Number(timestamp)) > TIMESTAMP_WINDOW_MS) {
@@ -91,8 +101,11 @@ export async function authenticate(input: AuthInput, deps: AuthDeps): Promise<Au
   // Unknown key and bad signature answer the same message, so key ids cannot be probed.
   if (!key) return reject(401, 'UNKNOWN_ACCESS_KEY', 'signature does not verify');
   const signed = { method: input.method, pathWithQuery: input.url, timestampMs: timestamp, nonce, body: input.body };
-  if (!signatureMatches(key.secretKey, signed, signature))
-    return reject(401, 'BAD_SIGNATURE', 'signature does not verify');
+  const publicKey = await deps.publicKeys?.get(accessKey);
+  const authentic = publicKey
+    ? verifyStatement(publicKey, Buffer.from(stringToSign(signed)), signature)
+    : key.secretKey.length > 0 && signatureMatches(key.secretKey, signed, signature);
+  if (!authentic) return reject(401, 'BAD_SIGNATURE', 'signature does not verify');
   // Remembered for twice the window: a timestamp may be up to one window in the past or future.
   if (!(await deps.nonces.claim(accessKey, nonce, 2 * TIMESTAMP_WINDOW_MS))) {
     return reject(401, 'REPLAYED_NONCE', 'nonce was already used');

@@ -9,12 +9,20 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { devTlsPaths, ReloadingTls } from '../../common/pki/tls-files.ts';
 import { identityOfCertificate, peerMismatch } from '../../common/pki/identity.ts';
+import { loadTlsMaterial } from '../../common/pki/dev-pki.ts';
+import { judgeAccusation } from '../../common/abort/evidence.ts';
+import { keygenTranscriptId, SignPolicySchema } from '../../common/authz/client-keys.ts';
+import { certificatePublicKey } from '../../common/envelope/envelope.ts';
 import { ProtocolAbort, type PartyId, type ThresholdScheme } from '../../common/protocols/types.ts';
 import {
   TssNodeClient,
   type Envelope,
   type HealthResponse,
   type NodeFrame,
+  type ClearAbortCountRequest,
+  type ClearAbortCountResponse,
+  type PolicyChangeRequest,
+  type PolicyChangeResponse,
   type SessionFrame,
   type SessionResult,
   type SessionStart,
@@ -75,6 +83,16 @@ export interface CoordinatorOptions {
 type Client = grpc.Client & {
   Health(req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: HealthResponse) => void): void;
   Session(opts?: grpc.CallOptions): grpc.ClientDuplexStream<SessionFrame, NodeFrame>;
+  ClearAbortCount(
+    req: ClearAbortCountRequest,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res: ClearAbortCountResponse) => void,
+  ): void;
+  ChangeSignPolicy(
+    req: PolicyChangeRequest,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res: PolicyChangeResponse) => void,
+  ): void;
 };
 
 interface NodeView {
@@ -226,6 +244,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
     const streams = new Map<string, grpc.ClientDuplexStream<SessionFrame, NodeFrame>>();
     const results = new Map<string, SessionResult>();
     const committed = new Set<string>();
+    const session = { id: start.session_id, parties: [...start.parties] };
     let settled = false;
 
     return new Promise<Map<string, SessionResult>>((resolve, reject) => {
@@ -237,7 +256,8 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
           if (err) s.cancel();
           else s.end();
         }
-        if (err) reject(err);
+        if (err)
+          reject(err.session ? err : new MpcSessionError(err.message, err.culprit, err.kind, err.attribution, session));
         else resolve(results);
       };
       const timer = setTimeout(() => {
@@ -289,14 +309,37 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
               if (committed.size === participants.size) finish();
               return;
             case 'error': {
-              const { code, message, culprit } = frame.error;
+              const { code, message, culprit, evidence } = frame.error;
               const kind =
-                code === 'TIMEOUT' ? 'timeout' : code === 'SEALED' || code === 'UNKNOWN_KEY' ? 'unavailable' : 'abort';
+                code === 'TIMEOUT'
+                  ? 'timeout'
+                  : code === 'SEALED' || code === 'UNKNOWN_KEY'
+                    ? 'unavailable'
+                    : code === 'UNAUTHORIZED'
+                      ? 'unauthorized'
+                      : code === 'ABORT_LIMIT'
+                        ? 'locked'
+                        : 'abort';
+              if (kind !== 'abort') {
+                return finish(
+                  new MpcSessionError(`${nodeId}: ${message}`, kind === 'unavailable' ? nodeId : undefined, kind),
+                );
+              }
+              // A named culprit counts only with evidence the gateway checks itself.
+              const judgement = culprit
+                ? judge(start, certs, nodeId, evidence)
+                : ({ outcome: 'unattributed', reason: 'no culprit named' } as const);
               return finish(
                 new MpcSessionError(
-                  `${nodeId}: ${message}`,
-                  culprit || (kind === 'unavailable' ? nodeId : undefined),
-                  kind,
+                  `${nodeId}: ${message}${judgement.outcome === 'guilty' ? '' : ` [${judgement.reason}]`}`,
+                  judgement.outcome === 'guilty' ? judgement.culprit : undefined,
+                  'abort',
+                  judgement.outcome === 'guilty'
+                    ? { outcome: 'guilty', node: judgement.culprit }
+                    : judgement.outcome === 'refuted'
+                      ? { outcome: 'refuted', node: judgement.falseAccuser }
+                      : { outcome: 'unattributed' },
+                  session,
                 ),
               );
             }
@@ -322,6 +365,47 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
     });
   }
 
+  /** Checks an accusation's evidence as any holder could: envelopes, reveals, then the protocol's own checks. */
+  function judge(
+    start: Omit<SessionStart, 'peer_certificates' | 'round_timeout_ms'>,
+    certs: Record<string, Buffer>,
+    reporter: string,
+    evidence: Uint8Array,
+  ) {
+    let parsed: unknown;
+    try {
+      parsed = evidence.length > 0 ? JSON.parse(Buffer.from(evidence).toString('utf8')) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    const policy =
+      start.sign_policy.length > 0
+        ? SignPolicySchema.safeParse(JSON.parse(start.sign_policy.toString('utf8')))
+        : undefined;
+    const judgement = judgeAccusation({
+      evidence: parsed,
+      sessionId: start.session_id,
+      kind: start.kind,
+      ctx: {
+        sessionId: start.kind === 'KEYGEN' ? keygenTranscriptId(start.session_id, policy?.data) : start.session_id,
+        self: '',
+        parties: start.parties,
+        holders: start.holders,
+        threshold: start.threshold,
+      },
+      scheme: opts.schemes.get(start.algo)!,
+      certificateKey: (id) => (certs[id] ? certificatePublicKey(certs[id]!) : undefined),
+    });
+    // Evidence in someone else's name is the reporter's own lie.
+    if (parsed && typeof parsed === 'object' && (parsed as { accuser?: unknown }).accuser !== reporter) {
+      return { outcome: 'refuted', falseAccuser: reporter, reason: 'evidence names another accuser' } as const;
+    }
+    if (judgement.outcome === 'refuted' && judgement.falseAccuser !== reporter) {
+      return { outcome: 'refuted', falseAccuser: reporter, reason: judgement.reason } as const;
+    }
+    return judgement;
+  }
+
   const coordinator: MpcCoordinator = {
     async health() {
       await refresh();
@@ -339,6 +423,8 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
           holders: [...req.holders],
           threshold: req.threshold,
           message: Buffer.alloc(0),
+          sign_policy: req.signPolicy ? Buffer.from(JSON.stringify(req.signPolicy)) : Buffer.alloc(0),
+          authorization: Buffer.alloc(0),
         },
         opts.keygenTimeoutMs ?? 170_000,
         true,
@@ -360,6 +446,8 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
           holders: [...req.holders],
           threshold: req.threshold,
           message: Buffer.from(req.message),
+          sign_policy: Buffer.alloc(0),
+          authorization: req.authorization ? Buffer.from(JSON.stringify(req.authorization)) : Buffer.alloc(0),
         },
         opts.signTimeoutMs ?? 30_000,
         false,
@@ -371,9 +459,65 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
           threshold: req.threshold,
         });
       } catch (e) {
-        if (e instanceof ProtocolAbort) throw new MpcSessionError(e.message, e.culprit);
+        // The gateway's own check of a signer's output against public data: proven without a node's word.
+        if (e instanceof ProtocolAbort) {
+          throw new MpcSessionError(e.message, e.culprit, 'abort', undefined, {
+            id: 'combine',
+            parties: [...req.signers],
+          });
+        }
         throw e;
       }
+    },
+
+    async changeSignPolicy(holders, change) {
+      const request: PolicyChangeRequest = { change: Buffer.from(JSON.stringify(change)) };
+      const answers = await Promise.allSettled(
+        holders.map(
+          (id) =>
+            new Promise<PolicyChangeResponse>((resolve, reject) => {
+              const view = views.get(id);
+              if (!view) return reject(new MpcSessionError(`unknown node ${id}`, id, 'unavailable'));
+              view.client.ChangeSignPolicy(request, { deadline: Date.now() + 10_000 }, (err, res) =>
+                err
+                  ? reject(
+                      new MpcSessionError(
+                        `${id}: ${err.details || err.message}`,
+                        undefined,
+                        err.code === grpc.status.PERMISSION_DENIED ? 'unauthorized' : 'unavailable',
+                      ),
+                    )
+                  : resolve(res),
+              );
+            }),
+        ),
+      );
+      const refused = answers.find((a) => a.status === 'rejected');
+      if (refused) throw refused.reason;
+      const hashes = new Set(
+        answers.map((a) => (a as PromiseFulfilledResult<PolicyChangeResponse>).value.policy_sha256),
+      );
+      if (hashes.size !== 1) throw new MpcSessionError('holders answered different policies', undefined, 'abort');
+      return [...hashes][0]!;
+    },
+
+    async clearAbortCount(holders, keyId) {
+      const cleared: Record<string, number> = {};
+      await Promise.all(
+        holders.map(
+          (id) =>
+            new Promise<void>((resolve, reject) => {
+              const view = views.get(id);
+              if (!view) return reject(new MpcSessionError(`unknown node ${id}`, id, 'unavailable'));
+              view.client.ClearAbortCount({ key_id: keyId }, { deadline: Date.now() + 10_000 }, (err, res) => {
+                if (err) return reject(new MpcSessionError(`${id}: ${err.details || err.message}`, id, 'unavailable'));
+                cleared[id] = res.cleared;
+                resolve();
+              });
+            }),
+        ),
+      );
+      return cleared;
     },
 
     async close() {

@@ -1,3 +1,4 @@
+import type { PolicyChange, SignAuthorization, SignPolicy } from '../../common/authz/client-keys.ts';
 import type { PartyId } from '../../common/protocols/types.ts';
 
 /** What the gateway knows of one TSS node right now. */
@@ -21,6 +22,8 @@ export interface KeygenRequest {
   /** The shard holders, in index order. */
   readonly holders: readonly PartyId[];
   readonly threshold: number;
+  /** Which client keys may sign; absent: the key trusts the gateway. */
+  readonly signPolicy?: SignPolicy;
 }
 
 export interface KeygenResult {
@@ -39,14 +42,32 @@ export interface SignRequest {
   readonly publicInfo: Uint8Array;
   /** The exact bytes the algorithm signs (a 32-byte digest for ECDSA, the message for EdDSA/BLS). */
   readonly message: Uint8Array;
+  /** The client's signed consent, forwarded to every signer (required by keys with a sign policy). */
+  readonly authorization?: SignAuthorization;
 }
 
-/** Thrown when a session fails; `culprit` names a node that cheated or failed, when known. */
+/** Who an abort is pinned on, after the gateway checked the evidence (docs/security.md, "Identifiable abort"). */
+export type AbortAttribution =
+  /** A culprit proven by evidence, or by the gateway's own check of its output. */
+  | { readonly outcome: 'guilty'; readonly node: PartyId }
+  /** A node named a culprit with evidence that does not hold up: the accuser is counted. */
+  | { readonly outcome: 'refuted'; readonly node: PartyId }
+  | { readonly outcome: 'unattributed' };
+
+/**
+ * Thrown when a session fails; `culprit` names a node that cheated (proven) or failed (went away,
+ * timed out), when known; `attribution` says who a protocol abort is pinned on.
+ */
 export class MpcSessionError extends Error {
   constructor(
     message: string,
     readonly culprit?: PartyId,
-    readonly kind: 'abort' | 'timeout' | 'unavailable' = 'abort',
+    readonly kind: 'abort' | 'timeout' | 'unavailable' | 'unauthorized' | 'locked' = 'abort',
+    readonly attribution: AbortAttribution = culprit && kind === 'abort'
+      ? { outcome: 'guilty', node: culprit }
+      : { outcome: 'unattributed' },
+    /** The session and its participants, for the abort records. */
+    readonly session?: { readonly id: string; readonly parties: readonly PartyId[] },
   ) {
     super(message);
     this.name = 'MpcSessionError';
@@ -58,5 +79,9 @@ export interface MpcCoordinator {
   health(): Promise<NodeHealth[]>;
   keygen(req: KeygenRequest): Promise<KeygenResult>;
   sign(req: SignRequest): Promise<Uint8Array>;
+  /** Sends a client-approved sign-policy change to every holder; each verifies it. Returns the new policy hash. */
+  changeSignPolicy(holders: readonly PartyId[], change: PolicyChange): Promise<string>;
+  /** Clears each holder's count of unattributed aborts for the key; returns what each had counted. */
+  clearAbortCount(holders: readonly PartyId[], keyId: string): Promise<Record<PartyId, number>>;
   close(): Promise<void>;
 }

@@ -66,8 +66,42 @@ export interface AuditCheckpointsTable {
   created_at: string;
 }
 
+export interface ClientPublicKeysTable {
+  access_key: string;
+  /** ED25519 or P256. */
+  algorithm: string;
+  /** Raw Ed25519 or compressed P-256 point, lowercase hex. */
+  public_key: string;
+  created_at: string;
+}
+
+export interface KeySignPoliciesTable {
+  key_id: string;
+  /** JSON SignPolicy (common/authz/client-keys.ts). */
+  policy: string;
+  updated_at: string;
+}
+
+export interface MpcAbortsTable {
+  session_id: string;
+  key_id: string;
+  /** KEY_GENERATE or KEY_SIGN. */
+  operation: string;
+  /** Comma-separated participants, sorted: the signer set. */
+  signers: string;
+  /** guilty (culprit proven), refuted (false accuser), unattributed, unavailable, timeout. */
+  outcome: string;
+  /** The proven culprit, the false accuser, or the unresponsive node; null when nobody. */
+  node_id: string | null;
+  reason: string;
+  created_at: string;
+}
+
 export interface Database {
+  mpc_aborts: MpcAbortsTable;
   keys: KeysTable;
+  client_public_keys: ClientPublicKeysTable;
+  key_sign_policies: KeySignPoliciesTable;
   access_keys: AccessKeysTable;
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;

@@ -187,6 +187,7 @@ describe('gateway API: bad input', () => {
     assert.equal(entry.operation, 'KEY_GENERATE');
     assert.equal(entry.result, 'FAILURE');
     assert.equal(entry.node_id, 'tss2');
+    assert.equal(JSON.parse(entry.audit_trail).abort.outcome, 'guilty');
   });
 
   test('keygen session that times out or finds a node gone: 503 CLUSTER_UNAVAILABLE', async () => {

@@ -18,6 +18,10 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { AccessKeyStore } from '../auth/access-keys.ts';
 import { authenticate } from '../auth/authenticate.ts';
 import { mayPerform } from '../auth/roles.ts';
+import { createClientPublicKeyStore } from '../auth/client-public-keys.ts';
+import { createSignPolicyStore } from '../keys/sign-policies.ts';
+import { createAbortRecords } from '../aborts/abort-records.ts';
+import { accessKeyRoutes } from './routes/access-keys.ts';
 import type { NonceCache } from '../auth/nonce-cache.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { MpcCoordinator } from '../coordinator/types.ts';
@@ -82,6 +86,7 @@ export function buildGatewayApp(
     // Headers may carry the signature: keep them out of request logs.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  const publicKeys = createClientPublicKeyStore(deps.db);
   app.decorateRequest('accessKey', undefined);
   app.decorateRequest('startedAt', 0);
 
@@ -104,7 +109,7 @@ export function buildGatewayApp(
         body: request.body instanceof Uint8Array ? request.body : undefined,
         ip: request.ip,
       },
-      { keys: deps.accessKeys, nonces: deps.nonces },
+      { keys: deps.accessKeys, nonces: deps.nonces, publicKeys },
     );
     if (!outcome.ok) {
       const code = outcome.status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN';
@@ -192,8 +197,12 @@ export function buildGatewayApp(
     algorithms: config.algorithms,
     nodeCount: config.nodes.length,
     mpcTimeoutMs: config.mpc_timeout_ms,
+    publicKeys,
+    signPolicies: createSignPolicyStore(deps.db),
+    aborts: createAbortRecords({ db: deps.db, metrics }),
   });
   app.register(keyRoutes, { keys });
+  app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });
   app.register(systemRoutes, { coordinator: deps.coordinator, metrics, nodeCount: config.nodes.length });
   return app;
 }

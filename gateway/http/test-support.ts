@@ -67,6 +67,12 @@ export class ScriptedCoordinator implements MpcCoordinator {
     if (this.hang) return new Promise<never>(() => undefined);
     throw this.failure;
   }
+  async changeSignPolicy(): Promise<string> {
+    throw this.failure;
+  }
+  async clearAbortCount(): Promise<Record<string, number>> {
+    throw this.failure;
+  }
   async close(): Promise<void> {}
 }
 

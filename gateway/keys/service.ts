@@ -16,9 +16,18 @@ import {
   type KeyStatus,
   type ListKeysQuery,
   type ListKeysResponse,
+  type SignPolicyChangeRequest,
   type SignRequest,
   type SignResponse,
 } from '../../common/api/schemas.ts';
+import {
+  messageSha256,
+  SignPolicySchema,
+  type SignAuthorization,
+  type SignPolicy,
+} from '../../common/authz/client-keys.ts';
+import type { AbortRecords, AbortSummary } from '../aborts/abort-records.ts';
+import type { ClientPublicKeyStore } from '../auth/client-public-keys.ts';
 import { addressesFor } from '../../common/chains/addresses.ts';
 import { digestFor, InvalidSignDataError } from '../../common/chains/digests.ts';
 import { toRsv } from '../../common/chains/signature.ts';
@@ -30,12 +39,15 @@ import type { KeyRow } from '../db/schema.ts';
 import { ApiError } from '../http/errors.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { selectKeygenNodes, selectSigners } from './node-selection.ts';
+import { policySummary, type SignPolicyStore } from './sign-policies.ts';
 
 /** Who asked, for the audit log. */
 export interface RequestContext {
   requestId: string;
   userId?: string;
   trail: Record<string, unknown>;
+  /** The client's sign authorisation (asymmetric access keys), with the request's own timestamp and nonce. */
+  clientAuthorization?: { signature: string; timestampMs: number; nonce: string };
 }
 
 export interface KeyServiceOptions {
@@ -48,6 +60,9 @@ export interface KeyServiceOptions {
   /** Nodes in the cluster: the largest possible shard_count. */
   nodeCount: number;
   mpcTimeoutMs: number;
+  publicKeys: ClientPublicKeyStore;
+  signPolicies: SignPolicyStore;
+  aborts: AbortRecords;
 }
 
 export interface KeyService {
@@ -59,6 +74,10 @@ export interface KeyService {
   list(query: ListKeysQuery): Promise<ListKeysResponse>;
   setStatus(keyId: string, status: KeyStatus, reason: string | undefined, ctx: RequestContext): Promise<Key>;
   sign(keyId: string, req: SignRequest, ctx: RequestContext): Promise<SignResponse>;
+  changeSignPolicy(keyId: string, req: SignPolicyChangeRequest, ctx: RequestContext): Promise<Key>;
+  abortSummary(keyId: string): Promise<{ key_id: string; signer_sets: AbortSummary[] }>;
+  /** Clears every holder's count of unattributed aborts for the key (an operator's decision). */
+  clearAbortCounts(keyId: string, ctx: RequestContext): Promise<{ key_id: string; cleared: Record<string, number> }>;
 }
 
 export function newKeyId(): string {
@@ -130,6 +149,12 @@ export function checkGenerateRequest(
 /** Maps a coordinator failure to the API: 503 when the cluster cannot run the session, 502 when it broke. */
 export function mpcFailure(err: unknown): ApiError {
   if (err instanceof MpcSessionError) {
+    if (err.kind === 'locked') {
+      return new ApiError(409, 'ABORT_LIMIT_REACHED', `${err.message}; clear with DELETE /api/v1/keys/{key_id}/aborts`);
+    }
+    if (err.kind === 'unauthorized') {
+      return new ApiError(403, 'CLIENT_AUTHORIZATION_REFUSED', `the holder nodes refused: ${err.message}`);
+    }
     if (err.kind === 'unavailable' || err.kind === 'timeout') {
       return new ApiError(503, 'CLUSTER_UNAVAILABLE', `MPC cluster unavailable: ${err.message}`, {
         'retry-after': '1',
@@ -207,6 +232,8 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
       const durationMs = performance.now() - started;
       metrics.mpcSessionDuration.observe({ operation, algo, result: 'failure' }, durationMs / 1000);
       const apiErr = mpcFailure(err);
+      const refusal = err instanceof MpcSessionError && (err.kind === 'unauthorized' || err.kind === 'locked');
+      const abort = refusal ? undefined : await opts.aborts.record({ keyId: ctx.keyId, operation, algo, nodes, err });
       await audit.record({
         operation,
         result: 'FAILURE',
@@ -214,13 +241,57 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
         userId: ctx.userId,
         keyId: ctx.keyId,
         errorCode: apiErr.code,
-        nodeId: err instanceof MpcSessionError && err.culprit ? err.culprit : nodes.join(','),
+        nodeId: abort?.node ?? (err instanceof MpcSessionError && err.culprit ? err.culprit : nodes.join(',')),
         durationMs,
         dataHash: ctx.dataHash,
-        trail: { ...ctx.trail, reason: err instanceof Error ? err.message : String(err), nodes },
+        trail: {
+          ...ctx.trail,
+          reason: err instanceof Error ? err.message : String(err),
+          nodes,
+          ...(abort
+            ? {
+                abort: {
+                  outcome: abort.outcome,
+                  node: abort.node ?? null,
+                  signers: abort.signers,
+                  session_id: abort.sessionId,
+                },
+              }
+            : {}),
+        },
       });
       throw new ApiError(apiErr.status, apiErr.code, apiErr.message, apiErr.headers, true);
     }
+  }
+
+  /** The signers a new key accepts: as requested, else the requester when it is an asymmetric key, else none. */
+  async function resolvePolicy(
+    req: GenerateKeyRequest,
+    requester: string | undefined,
+  ): Promise<SignPolicy | undefined> {
+    const requesterKey = requester ? await opts.publicKeys.get(requester) : undefined;
+    const wanted = req.sign_policy?.signers ?? (requesterKey ? [requesterKey.access_key] : []);
+    if (wanted.length === 0) return undefined;
+    const signers = [];
+    for (const accessKey of new Set(wanted)) {
+      const key = await opts.publicKeys.get(accessKey);
+      if (!key)
+        throw new ApiError(422, 'VALIDATION_FAILED', `sign_policy: ${accessKey} is not an asymmetric access key`);
+      signers.push(key);
+    }
+    const parsed = SignPolicySchema.safeParse({
+      version: 1,
+      signers,
+      change_quorum: req.sign_policy?.change_quorum ?? 1,
+    });
+    if (!parsed.success)
+      throw new ApiError(422, 'VALIDATION_FAILED', `sign_policy: ${parsed.error.issues[0]!.message}`);
+    return parsed.data;
+  }
+
+  async function withPolicy(key: Key): Promise<Key> {
+    const policy = await opts.signPolicies.get(key.key_id);
+    return policy ? { ...key, sign_policy: policySummary(policy) } : key;
   }
 
   async function generateNew(
@@ -230,17 +301,18 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
   ): Promise<Key> {
     const { algo_type: algo, curve } = req.format;
     const { shard_count, threshold } = req.shard_properties;
-    const holders = selectKeygenNodes(await coordinator.health(), shard_count);
+    const holders = selectKeygenNodes(await coordinator.health(), shard_count, await opts.aborts.disruptors());
     if (!holders) {
       throw new ApiError(503, 'CLUSTER_UNAVAILABLE', `fewer than ${shard_count} nodes are reachable and unsealed`, {
         'retry-after': '5',
       });
     }
+    const signPolicy = await resolvePolicy(req, ctx.userId);
     const keyId = newKeyId();
     const started = performance.now();
     // Deriving addresses inside the session makes a malformed public key a failed session.
     const { result, address, addresses } = await session('KEY_GENERATE', algo, holders, { ...ctx, keyId }, async () => {
-      const out = await coordinator.keygen({ keyId, algo, holders, threshold });
+      const out = await coordinator.keygen({ keyId, algo, holders, threshold, signPolicy });
       return { result: out, ...addressesFor(curve, out.publicKey) };
     });
     const now = nowIso();
@@ -264,6 +336,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
       updated_at: now,
     };
     await db.insertInto('keys').values(row).execute();
+    if (signPolicy) await opts.signPolicies.put(keyId, signPolicy);
     await audit.record({
       operation: 'KEY_GENERATE',
       result: 'SUCCESS',
@@ -273,19 +346,140 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
       nodeId: holders.join(','),
       durationMs: performance.now() - started,
       dataHash: bytesToHex(sha256(result.publicKey)),
-      trail: { ...ctx.trail, algo, public_key: row.public_key, address },
+      trail: {
+        ...ctx.trail,
+        algo,
+        public_key: row.public_key,
+        address,
+        ...(signPolicy ? { sign_policy: policySummary(signPolicy) } : {}),
+      },
     });
-    return keyFromRow(row);
+    return withPolicy(keyFromRow(row));
+  }
+
+  /**
+   * The client's authorisation as the holders will check it. The gateway only assembles it from
+   * the request; it cannot make one up, and it insists on one only to fail early.
+   */
+  async function clientAuthorizationFor(
+    keyId: string,
+    req: SignRequest,
+    message: Uint8Array,
+    ctx: RequestContext,
+  ): Promise<SignAuthorization | undefined> {
+    const policy = await opts.signPolicies.get(keyId);
+    const given = ctx.clientAuthorization;
+    if (!given || !ctx.userId) {
+      if (policy && policy.signers.length > 0) {
+        throw new ApiError(
+          403,
+          'CLIENT_AUTHORIZATION_REQUIRED',
+          `key ${keyId} signs only with a client authorisation (X-KMS-Sign-Authorization) from ${policySummary(policy).signers.join(', ')}`,
+        );
+      }
+      return undefined;
+    }
+    return {
+      access_key: ctx.userId,
+      key_id: keyId,
+      data_type: req.data_type,
+      message_sha256: messageSha256(message),
+      timestamp_ms: given.timestampMs,
+      nonce: given.nonce,
+      signature: given.signature,
+    };
   }
 
   return {
+    async abortSummary(keyId) {
+      await rowOf(keyId);
+      return { key_id: keyId, signer_sets: await opts.aborts.summary(keyId) };
+    },
+
+    async clearAbortCounts(keyId, ctx) {
+      const row = await rowOf(keyId);
+      const holders = JSON.parse(row.shard_nodes) as string[];
+      let cleared: Record<string, number>;
+      try {
+        cleared = await coordinator.clearAbortCount(holders, keyId);
+      } catch (err) {
+        const apiErr = mpcFailure(err);
+        await audit.record({
+          operation: 'ABORT_COUNT_CLEAR',
+          result: 'FAILURE',
+          requestId: ctx.requestId,
+          userId: ctx.userId,
+          keyId,
+          errorCode: apiErr.code,
+          nodeId: holders.join(','),
+          trail: { ...ctx.trail, reason: err instanceof Error ? err.message : String(err) },
+        });
+        throw new ApiError(apiErr.status, apiErr.code, apiErr.message, apiErr.headers, true);
+      }
+      await audit.record({
+        operation: 'ABORT_COUNT_CLEAR',
+        result: 'SUCCESS',
+        requestId: ctx.requestId,
+        userId: ctx.userId,
+        keyId,
+        nodeId: holders.join(','),
+        trail: { ...ctx.trail, cleared },
+      });
+      return { key_id: keyId, cleared };
+    },
+
+    async changeSignPolicy(keyId, req, ctx) {
+      const row = await rowOf(keyId);
+      const holders = JSON.parse(row.shard_nodes) as string[];
+      const started = performance.now();
+      let policyHash: string;
+      try {
+        policyHash = await coordinator.changeSignPolicy(holders, { key_id: keyId, ...req });
+      } catch (err) {
+        const apiErr = mpcFailure(err);
+        await audit.record({
+          operation: 'KEY_POLICY_CHANGE',
+          result: 'FAILURE',
+          requestId: ctx.requestId,
+          userId: ctx.userId,
+          keyId,
+          errorCode: apiErr.code,
+          nodeId: holders.join(','),
+          durationMs: performance.now() - started,
+          trail: {
+            ...ctx.trail,
+            reason: err instanceof Error ? err.message : String(err),
+            version: req.policy.version,
+          },
+        });
+        throw new ApiError(apiErr.status, apiErr.code, apiErr.message, apiErr.headers, true);
+      }
+      await opts.signPolicies.put(keyId, req.policy);
+      await audit.record({
+        operation: 'KEY_POLICY_CHANGE',
+        result: 'SUCCESS',
+        requestId: ctx.requestId,
+        userId: ctx.userId,
+        keyId,
+        nodeId: holders.join(','),
+        durationMs: performance.now() - started,
+        dataHash: policyHash,
+        trail: {
+          ...ctx.trail,
+          sign_policy: policySummary(req.policy),
+          approved_by: req.approvals.map((a) => a.access_key),
+        },
+      });
+      return withPolicy(keyFromRow(row));
+    },
+
     async generate(req, ctx) {
       checkGenerateRequest(req, opts.algorithms, opts.nodeCount);
       const hash = requestHash(req);
       const idem = ctx.idempotencyKey;
       if (!idem) return { key: await generateNew(req, ctx, hash), created: true };
       const existing = await byIdempotencyKey(idem, hash);
-      if (existing) return { key: existing, created: false };
+      if (existing) return { key: await withPolicy(existing), created: false };
       // A concurrent request with the same Idempotency-Key waits for the first instead of racing it.
       const running = inflight.get(idem);
       if (running) {
@@ -310,7 +504,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
     },
 
     async get(keyId) {
-      return keyFromRow(await rowOf(keyId));
+      return withPolicy(keyFromRow(await rowOf(keyId)));
     },
 
     async list(query) {
@@ -388,7 +582,12 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
         if (err instanceof InvalidSignDataError) throw new ApiError(422, 'INVALID_SIGN_DATA', err.message);
         throw err;
       }
-      const signers = selectSigners(await coordinator.health(), key.shard_nodes, key.shard_properties.threshold);
+      const signers = selectSigners(
+        await coordinator.health(),
+        key.shard_nodes,
+        key.shard_properties.threshold,
+        await opts.aborts.disruptors(),
+      );
       if (!signers) {
         throw new ApiError(
           503,
@@ -397,6 +596,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
           { 'retry-after': '5' },
         );
       }
+      const authorization = await clientAuthorizationFor(keyId, req, message, ctx);
       const dataHash = bytesToHex(sha256(message));
       const started = performance.now();
       const { signature, response } = await session(
@@ -414,6 +614,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
             publicKey: hexToBytes(key.public_key.slice(2)),
             publicInfo: row.public_info,
             message,
+            authorization,
           });
           const out: SignResponse =
             curve === 'SECP256K1'

@@ -9,6 +9,8 @@ import {
   GetKeyQuerySchema,
   ListKeysResponseSchema,
   ReadyResponseSchema,
+  CreateAccessKeyRequestSchema,
+  SignPolicyChangeRequestSchema,
   SignRequestSchema,
   SignResponseSchema,
   UpdateStatusRequestSchema,
@@ -133,6 +135,46 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '200': json(SignResponseSchema, 'the signature'),
             ...errors(...authErrors, '404', '409', '422', '502', '503'),
           },
+        },
+      },
+      '/api/v1/keys/{key_id}/sign-policy': {
+        put: {
+          operationId: 'changeSignPolicy',
+          security: AUTH,
+          parameters: [keyIdParam],
+          requestBody: body(SignPolicyChangeRequestSchema),
+          responses: {
+            '200': json(KeySchema, 'every holder verified the approvals and stores the new policy'),
+            ...errors(...authErrors, '404', '502', '503'),
+          },
+        },
+      },
+      '/api/v1/keys/{key_id}/aborts': {
+        get: {
+          operationId: 'keyAborts',
+          security: AUTH,
+          parameters: [keyIdParam],
+          responses: {
+            '200': { description: 'failed sessions per signer set, by outcome' },
+            ...errors(...authErrors, '404'),
+          },
+        },
+        delete: {
+          operationId: 'clearKeyAborts',
+          security: AUTH,
+          parameters: [keyIdParam],
+          responses: {
+            '200': { description: "each holder's cleared count of unattributed aborts" },
+            ...errors(...authErrors, '404', '503'),
+          },
+        },
+      },
+      '/api/v1/access-keys': {
+        post: {
+          operationId: 'createAccessKey',
+          security: AUTH,
+          requestBody: body(CreateAccessKeyRequestSchema),
+          responses: { '201': { description: 'the registered public key' }, ...errors(...authErrors, '409') },
         },
       },
       '/api/v1/keys/{key_id}/status': {

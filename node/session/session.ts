@@ -3,7 +3,7 @@
  * opening inbound envelopes and sealing outbound ones. Nothing is written until the gateway
  * commits a keygen whose results agreed at every node.
  */
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EnvelopeError, openEnvelope, sealEnvelope, type EnvelopeKeys } from '../../common/envelope/envelope.ts';
 import type { Envelope, NodeFrame, SessionErrorCode, SessionStart } from '../../common/rpc/tss-service.ts';
@@ -17,6 +17,17 @@ import {
   type ThresholdScheme,
 } from '../../common/protocols/types.ts';
 import type { ShareRecord } from '../storage/share-store.ts';
+import {
+  GATEWAY_TRUSTED_POLICY,
+  SignAuthorizationSchema,
+  SignPolicySchema,
+  keygenTranscriptId,
+  type SignAuthorization,
+  type SignPolicy,
+} from '../../common/authz/client-keys.ts';
+import { AuthorizationError, checkSignAuthorization, type NonceReplayCache } from '../authz/client-authorization.ts';
+import { buildEvidence, judgeAccusation, type AbortEvidence } from '../../common/abort/evidence.ts';
+import { AbortLimitReached } from '../aborts/abort-limit.ts';
 
 export interface ShareAccess {
   get(keyId: string): Promise<ShareRecord | undefined>;
@@ -32,6 +43,11 @@ export interface SessionDeps {
   readonly shares: ShareAccess;
   send(frame: NodeFrame): void;
   readonly log: Logger;
+  /** Client nonces this node has accepted, and when it started (older authorisations are refused). */
+  readonly clientNonces: NonceReplayCache;
+  readonly startedAtMs: number;
+  /** Sign sessions for a key that aborted without a proven culprit: counted, and refused past a limit. */
+  readonly aborts: { assertOpen(keyId: string): Promise<void>; record(keyId: string): Promise<number> };
 }
 
 export class SessionFailure extends Error {
@@ -79,6 +95,12 @@ export class MpcSession {
   private timer: NodeJS.Timeout | undefined;
   private pendingShare: ShareRecord | undefined;
   private start!: SessionStart;
+  private signPolicy: SignPolicy | undefined;
+  private ctx!: SessionContext;
+  /** Every authenticated envelope of this session, kept as evidence should a sender cheat. */
+  private received: Envelope[] = [];
+  /** A sign protocol is running: an abort from here on counts against the key unless a culprit is proven. */
+  private signing = false;
   private timeoutMs = DEFAULT_ROUND_TIMEOUT_MS;
   /** Frames are handled one at a time, in arrival order, even while a step awaits storage. */
   private queue: Promise<void> = Promise.resolve();
@@ -107,15 +129,20 @@ export class MpcSession {
         }
       }
       const scheme = this.deps.schemes.get(start.algo)!;
+      const policy =
+        start.kind === 'KEYGEN' ? parseJsonField(start.sign_policy, SignPolicySchema, 'sign policy') : undefined;
       const ctx: SessionContext = {
-        sessionId: start.session_id,
+        // Keygen binds the sign policy into every transcript: holders given different policies cannot finish.
+        sessionId: start.kind === 'KEYGEN' ? keygenTranscriptId(start.session_id, policy) : start.session_id,
         self,
         parties: [...start.parties],
         holders: [...start.holders],
         threshold: start.threshold,
       };
+      this.ctx = ctx;
       if (start.kind === 'KEYGEN') {
         if (await this.deps.shares.has(start.key_id)) throw new SessionFailure('BAD_START', 'key id already exists');
+        this.signPolicy = policy;
         this.party = scheme.prepareKeygen ? await scheme.prepareKeygen(ctx) : scheme.keygen(ctx);
       } else {
         const record = await this.deps.shares.get(start.key_id);
@@ -127,11 +154,53 @@ export class MpcSession {
         ) {
           throw new SessionFailure('BAD_START', 'session parameters do not match the stored share');
         }
+        this.checkClientAuthorization(record.signPolicy ?? GATEWAY_TRUSTED_POLICY, start);
+        try {
+          await this.deps.aborts.assertOpen(start.key_id);
+        } catch (e) {
+          if (e instanceof AbortLimitReached) throw new SessionFailure('ABORT_LIMIT', e.message);
+          throw e;
+        }
+        this.signing = true;
         this.party = scheme.sign(ctx, record.secretShare, start.message);
       }
       if (this.party.rounds.length === 0) await this.finish([]);
       else this.emit(0, this.party.round(0, []));
     });
+  }
+
+  /** Refuses a sign session that no authorised client asked for; the nonce is spent only once all else holds. */
+  private checkClientAuthorization(policy: SignPolicy, start: SessionStart): void {
+    const authorization =
+      start.authorization.length === 0
+        ? undefined
+        : parseJsonField<SignAuthorization>(start.authorization, SignAuthorizationSchema, 'client authorisation');
+    const nowMs = Date.now();
+    try {
+      checkSignAuthorization({
+        policy,
+        keyId: start.key_id,
+        message: start.message,
+        authorization,
+        nowMs,
+        notBeforeMs: this.deps.startedAtMs,
+      });
+      if (authorization && policy.signers.length > 0) {
+        if (
+          !this.deps.clientNonces.claim(
+            authorization.access_key,
+            authorization.nonce,
+            authorization.timestamp_ms,
+            nowMs,
+          )
+        ) {
+          throw new AuthorizationError(`the client authorisation with nonce ${authorization.nonce} was already used`);
+        }
+      }
+    } catch (e) {
+      if (e instanceof AuthorizationError) throw new SessionFailure('UNAUTHORIZED', e.message);
+      throw e;
+    }
   }
 
   /** Handles a frame relayed by the gateway after `begin`. */
@@ -148,6 +217,32 @@ export class MpcSession {
     if (this.done) return;
     this.phase = 'failed';
     this.cleanup();
+    this.countUnattributed();
+  }
+
+  private countUnattributed(): void {
+    if (!this.signing) return;
+    const keyId = this.start.key_id;
+    this.deps.aborts.record(keyId).then(
+      (count) => this.deps.log.warn({ key: keyId, count }, 'sign session aborted without a proven culprit'),
+      (e: unknown) => this.deps.log.error({ key: keyId, error: internalErrorSite(e) }, 'could not count an abort'),
+    );
+  }
+
+  /** Evidence for an accusation, and whether this node's own judge finds the culprit guilty. */
+  private evidenceAgainst(culprit: string): { evidence: AbortEvidence; proven: boolean } | undefined {
+    if (!this.peerKeys.has(culprit)) return undefined;
+    const evidence = buildEvidence(this.deps.keys, culprit, this.received);
+    const self = this.deps.keys.nodeId;
+    const judgement = judgeAccusation({
+      evidence,
+      sessionId: this.start.session_id,
+      kind: this.start.kind,
+      ctx: this.ctx,
+      scheme: this.deps.schemes.get(this.start.algo)!,
+      certificateKey: (id) => (id === self ? createPublicKey(this.deps.keys.signingKey) : this.peerKeys.get(id)),
+    });
+    return { evidence, proven: judgement.outcome === 'guilty' };
   }
 
   private async receive(env: Envelope): Promise<void> {
@@ -178,7 +273,14 @@ export class MpcSession {
     }
     const slot = `${env.from}|${broadcast ? 'b' : 'p'}`;
     const box = this.inbox.get(env.round) ?? new Map<string, InboundMessage>();
-    if (box.has(slot)) throw new SessionFailure('REPLAY', `duplicate round ${env.round} message from ${env.from}`);
+    const earlier = box.get(slot);
+    this.received.push(env);
+    if (earlier) {
+      // Both copies are signed by the sender: two different ones prove equivocation; a copy is a replay.
+      if (!sameBytes(earlier.payload, payload))
+        throw new ProtocolAbort(env.from, `two different round ${env.round} messages from ${env.from}`);
+      throw new SessionFailure('REPLAY', `duplicate round ${env.round} message from ${env.from}`);
+    }
     box.set(slot, { from: env.from, broadcast, payload });
     this.inbox.set(env.round, box);
     await this.advance();
@@ -236,6 +338,7 @@ export class MpcSession {
         publicKey: out.publicKey,
         publicInfo: out.publicInfo,
         secretShare: out.secretShare,
+        signPolicy: this.signPolicy,
       };
       this.phase = 'awaiting-commit';
       this.armTimer();
@@ -303,6 +406,7 @@ export class MpcSession {
 
   private fail(e: unknown): void {
     if (this.done) return;
+    const accusation = e instanceof ProtocolAbort && e.culprit ? this.evidenceAgainst(e.culprit) : undefined;
     this.phase = 'failed';
     this.cleanup();
     const failure =
@@ -311,19 +415,26 @@ export class MpcSession {
         : e instanceof ProtocolAbort
           ? new SessionFailure('PROTOCOL_ABORT', e.message, e.culprit ?? '')
           : new SessionFailure('INTERNAL', 'internal error');
+    if (!accusation?.proven) this.countUnattributed();
     if (failure.code === 'INTERNAL')
       this.deps.log.error({ error: internalErrorSite(e) }, 'session failed with an internal error');
     else
       this.deps.log.warn({ code: failure.code, culprit: failure.culprit, reason: failure.message }, 'session aborted');
     this.deps.send({
       frame: 'error',
-      error: { code: failure.code, message: failure.message, culprit: failure.culprit },
+      error: {
+        code: failure.code,
+        message: failure.message,
+        culprit: failure.culprit,
+        evidence: accusation ? Buffer.from(JSON.stringify(accusation.evidence)) : new Uint8Array(),
+      },
     });
   }
 
   private cleanup(): void {
     clearTimeout(this.timer);
     this.inbox.clear();
+    this.received = [];
     this.pendingShare?.secretShare.fill(0);
     this.pendingShare = undefined;
   }
@@ -337,6 +448,28 @@ export function internalErrorSite(e: unknown): string {
   if (!(e instanceof Error)) return typeof e;
   const frames = (e.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at '));
   return [e.name, ...frames.slice(0, 5).map((l) => l.trim())].join(' | ');
+}
+
+/** A JSON field of the start frame, validated; BAD_START when it is not what the schema says. */
+function parseJsonField<T>(
+  bytes: Uint8Array,
+  schema: { safeParse(v: unknown): { success: boolean; data?: T } },
+  what: string,
+): T | undefined {
+  if (bytes.length === 0) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new SessionFailure('BAD_START', `${what} is not JSON`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new SessionFailure('BAD_START', `${what} is malformed`);
+  return parsed.data;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

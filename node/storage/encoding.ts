@@ -76,6 +76,11 @@ export class FieldReader {
     return Number(text);
   }
 
+  /** True once every field has been read. */
+  atEnd(): boolean {
+    return this.offset === this.bytes.length;
+  }
+
   done(): void {
     if (this.offset !== this.bytes.length) throw new FieldDecodeError('trailing bytes');
   }

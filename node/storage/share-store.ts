@@ -16,6 +16,12 @@ import { ClassicLevel } from 'classic-level';
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { z } from 'zod';
+import {
+  canonicalPolicy,
+  GATEWAY_TRUSTED_POLICY,
+  SignPolicySchema,
+  type SignPolicy,
+} from '../../common/authz/client-keys.ts';
 import { NODE_ID_PATTERN } from '../../common/pki/identity.ts';
 import { FieldDecodeError, FieldReader, encodeFields } from './encoding.ts';
 
@@ -41,6 +47,8 @@ export const ShareRecordSchema = z
     publicKey: bytes,
     publicInfo: bytes,
     secretShare: bytes,
+    /** Which client keys may sign (fixed at keygen); absent or without signers: the key trusts the gateway. */
+    signPolicy: SignPolicySchema.optional(),
   })
   .refine((r) => r.threshold <= r.holders.length, 'threshold exceeds the number of holders')
   .refine((r) => new Set(r.holders).size === r.holders.length, 'holders must be distinct');
@@ -112,6 +120,7 @@ export class ShareStore {
       r.publicKey,
       r.publicInfo,
       r.secretShare,
+      canonicalPolicy(r.signPolicy ?? GATEWAY_TRUSTED_POLICY),
     ]);
     try {
       const header = new Uint8Array(5);
@@ -147,8 +156,10 @@ export class ShareStore {
         publicInfo: reader.copy(),
         secretShare: reader.copy(),
       };
+      // Records written before sign policies existed end here: like an empty policy, they trust the gateway.
+      const signPolicy = reader.atEnd() ? undefined : decodePolicy(reader.string());
       reader.done();
-      return record;
+      return signPolicy && signPolicy.signers.length > 0 ? { ...record, signPolicy } : record;
     } catch (err) {
       // Authenticated but undecodable: written by something other than this code.
       if (err instanceof FieldDecodeError) throw tampered(`share ${keyId} does not decode: ${err.message}`);
@@ -259,6 +270,18 @@ export class ShareStore {
     }
     return result;
   }
+}
+
+function decodePolicy(text: string): SignPolicy {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new FieldDecodeError('sign policy is not JSON');
+  }
+  const parsed = SignPolicySchema.safeParse(json);
+  if (!parsed.success) throw new FieldDecodeError('sign policy does not validate');
+  return parsed.data;
 }
 
 function tampered(message: string): ShareStoreError {

@@ -13,6 +13,7 @@ import {
   KeyIdSchema,
 } from '../../common/api/schemas.ts';
 import type { Algorithm, Curve, SignRequest, UpdateStatusRequest } from '../../common/api/schemas.ts';
+import { CLIENT_KEY_ALGORITHMS, type ClientKeyAlgorithm } from '../../common/authz/client-keys.ts';
 import type { GenerateKeyInput, ListKeysInput } from '../client.ts';
 
 /** A mistake in how the command was typed: exit code 2 and a pointer to --help. */
@@ -27,7 +28,9 @@ export type Command =
   | { kind: 'list'; query: ListKeysInput; all: boolean }
   | { kind: 'sign'; keyId: string; request: SignRequest }
   | { kind: 'status'; keyId: string; request: UpdateStatusRequest }
-  | { kind: 'ready' };
+  | { kind: 'ready' }
+  | { kind: 'aborts'; keyId: string; clear: boolean }
+  | { kind: 'create-access-key'; accessKey: string; algorithm: ClientKeyAlgorithm; out: string };
 
 export interface Invocation {
   command: Command;
@@ -40,13 +43,22 @@ export const USAGE = `usage: custos [--credentials FILE] [--base-url URL] <comma
 commands:
   keys generate [--algo GG18|DMZ21|DKLS23|EDDSA|BLS] [--curve SECP256K1|ED25519|BLS12_381]
                 [--shards N] [--threshold T] [--label L] [--idempotency-key K]
+                [--signers AK1,AK2 [--change-quorum Q]]
   keys get <key_id>
   keys list [--limit N] [--label L] [--status ACTIVE|FROZEN|ARCHIVED] [--cursor C | --all]
   keys sign <key_id> --type HASH|EIP191|EIP712|RAW (--data 0x.. | --data-file typed.json)
                 [--encoding hex|utf8]
   keys status <key_id> ACTIVE|FROZEN|ARCHIVED [--reason R]
+  keys aborts <key_id>          failed sessions per signer set and who they were pinned on
+  keys clear-aborts <key_id>    lets the holder nodes sign with the key again after too many
+                                aborts without a proven culprit (audited)
+  access-keys create <access_key> --out FILE [--algo ED25519|P256]
+                makes a key pair here, registers its public half, writes FILE
+                (credentials for the new key; the private key never leaves this machine)
   ready
 
+With an asymmetric access key (credentials holding private_key) every sign request carries a
+client authorisation that the TSS nodes verify themselves.
 Credentials come from --credentials FILE, else $CUSTOS_HOME/credentials.json
 (CUSTOS_HOME defaults to ./.custos). Output is JSON on stdout.`;
 
@@ -69,17 +81,23 @@ const OPTIONS = {
   type: { type: 'string' },
   encoding: { type: 'string' },
   reason: { type: 'string' },
+  signers: { type: 'string' },
+  'change-quorum': { type: 'string' },
+  out: { type: 'string' },
 } as const;
 
 type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 const GLOBAL_FLAGS = ['credentials', 'base-url', 'help'] as const;
 const FLAGS_OF_COMMAND: Record<string, readonly (keyof Flags)[]> = {
-  'keys generate': ['algo', 'curve', 'shards', 'threshold', 'label', 'idempotency-key'],
+  'keys generate': ['algo', 'curve', 'shards', 'threshold', 'label', 'idempotency-key', 'signers', 'change-quorum'],
+  'access-keys create': ['algo', 'out'],
   'keys get': [],
   'keys list': ['limit', 'label', 'status', 'cursor', 'all'],
   'keys sign': ['data', 'data-file', 'type', 'encoding'],
   'keys status': ['reason'],
+  'keys aborts': [],
+  'keys clear-aborts': [],
   ready: [],
 };
 
@@ -98,7 +116,8 @@ export function parseInvocation(argv: readonly string[], readText: (path: string
   };
   if (flags.help || positionals.length === 0) return { command: { kind: 'help' }, ...globals };
 
-  const name = positionals[0] === 'keys' ? `keys ${positionals[1] ?? ''}`.trim() : (positionals[0] ?? '');
+  const group = positionals[0] === 'keys' || positionals[0] === 'access-keys';
+  const name = group ? `${positionals[0]} ${positionals[1] ?? ''}`.trim() : (positionals[0] ?? '');
   const allowed = FLAGS_OF_COMMAND[name];
   if (allowed === undefined) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
   for (const flag of Object.keys(flags) as (keyof Flags)[]) {
@@ -134,6 +153,19 @@ function commandFrom(name: string, args: string[], flags: Flags, readText: (path
           ...(flags.reason !== undefined && { reason: flags.reason }),
         },
       };
+    case 'keys aborts':
+    case 'keys clear-aborts':
+      expectArgs(name, args, 1);
+      return { kind: 'aborts', keyId: keyIdArg(args[0]), clear: name === 'keys clear-aborts' };
+    case 'access-keys create': {
+      expectArgs(name, args, 1);
+      if (!/^[A-Za-z0-9_.-]{1,128}$/.test(args[0]!)) {
+        throw new UsageError(`"${args[0]}" is not an access key id (1-128 of [A-Za-z0-9_.-])`);
+      }
+      if (flags.out === undefined) throw new UsageError('access-keys create needs --out FILE for the new credentials');
+      const algorithm = flags.algo === undefined ? 'ED25519' : oneOf('--algo', flags.algo, CLIENT_KEY_ALGORITHMS);
+      return { kind: 'create-access-key', accessKey: args[0]!, algorithm, out: flags.out };
+    }
     default: // 'ready': parseInvocation only passes names from FLAGS_OF_COMMAND
       expectArgs(name, args, 0);
       return { kind: 'ready' };
@@ -153,6 +185,9 @@ function generateCommand(flags: Flags): Command {
   if (curve !== CURVE_OF_ALGORITHM[algo]) {
     throw new UsageError(`--algo ${algo} runs on ${CURVE_OF_ALGORITHM[algo]}, not ${curve}`);
   }
+  if (flags['change-quorum'] !== undefined && flags.signers === undefined) {
+    throw new UsageError('--change-quorum applies with --signers');
+  }
   const shardProperties = {
     ...(flags.shards !== undefined && { shard_count: positiveInt('--shards', flags.shards) }),
     ...(flags.threshold !== undefined && { threshold: positiveInt('--threshold', flags.threshold) }),
@@ -163,6 +198,14 @@ function generateCommand(flags: Flags): Command {
       format: { type: 'ECC', curve, algo_type: algo, size: 32 },
       ...(Object.keys(shardProperties).length > 0 && { shard_properties: shardProperties }),
       ...(flags.label !== undefined && { label: flags.label }),
+      ...(flags.signers !== undefined && {
+        sign_policy: {
+          signers: flags.signers.split(',').filter(Boolean),
+          ...(flags['change-quorum'] !== undefined && {
+            change_quorum: positiveInt('--change-quorum', flags['change-quorum']),
+          }),
+        },
+      }),
     },
     ...(flags['idempotency-key'] !== undefined && { idempotencyKey: flags['idempotency-key'] }),
   };

@@ -1,7 +1,7 @@
 /** The dev credentials file ($CUSTOS_HOME/credentials.json): where it is and what it must hold. */
 import { isAbsolute, join, resolve } from 'node:path';
-import { CredentialsFileSchema } from '../../common/api/schemas.ts';
-import type { CredentialsFile } from '../../common/api/schemas.ts';
+import { ClientKeyCredentialsFileSchema, CredentialsFileSchema } from '../../common/api/schemas.ts';
+import type { AnyCredentialsFile } from '../../common/api/schemas.ts';
 
 /** A problem with the CLI's own inputs (not the gateway's answer): exit code 1, one line. */
 export class CliError extends Error {
@@ -23,14 +23,16 @@ export function credentialsPath(
  * Validates the file's text. Messages name the file and the faulty fields but never quote the
  * content: it holds the secret key (JSON.parse's own message would echo a piece of it).
  */
-export function parseCredentials(text: string, path: string): CredentialsFile {
+export function parseCredentials(text: string, path: string): AnyCredentialsFile {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     throw new CliError(`credentials file ${path} is not valid JSON`);
   }
-  const parsed = CredentialsFileSchema.safeParse(json);
+  // A private_key makes it an asymmetric key's file; otherwise the HMAC form, with its field names in errors.
+  const asymmetric = typeof json === 'object' && json !== null && 'private_key' in json;
+  const parsed = (asymmetric ? ClientKeyCredentialsFileSchema : CredentialsFileSchema).safeParse(json);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new CliError(`credentials file ${path} is malformed (${fields})`);
@@ -38,7 +40,7 @@ export function parseCredentials(text: string, path: string): CredentialsFile {
   return parsed.data;
 }
 
-export function loadCredentials(path: string, readText: (path: string) => string): CredentialsFile {
+export function loadCredentials(path: string, readText: (path: string) => string): AnyCredentialsFile {
   let text: string;
   try {
     text = readText(path);

@@ -1,4 +1,6 @@
 /** What a parsed `custos` command does, and how its outcome is shown; main.ts wires it to the process. */
+import { resolve } from 'node:path';
+import { generateClientKeyPair } from '../../common/authz/client-keys.ts';
 import { CustosClient } from '../client.ts';
 import { CustosApiError, CustosConnectionError } from '../errors.ts';
 import { USAGE, UsageError, parseInvocation } from './args.ts';
@@ -11,6 +13,8 @@ export interface CliIo {
   readText: (path: string) => string;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Writes a new file readable by its owner only; fails when it exists. */
+  writeSecretFile: (path: string, text: string) => void;
 }
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -21,12 +25,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 0;
     }
     const creds = loadCredentials(credentialsPath(invocation.credentialsPath, io.env, io.cwd), io.readText);
+    const baseUrl = invocation.baseUrl ?? creds.base_url;
     const client = new CustosClient({
-      baseUrl: invocation.baseUrl ?? creds.base_url,
+      baseUrl,
       accessKey: creds.access_key,
-      secretKey: creds.secret_key,
+      ...('private_key' in creds ? { privateKey: creds.private_key } : { secretKey: creds.secret_key }),
     });
-    const { output, exitCode } = await execute(invocation.command, client);
+    const command = invocation.command;
+    const { output, exitCode } =
+      command.kind === 'create-access-key'
+        ? await createAccessKey(command, client, baseUrl, io)
+        : await execute(command, client);
     io.stdout(JSON.stringify(output, null, 2) + '\n');
     return exitCode;
   } catch (err) {
@@ -36,8 +45,31 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** Makes the key pair locally, registers the public half, and writes the new credentials file. */
+async function createAccessKey(
+  command: Extract<Command, { kind: 'create-access-key' }>,
+  client: CustosClient,
+  baseUrl: string,
+  io: CliIo,
+): Promise<{ output: unknown; exitCode: number }> {
+  const pair = generateClientKeyPair(command.algorithm);
+  const credentials = { base_url: baseUrl, access_key: command.accessKey, private_key: pair.privateKeyPem };
+  // Written first: a registered key whose private half was lost would be useless.
+  try {
+    io.writeSecretFile(resolve(io.cwd, command.out), JSON.stringify(credentials, null, 2) + '\n');
+  } catch (err) {
+    throw new CliError(`cannot write ${command.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const created = await client.createAccessKey({
+    access_key: command.accessKey,
+    algorithm: command.algorithm,
+    public_key: pair.publicKey,
+  });
+  return done({ ...created, credentials_file: command.out });
+}
+
 export async function execute(
-  command: Exclude<Command, { kind: 'help' }>,
+  command: Exclude<Command, { kind: 'help' | 'create-access-key' }>,
   client: CustosClient,
 ): Promise<{ output: unknown; exitCode: number }> {
   switch (command.kind) {
@@ -57,6 +89,8 @@ export async function execute(
       return done(await client.sign(command.keyId, command.request));
     case 'status':
       return done(await client.updateStatus(command.keyId, command.request));
+    case 'aborts':
+      return done(command.clear ? await client.clearAborts(command.keyId) : await client.abortSummary(command.keyId));
     case 'ready': {
       // Not ready is an answer, not an error: print it, and exit 1 so scripts can wait on it.
       const ready = await client.ready();

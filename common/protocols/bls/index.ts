@@ -12,7 +12,7 @@
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { ByteWriter, decodeAll } from '../encoding.ts';
 import { lagrangeAtZero } from '../frost/group.ts';
-import { createDkgParty } from '../frost/keygen.ts';
+import { createDkgParty, judgeDkg } from '../frost/keygen.ts';
 import { combineInputs, signingKeyShare, encodeKeyShare, encodePublicInfo } from '../frost/key-share.ts';
 import { blame, partyIndex, RoundCounter } from '../frost/session.ts';
 import {
@@ -143,4 +143,6 @@ export const blsScheme: ThresholdScheme = {
   sign,
   combine,
   verify,
+  judge: (ctx, kind, accused, accuser, messages) =>
+    kind === 'KEYGEN' ? judgeDkg(g1Group, SUITE, ctx, accused, accuser, messages) : undefined,
 };

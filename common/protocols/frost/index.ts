@@ -22,7 +22,7 @@ import {
 } from '../types.ts';
 import { ed25519Group } from './ed25519-group.ts';
 import { decodeElementAs } from './group.ts';
-import { createDkgParty } from './keygen.ts';
+import { createDkgParty, judgeDkg } from './keygen.ts';
 import { combineInputs, signingKeyShare, encodeKeyShare, encodePublicInfo } from './key-share.ts';
 import {
   aggregate,
@@ -264,4 +264,6 @@ export const frostEd25519Scheme: ThresholdScheme = {
   sign,
   combine,
   verify,
+  judge: (ctx, kind, accused, accuser, messages) =>
+    kind === 'KEYGEN' ? judgeDkg(group, SUITE, ctx, accused, accuser, messages) : undefined,
 };

@@ -22,7 +22,9 @@ import {
   type MpcParty,
   type OutboundMessage,
   type PartyId,
+  type AbortVerdict,
   type RoundSpec,
+  type SentMessage,
   type SessionContext,
 } from '../types.ts';
 import {
@@ -285,4 +287,71 @@ export function createDkgParty<P extends GroupElement<P>>(
       }
     },
   };
+}
+
+/**
+ * Re-runs, on public data, every DKG check that names a dealer: its commitments decode, its proof
+ * of knowledge verifies, its constant term duplicates no other dealer's, its share to the accuser
+ * decodes and matches its commitments, and its echo decodes. The share comes from the accuser's
+ * revealed decryption of that one point-to-point message (docs/security.md, "Identifiable abort").
+ */
+export function judgeDkg<P extends GroupElement<P>>(
+  group: PrimeOrderGroup<P>,
+  suite: string,
+  ctx: SessionContext,
+  accused: PartyId,
+  accuser: PartyId,
+  messages: readonly SentMessage[],
+): AbortVerdict {
+  if (!ctx.holders.includes(accused) || !ctx.holders.includes(accuser) || accused === accuser) return undefined;
+  const commitmentsOf = messages.filter((m) => m.round === 0 && m.to === undefined);
+  const own = commitmentsOf.find((m) => m.from === accused);
+  if (!own) return undefined;
+  const guilty = (reason: string): AbortVerdict => ({ guilty: true, reason });
+  let msg: DealerCommitment<P>;
+  try {
+    msg = decodeCommitmentMessage(group, own.payload, ctx.threshold);
+  } catch (e) {
+    return guilty(`malformed commitments: ${(e as Error).message}`);
+  }
+  if (!verifyProofOfKnowledge(group, suite, ctx, partyIndex(ctx.holders, accused), msg)) {
+    return guilty('invalid proof of knowledge of the secret coefficient');
+  }
+  for (const other of commitmentsOf) {
+    if (other.from === accused) continue;
+    try {
+      const theirs = decodeCommitmentMessage(group, other.payload, ctx.threshold);
+      if (theirs.commitments[0]!.equals(msg.commitments[0]!))
+        return guilty(`commitment duplicates the one of ${other.from}`);
+    } catch {
+      // Another dealer's malformed message says nothing about the accused.
+    }
+  }
+  const share = messages.find((m) => m.round === 1 && m.from === accused && m.to === accuser);
+  if (share) {
+    let value: bigint;
+    try {
+      value = decodeShareMessage(group, share.payload);
+    } catch (e) {
+      return guilty(`malformed share: ${(e as Error).message}`);
+    }
+    const x = BigInt(partyIndex(ctx.holders, accuser));
+    if (!baseMultiply(group, value).equals(evaluateCommitment(group, msg.commitments, x))) {
+      return guilty('secret share does not match its sender’s commitments');
+    }
+  }
+  const echo = messages.find((m) => m.round === 1 && m.from === accused && m.to === undefined);
+  if (echo) {
+    try {
+      decodeAll(echo.payload, (r) => {
+        r.expectU8(WIRE_VERSION, 'wire version');
+        r.expectU8(KIND_ECHO, 'message kind');
+        return r.bytes(32);
+      });
+    } catch (e) {
+      return guilty(`malformed echo: ${(e as Error).message}`);
+    }
+  }
+  // Every check passed. An honest accuser includes all it received, so nothing is missing that failed.
+  return { guilty: false, reason: `the messages of ${accused} pass every DKG check` };
 }

@@ -8,11 +8,14 @@ import {
   IDEMPOTENCY_HEADER,
   KeyIdSchema,
   ListKeysQuerySchema,
+  SIGN_AUTHORIZATION_HEADER,
+  SignPolicyChangeRequestSchema,
   SignRequestSchema,
   UpdateStatusRequestSchema,
   type Algorithm,
   type Key,
 } from '../../../common/api/schemas.ts';
+import { AUTH_HEADERS } from '../../../common/auth/request-signing.ts';
 import { addressesFor } from '../../../common/chains/addresses.ts';
 import type { KeyService, RequestContext } from '../../keys/service.ts';
 import { jsonBody, trailOf, validate } from '../context.ts';
@@ -25,6 +28,22 @@ const IdempotencyKeySchema = z
 
 function ctxOf(request: FastifyRequest): RequestContext {
   return { requestId: request.id, userId: request.accessKey, trail: trailOf(request) };
+}
+
+const SignAuthorizationHeaderSchema = z
+  .string()
+  .regex(/^[0-9a-f]{128}$/, `${SIGN_AUTHORIZATION_HEADER}: 64-byte signature in lowercase hex`)
+  .optional();
+
+/** The sign authorisation travels with the request's own (already verified) timestamp and nonce. */
+function clientAuthorizationOf(request: FastifyRequest): RequestContext['clientAuthorization'] {
+  const signature = validate(SignAuthorizationHeaderSchema, request.headers[SIGN_AUTHORIZATION_HEADER], 'header');
+  if (signature === undefined) return undefined;
+  return {
+    signature,
+    timestampMs: Number(request.headers[AUTH_HEADERS.timestamp]),
+    nonce: String(request.headers[AUTH_HEADERS.nonce]),
+  };
 }
 
 /** A format that names algo_type but no curve gets the algorithm's curve instead of the default one. */
@@ -77,6 +96,30 @@ export const keyRoutes: FastifyPluginAsync<{ keys: KeyService }> = async (app, {
   app.post('/api/v1/keys/:key_id/sign', { config: { auth: true, operation: 'KEY_SIGN' } }, async (request) => {
     const { key_id } = validate(ParamsSchema, request.params, 'path');
     const body = validate(SignRequestSchema, jsonBody(request), 'body');
-    return keys.sign(key_id, body, ctxOf(request));
+    return keys.sign(key_id, body, { ...ctxOf(request), clientAuthorization: clientAuthorizationOf(request) });
   });
+
+  app.get('/api/v1/keys/:key_id/aborts', { config: { auth: true } }, async (request) => {
+    const { key_id } = validate(ParamsSchema, request.params, 'path');
+    return keys.abortSummary(key_id);
+  });
+
+  app.delete(
+    '/api/v1/keys/:key_id/aborts',
+    { config: { auth: true, operation: 'ABORT_COUNT_CLEAR' } },
+    async (request) => {
+      const { key_id } = validate(ParamsSchema, request.params, 'path');
+      return keys.clearAbortCounts(key_id, ctxOf(request));
+    },
+  );
+
+  app.put(
+    '/api/v1/keys/:key_id/sign-policy',
+    { config: { auth: true, operation: 'KEY_POLICY_CHANGE' } },
+    async (request) => {
+      const { key_id } = validate(ParamsSchema, request.params, 'path');
+      const body = validate(SignPolicyChangeRequestSchema, jsonBody(request), 'body');
+      return keys.changeSignPolicy(key_id, body, ctxOf(request));
+    },
+  );
 };

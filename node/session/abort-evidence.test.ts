@@ -1,0 +1,205 @@
+/**
+ * Identifiable abort, end to end inside one process: three real MpcSession runtimes with real
+ * certificate keys and envelopes, wired by a relay. A cheating dealer is named with evidence the
+ * gateway's judge accepts; a node that accuses an honest peer is refuted and is itself blamed.
+ */
+import { describe, test, beforeAll } from 'vitest';
+import assert from 'node:assert/strict';
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { buildEvidence, judgeAccusation, type AbortEvidence } from '../../common/abort/evidence.ts';
+import { certificatePublicKey, envelopeKeysFrom, type EnvelopeKeys } from '../../common/envelope/envelope.ts';
+import { ensureDevPki, loadTlsMaterial } from '../../common/pki/dev-pki.ts';
+import { DEV_SCOPE } from '../../common/pki/identity.ts';
+import { frostEd25519Scheme } from '../../common/protocols/frost/index.ts';
+import type { SessionContext, ThresholdScheme } from '../../common/protocols/types.ts';
+import type { Envelope, NodeFrame, SessionStart } from '../../common/rpc/tss-service.ts';
+import { NonceReplayCache } from '../authz/client-authorization.ts';
+import { makePeerVerifier } from '../server.ts';
+import type { ShareRecord } from '../storage/share-store.ts';
+import { MpcSession } from './session.ts';
+
+const holders = ['tss1', 'tss2', 'tss3'];
+let home: string;
+const keys = new Map<string, EnvelopeKeys>();
+const certs = new Map<string, Buffer>();
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'custos-abort-'));
+  await ensureDevPki(home, holders);
+  for (const id of holders) {
+    const tls = loadTlsMaterial(home, id);
+    keys.set(id, envelopeKeysFrom(id, createPrivateKey(tls.key)));
+    certs.set(id, tls.cert);
+  }
+});
+
+/** tss3 deals tss1 a share that does not match its commitments; its envelopes are still genuinely signed. */
+const cheatingScheme: ThresholdScheme = {
+  ...frostEd25519Scheme,
+  keygen(ctx) {
+    const party = frostEd25519Scheme.keygen(ctx);
+    return {
+      ...party,
+      round(r, inbound) {
+        const out = party.round(r, inbound);
+        return out.map((m) => (r === 1 && m.to === 'tss1' ? { ...m, payload: tamperedShare(m.payload) } : m));
+      },
+    };
+  },
+};
+
+function tamperedShare(payload: Uint8Array): Uint8Array {
+  const copy = Uint8Array.from(payload);
+  copy[2] = copy[2]! ^ 1; // lowest byte of the little-endian scalar: still a valid scalar
+  return copy;
+}
+
+interface Outcome {
+  errors: Map<string, NodeFrame & { frame: 'error' }>;
+  received: Map<string, Envelope[]>;
+  start: SessionStart;
+}
+
+/** Runs one keygen over an in-process relay; the relay keeps copies of what each node received. */
+async function runKeygen(schemeOf: (id: string) => ThresholdScheme): Promise<Outcome> {
+  const start: SessionStart = {
+    session_id: randomBytes(18).toString('base64url'),
+    kind: 'KEYGEN',
+    algo: 'EDDSA',
+    key_id: `key_${randomBytes(16).toString('hex')}`,
+    parties: holders,
+    holders,
+    threshold: 2,
+    message: Buffer.alloc(0),
+    round_timeout_ms: 5000,
+    peer_certificates: {},
+    sign_policy: Buffer.alloc(0),
+    authorization: Buffer.alloc(0),
+  };
+  const sessions = new Map<string, MpcSession>();
+  const errors = new Map<string, NodeFrame & { frame: 'error' }>();
+  const received = new Map<string, Envelope[]>(holders.map((h) => [h, []]));
+  let results = 0;
+  let settle!: () => void;
+  const done = new Promise<void>((r) => (settle = r));
+  for (const id of holders) {
+    const store = new Map<string, ShareRecord>();
+    sessions.set(
+      id,
+      new MpcSession({
+        keys: keys.get(id)!,
+        verifyPeer: makePeerVerifier(loadTlsMaterial(home, id).ca, DEV_SCOPE),
+        schemes: new Map([['EDDSA', schemeOf(id)]]),
+        shares: {
+          get: async (k) => store.get(k),
+          has: async (k) => store.has(k),
+          put: async (r) => void store.set(r.keyId, r),
+        },
+        send(frame) {
+          if (frame.frame === 'envelope') {
+            const env = frame.envelope;
+            const targets = env.to === '' ? holders.filter((h) => h !== id) : [env.to];
+            for (const to of targets) {
+              received.get(to)!.push(env);
+              queueMicrotask(() => void sessions.get(to)!.handle({ frame: 'envelope', envelope: env }));
+            }
+          } else if (frame.frame === 'error') {
+            errors.set(id, frame);
+            for (const [other, s] of sessions) if (other !== id) s.cancel();
+            settle();
+          } else if (frame.frame === 'result' && ++results === holders.length) settle();
+        },
+        log: pino({ level: 'silent' }),
+        clientNonces: new NonceReplayCache(),
+        startedAtMs: 0,
+        aborts: { assertOpen: async () => undefined, record: async () => 0 },
+      }),
+    );
+  }
+  for (const id of holders) {
+    const peers: Record<string, Buffer> = {};
+    for (const p of holders) if (p !== id) peers[p] = certs.get(p)!;
+    void sessions.get(id)!.begin({ ...start, peer_certificates: peers });
+  }
+  await done;
+  return { errors, received, start };
+}
+
+function judge(start: SessionStart, evidence: unknown) {
+  const ctx: SessionContext = { sessionId: start.session_id, self: '', parties: holders, holders, threshold: 2 };
+  return judgeAccusation({
+    evidence,
+    sessionId: start.session_id,
+    kind: 'KEYGEN',
+    ctx,
+    scheme: frostEd25519Scheme,
+    certificateKey: (id) => (certs.has(id) ? certificatePublicKey(certs.get(id)!) : undefined),
+  });
+}
+
+describe('identifiable abort with evidence', { timeout: 60_000 }, () => {
+  test('a real cheater is named, and the evidence convinces a judge that trusts no node', async () => {
+    const { errors, start } = await runKeygen((id) => (id === 'tss3' ? cheatingScheme : frostEd25519Scheme));
+    const report = errors.get('tss1');
+    assert.ok(report, 'the victim reports the abort');
+    assert.equal(report.error.culprit, 'tss3');
+    const evidence = JSON.parse(Buffer.from(report.error.evidence).toString('utf8')) as AbortEvidence;
+    assert.equal(evidence.reveals.length, 1, 'exactly the one point-to-point envelope from the culprit is revealed');
+    const verdict = judge(start, evidence);
+    assert.equal(verdict.outcome, 'guilty');
+    assert.equal((verdict as { culprit: string }).culprit, 'tss3');
+    assert.match(verdict.reason, /does not match its sender’s commitments/);
+
+    // Tampering with the evidence turns it against the accuser, never the accused.
+    const badReveal = structuredClone(evidence);
+    badReveal.reveals[0]!.s = (BigInt(`0x${badReveal.reveals[0]!.s}`) + 1n).toString(16);
+    assert.deepEqual(pick(judge(start, badReveal)), { outcome: 'refuted', node: 'tss1' });
+    const badBody = structuredClone(evidence);
+    const b = badBody.envelopes[0]!;
+    b.body = (b.body[0] === '0' ? '1' : '0') + b.body.slice(1);
+    assert.deepEqual(pick(judge(start, badBody)), { outcome: 'refuted', node: 'tss1' });
+  });
+
+  test('a node that falsely accuses an honest peer is refuted and blamed itself', async () => {
+    const { errors, received, start } = await runKeygen(() => frostEd25519Scheme);
+    assert.equal(errors.size, 0, 'the honest keygen succeeds');
+    // tss1 lies: it names honest tss2, with tss2's genuine messages as "evidence".
+    const lie = buildEvidence(keys.get('tss1')!, 'tss2', received.get('tss1')!);
+    const verdict = judge(start, lie);
+    assert.deepEqual(pick(verdict), { outcome: 'refuted', node: 'tss1' });
+    assert.match(verdict.reason, /pass every DKG check/);
+    // Leaving out the share the accusation would rest on does not help the liar.
+    const partial = { ...lie, envelopes: lie.envelopes.filter((e) => e.to === ''), reveals: [] };
+    assert.deepEqual(pick(judge(start, partial)), { outcome: 'refuted', node: 'tss1' });
+    // No evidence at all: not believed, counted as unattributed.
+    assert.equal(judge(start, undefined).outcome, 'unattributed');
+  });
+
+  test('a culprit named where the algorithm cannot be judged from public data stays unattributed', async () => {
+    const { received, start } = await runKeygen(() => frostEd25519Scheme);
+    const evidence = buildEvidence(keys.get('tss1')!, 'tss2', received.get('tss1')!);
+    const noJudge: ThresholdScheme = { ...frostEd25519Scheme, judge: undefined };
+    const ctx: SessionContext = { sessionId: start.session_id, self: '', parties: holders, holders, threshold: 2 };
+    const verdict = judgeAccusation({
+      evidence,
+      sessionId: start.session_id,
+      kind: 'KEYGEN',
+      ctx,
+      scheme: noJudge,
+      certificateKey: (id) => certificatePublicKey(certs.get(id)!),
+    });
+    assert.equal(verdict.outcome, 'unattributed');
+  });
+});
+
+function pick(j: ReturnType<typeof judge>) {
+  return j.outcome === 'guilty'
+    ? { outcome: j.outcome, node: j.culprit }
+    : j.outcome === 'refuted'
+      ? { outcome: j.outcome, node: j.falseAccuser }
+      : { outcome: j.outcome };
+}
