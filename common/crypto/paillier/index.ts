@@ -106,6 +106,16 @@ export function decrypt(sk: PaillierSecretKey, c: bigint): bigint {
   return mp + h * sk.p;
 }
 
+/**
+ * The plaintext as the integer in (-N/2, N/2] it represents. MtA plaintexts are integers whose
+ * size the range proofs bound far below N/2, so this recovers them exactly whatever their sign,
+ * where the unsigned value in [0, N) would wrap a negative one around N.
+ */
+export function decryptCentered(sk: PaillierSecretKey, c: bigint): bigint {
+  const m = decrypt(sk, c);
+  return m > sk.n >> 1n ? m - sk.n : m;
+}
+
 /** φ(N) = (p-1)(q-1). */
 export function totient(sk: PaillierSecretKey): bigint {
   return (sk.p - 1n) * (sk.q - 1n);

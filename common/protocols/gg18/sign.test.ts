@@ -8,6 +8,12 @@ import { fixtureKey } from './fixtures.ts';
 import { runParties, type Tamper } from './harness.ts';
 import { createGg18Scheme } from './index.ts';
 import { createNonceRegistry, finalSignature } from './sign.ts';
+import { randomBelow } from '../../crypto/bigint/index.ts';
+import { addCiphertexts, encrypt, multiplyCiphertext, publicKeyFromModulus } from '../../crypto/paillier/index.ts';
+import { proveBob, verifyBob } from '../../crypto/zk/mta.ts';
+import { encode } from './codec.ts';
+import { binding } from './common.ts';
+import { decodePublicInfo } from './share.ts';
 
 const scheme = createGg18Scheme();
 const key23 = fixtureKey('2of3');
@@ -120,6 +126,34 @@ test('a wrong Bob range proof (MtAwc) is caught and attributed', () => {
     'tss1',
     /MtAwc range proof/,
   );
+});
+
+test('a Bob sending a negative MtA mask with a proof the raw verifier accepts is named (sign-flip attack)', () => {
+  const info = decodePublicInfo(key23.publicInfo);
+  const victim = info.holders.find((h) => h.id === 'tss1')!;
+  const pk = publicKeyFromModulus(victim.paillierN);
+  const ctx = { sessionId: 'sign-flip', self: 'tss2', parties: ['tss1', 'tss2'], holders: key23.holders, threshold: 2 };
+  const bind = binding(ctx, 'tss2', 'tss1');
+  let c1 = 0n;
+  let rawAccepted = false;
+  const tamper: Tamper = (r, from, m) => {
+    if (r === 0 && from === 'tss1' && m.to === undefined) {
+      c1 = BigInt('0x' + (JSON.parse(new TextDecoder().decode(m.payload)) as { c: string }).c);
+    }
+    if (r !== 1 || from !== 'tss2') return m;
+    // β' = -Y encrypted as N - Y, proved with the witness y = -Y: |y| is within the proof's bound.
+    const gamma = 1n + randomBelow(q - 1n);
+    const Y = q * q;
+    const enc = encrypt(pk, pk.n - Y);
+    const c2 = addCiphertexts(pk, multiplyCiphertext(pk, c1, gamma), enc.c);
+    const proof = proveBob({ pk, c1, c2 }, gamma, -Y, enc.r, victim.ringPedersen, bind);
+    rawAccepted = verifyBob({ pk, c1, c2 }, victim.ringPedersen, proof, bind);
+    const body = JSON.parse(new TextDecoder().decode(m.payload)) as Record<string, unknown>;
+    const reencoded = JSON.parse(new TextDecoder().decode(encode({ cGamma: c2, proofGamma: proof }))) as object;
+    return { ...m, payload: new TextEncoder().encode(JSON.stringify({ ...body, ...reencoded })) };
+  };
+  assertAbort(() => sign(key23, ['tss1', 'tss2'], digest('x'), 'sign-flip', tamper, 'tss2'), 'tss2', /MtA range proof/);
+  assert.equal(rawAccepted, true, 'the old (raw-statement) verifier accepts the negative mask');
 });
 
 test('a range proof replayed from another session is rejected (CVE-2022-47930)', () => {
