@@ -5,13 +5,15 @@
  */
 import {
   isProbablePrime,
-  jacobi,
   mod,
-  modInverse,
-  modPow,
-  modPowSecret,
-  modPowSecretCrt,
+  publicJacobi,
+  publicPow,
   randomBelow,
+  secretInverse,
+  secretInverseModPrime,
+  secretLegendre,
+  secretPow,
+  secretPowCrt,
 } from '../bigint/index.ts';
 import type { PaillierSecretKey } from '../paillier/index.ts';
 import { challengesModulo, transcriptHash, type ProofBinding } from './transcript.ts';
@@ -35,24 +37,24 @@ function challenges(binding: ProofBinding, n: bigint, w: bigint): bigint[] {
 /** Fourth root of a quadratic residue modulo a Blum prime p (the root is itself a residue). */
 function fourthRootModPrime(y: bigint, p: bigint): bigint {
   const e = (p + 1n) / 4n;
-  return modPowSecret(mod(y, p), mod(e * e, p - 1n), p);
+  return secretPow(mod(y, p), mod(e * e, p - 1n), p);
 }
 
 export function proveBlumModulus(sk: PaillierSecretKey, binding: ProofBinding): BlumModulusProof {
   const { n, p, q } = sk;
   let w: bigint;
   do w = randomBelow(n);
-  while (jacobi(w, n) !== -1);
+  while (publicJacobi(w, n) !== -1);
   const phi = (p - 1n) * (q - 1n);
-  const nInverse = modInverse(n, phi);
+  const nInverse = secretInverse(n, phi);
   const ys = challenges(binding, n, w);
-  const qInvP = modInverse(q, p);
+  const qInvP = secretInverseModPrime(q, p);
   const x: bigint[] = [];
   const a: boolean[] = [];
   const b: boolean[] = [];
   const z: bigint[] = [];
   for (const y of ys) {
-    z.push(modPowSecretCrt(y, nInverse, p, q));
+    z.push(secretPowCrt(y, nInverse, p, q));
     // Exactly one of y, -y, wy, -wy is a residue modulo both p and q (-1 is a non-residue mod
     // both Blum primes; w is a non-residue mod exactly one of them).
     let chosen: { value: bigint; a: boolean; b: boolean } | undefined;
@@ -64,7 +66,7 @@ export function proveBlumModulus(sk: PaillierSecretKey, binding: ProofBinding): 
     ] as const) {
       let v = useW ? mod(w * y, n) : y;
       if (flipSign) v = mod(-v, n);
-      if (jacobi(v, p) === 1 && jacobi(v, q) === 1) {
+      if (secretLegendre(v, p) === 1 && secretLegendre(v, q) === 1) {
         chosen = { value: v, a: flipSign, b: useW };
         break;
       }
@@ -82,7 +84,7 @@ export function proveBlumModulus(sk: PaillierSecretKey, binding: ProofBinding): 
 export function verifyBlumModulus(n: bigint, proof: BlumModulusProof, binding: ProofBinding): boolean {
   if ((n & 1n) === 0n || n < 3n || isProbablePrime(n, 10)) return false;
   const { w, x, a, b, z } = proof;
-  if (w <= 0n || w >= n || jacobi(w, n) !== -1) return false;
+  if (w <= 0n || w >= n || publicJacobi(w, n) !== -1) return false;
   if ([x, a, b, z].some((v) => v.length !== MOD_ITERATIONS)) return false;
   const ys = challenges(binding, n, w);
   for (let i = 0; i < MOD_ITERATIONS; i++) {
@@ -90,7 +92,7 @@ export function verifyBlumModulus(n: bigint, proof: BlumModulusProof, binding: P
     const xi = x[i]!;
     const zi = z[i]!;
     if (xi <= 0n || xi >= n || zi <= 0n || zi >= n) return false;
-    if (modPow(zi, n, n) !== y) return false;
+    if (publicPow(zi, n, n) !== y) return false;
     let expected = b[i] ? mod(w * y, n) : y;
     if (a[i]) expected = mod(-expected, n);
     const x2 = mod(xi * xi, n);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { fixturePreParams } from '../../protocols/gg18/fixtures.ts';
-import { isProbablePrime, modPow, randomBelow, randomBits, randomUnit } from '../bigint/index.ts';
+import { isProbablePrime, publicPow, randomBelow, randomBits, randomUnit } from '../bigint/index.ts';
 import { encrypt, encryptWith, multiplyCiphertext, addCiphertexts, secretKeyFromPrimes } from '../paillier/index.ts';
 import { proveAliceRange, proveBob, verifyAliceRange, verifyBob } from './mta.ts';
 import { proveNoSmallFactor, verifyNoSmallFactor } from './no-small-factor.ts';
@@ -40,7 +40,7 @@ test('Πprm: honest parameters verify; the proof is bound to session and prover 
 
 test('Πprm: h2 outside <h1>, truncated iterations (TSSHOCK c-guess) and short N~ are rejected', () => {
   const rp = alice!.ringPedersen;
-  const bad = { ...rp, h2: modPow(randomUnit(rp.nTilde), 2n, rp.nTilde) };
+  const bad = { ...rp, h2: publicPow(randomUnit(rp.nTilde), 2n, rp.nTilde) };
   assert.equal(verifyRingPedersen(bad, proveRingPedersen(bad, binding), binding), false);
   const proof = proveRingPedersen(rp, binding);
   const truncated = {

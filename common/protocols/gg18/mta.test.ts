@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { mod, modInverse, modPowSecret, randomBelow, randomUnit } from '../../crypto/bigint/index.ts';
+import { mod, modInverse, secretPow, randomBelow, randomUnit } from '../../crypto/bigint/index.ts';
 import {
   addCiphertexts,
   decrypt,
@@ -124,7 +124,7 @@ test('masks and multiplicands of either sign within the proof bounds give outcom
 function forgeHalf(c1: bigint): { msg: BobMessage; proofOk: boolean } {
   const order = ((rp.p - 1n) / 2n) * ((rp.q - 1n) / 2n);
   const ped = (a: bigint, b: bigint): bigint =>
-    mod(modPowSecret(rp.h1, mod(a, order), rp.nTilde) * modPowSecret(rp.h2, mod(b, order), rp.nTilde), rp.nTilde);
+    mod(secretPow(rp.h1, mod(a, order), rp.nTilde) * secretPow(rp.h2, mod(b, order), rp.nTilde), rp.nTilde);
   const half = (pk.n + 1n) / 2n;
   const r = randomUnit(pk.n);
   const c2 = addCiphertexts(pk, multiplyCiphertext(pk, c1, x), encryptWith(pk, MTA_OFFSET + half, r));
@@ -140,7 +140,7 @@ function forgeHalf(c1: bigint): { msg: BobMessage; proofOk: boolean } {
   const z = ped(x, rho);
   const zPrime = ped(alpha, rhoP);
   const t = ped(modInverse(2n, order), sigma);
-  const v = mod(modPowSecret(c1, alpha, pk.n2) * (1n + g * pk.n) * nthPower(pk, beta), pk.n2);
+  const v = mod(secretPow(c1, alpha, pk.n2) * (1n + g * pk.n) * nthPower(pk, beta), pk.n2);
   const w = ped(g, tau);
   const forge = (e: bigint): BobProof => ({
     z,
@@ -148,7 +148,7 @@ function forgeHalf(c1: bigint): { msg: BobMessage; proofOk: boolean } {
     t,
     v,
     w,
-    s: mod(modPowSecret(r, e, pk.n) * beta, pk.n),
+    s: mod(secretPow(r, e, pk.n) * beta, pk.n),
     s1: e * x + alpha,
     s2: e * rho + rhoP,
     t1: e / 2n + g,
