@@ -1,7 +1,13 @@
 /**
  * Πmod: proof that N is a Paillier–Blum modulus (N = p·q, p ≡ q ≡ 3 mod 4, gcd(N, φ(N)) = 1),
- * CGGMP21 (ePrint 2021/060) Fig. 16, with m = 80 iterations. Answers CVE-2023-33241 (Fireblocks,
+ * CGGMP21 (ePrint 2021/060) Fig. 16, with m = 128 iterations. Answers CVE-2023-33241 (Fireblocks,
  * "BitForge"): without it a party can pick a Paillier modulus that leaks peers' shares via MtA.
+ *
+ * Soundness: for N that is not a Paillier–Blum modulus, each challenge y_i admits the required
+ * roots with probability at most 1/2 (CGGMP21 §C.1, after Goldberg–Reyzin–Sagga–Baldimtsi,
+ * "Efficient noninteractive certification of RSA moduli", 2019), so a cheating prover passes all
+ * m with probability at most 2^-m: 2^-128 here, the security level of the rest of the protocol.
+ * Fiat–Shamir lets a prover grind hashes, which is why 80 (2^-80) is not enough.
  */
 import {
   isProbablePrime,
@@ -18,7 +24,7 @@ import {
 import type { PaillierSecretKey } from '../paillier/index.ts';
 import { challengesModulo, transcriptHash, type ProofBinding } from './transcript.ts';
 
-export const MOD_ITERATIONS = 80;
+export const MOD_ITERATIONS = 128;
 
 export interface BlumModulusProof {
   readonly w: bigint;

@@ -61,6 +61,16 @@ test('Πmod: a Paillier–Blum modulus verifies, bound to session', () => {
   assert.equal(verifyBlumModulus(bob!.paillier.n, proof, binding), false);
 });
 
+test('Πmod: 128 iterations; a proof cut to the 80 iterations of the old prover is refused', () => {
+  const proof = proveBlumModulus(alice!.paillier, binding);
+  assert.equal(MOD_ITERATIONS, 128);
+  const cut = <T>(xs: readonly T[]): T[] => xs.slice(0, 80);
+  // The first 80 challenges are those of an 80-iteration proof, so the old verifier accepted this.
+  const short = { w: proof.w, x: cut(proof.x), a: cut(proof.a), b: cut(proof.b), z: cut(proof.z) };
+  assert.equal(verifyBlumModulus(alice!.paillier.n, short, binding), false);
+  assert.equal(verifyBlumModulus(alice!.paillier.n, proof, binding), true);
+});
+
 test('Πmod: a modulus with primes ≡ 1 (mod 4) cannot be proven', () => {
   const sk = secretKeyFromPrimes(primeMod4(1024, 1n), primeMod4(1024, 1n));
   let accepted: boolean;
