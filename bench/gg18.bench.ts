@@ -118,7 +118,7 @@ for (let i = 0; i < Number(args.keygens); i++) {
   const parties = new Map(
     holders.map((h, j) => [
       h,
-      scheme.keygenWith({ sessionId: `bench-keygen-${i}`, self: h, parties: holders, holders, threshold: 2 }, pre[j]!),
+      scheme.keygenWith({ sessionId: `bench-keygen-${i}`, keyId: 'key_bench', self: h, parties: holders, holders, threshold: 2 }, pre[j]!),
     ]),
   );
   const outputs = new Map<PartyId, Uint8Array>();
@@ -151,7 +151,7 @@ for (let i = 0; i < Number(args.signs); i++) {
     signers.map((h) => [
       h,
       scheme.sign(
-        { sessionId: `bench-sign-${i}`, self: h, parties: signers, holders, threshold: 2 },
+        { sessionId: `bench-sign-${i}`, keyId: 'key_bench', self: h, parties: signers, holders, threshold: 2 },
         shares.get(h)!,
         digest,
       ),

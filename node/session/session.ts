@@ -109,6 +109,7 @@ export class MpcSession {
       const scheme = this.deps.schemes.get(start.algo)!;
       const ctx: SessionContext = {
         sessionId: start.session_id,
+        keyId: start.key_id,
         self,
         parties: [...start.parties],
         holders: [...start.holders],

@@ -23,7 +23,7 @@ export function partyIndex(ctx: Pick<SessionContext, 'holders'>, id: PartyId): b
 
 export function binding(ctx: SessionContext, prover: PartyId, verifier?: PartyId): ProofBinding {
   return {
-    sessionId: `${ctx.sessionId}|t=${ctx.threshold}|holders=${ctx.holders.join(',')}`,
+    sessionId: `${ctx.sessionId}|key=${ctx.keyId}|t=${ctx.threshold}|holders=${ctx.holders.join(',')}`,
     prover,
     ...(verifier === undefined ? {} : { verifier }),
     parties: ctx.parties,

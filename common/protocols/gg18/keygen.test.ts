@@ -27,6 +27,7 @@ const holders = ['tss1', 'tss2', 'tss3'];
 const sessionId = 'keygen-test';
 const ctxFor = (self: PartyId, hs: string[] = holders, threshold = 2): SessionContext => ({
   sessionId,
+  keyId: 'key_test',
   self,
   parties: hs,
   holders: hs,
@@ -53,8 +54,8 @@ type Body = Record<string, unknown>;
 type Edit = (round: number, from: PartyId, to: PartyId | undefined, body: Body) => void;
 
 /** A fresh tss1 against the recorded messages of tss2 and tss3, edited by `edit`. */
-function victimRun(edit: Edit): KeygenOutput {
-  const victim = scheme.keygenWith(ctxFor('tss1'), pre[0]!);
+function victimRun(edit: Edit, ctx: SessionContext = ctxFor('tss1')): KeygenOutput {
+  const victim = scheme.keygenWith(ctx, pre[0]!);
   const inboundFor = (round: number): InboundMessage[] =>
     transcript
       .filter((s) => s.round === round && s.from !== 'tss1' && (s.message.to ?? 'tss1') === 'tss1')
@@ -227,6 +228,10 @@ test('a malformed message names its sender', () => {
     'tss3',
     /malformed/,
   );
+});
+
+test('round 0 messages replayed from a keygen for another key (same session id and holders) are refused', () => {
+  assertAbort(() => victimRun(() => {}, { ...ctxFor('tss1'), keyId: 'key_other' }), 'tss2', /Πmod/);
 });
 
 test('a wrong proof of knowledge of the final share is caught and attributed (2-of-2)', () => {

@@ -24,7 +24,14 @@ test('decodeSecretShare accepts the fixture shares and checks x·G = X_self', ()
 
 test('signing refuses a tampered share record before any message is sent', () => {
   const scheme = createGg18Scheme();
-  const ctx = { sessionId: 's', self: 'tss1', parties: ['tss1', 'tss2'], holders: key.holders, threshold: 2 };
+  const ctx = {
+    sessionId: 's',
+    keyId: 'key_test',
+    self: 'tss1',
+    parties: ['tss1', 'tss2'],
+    holders: key.holders,
+    threshold: 2,
+  };
   assert.throws(
     () =>
       scheme.sign(
