@@ -87,6 +87,26 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/**
+ * Compares j's echo (one hash per party of what j received from it) with this party's own.
+ * Broadcasts are signed by their sender, so a mismatch about j's own broadcast or this party's
+ * is j's fault (j equivocated, or misreports what this party sent); about a third party k's,
+ * either k equivocated or j misreports, and nobody can be named.
+ */
+export function checkEcho(
+  ctx: SessionContext,
+  j: PartyId,
+  theirs: readonly Uint8Array[],
+  mine: readonly Uint8Array[],
+): void {
+  if (theirs.length !== mine.length) throw new ProtocolAbort(j, 'malformed echo');
+  ctx.parties.forEach((k, i) => {
+    if (sameBytes(theirs[i]!, mine[i]!)) return;
+    const culprit = k === j || k === ctx.self ? j : undefined;
+    throw new ProtocolAbort(culprit, `${j} and ${ctx.self} saw different broadcasts from ${k}`);
+  });
+}
+
 /** Lagrange coefficient at 0 for index i over the signer indices. */
 export function lagrangeAtZero(i: bigint, indices: readonly bigint[]): bigint {
   let num = 1n;

@@ -34,6 +34,7 @@ import { aliceProof, bobProof, bytes, decodeFrom, dlogProof, encode, nat, point,
 import {
   baseMul,
   binding,
+  checkEcho,
   collect,
   commit,
   commitmentOf,
@@ -171,20 +172,6 @@ export function createSignParty(
     return ctx.parties.map((p) => transcriptHash('echo', binding(ctx, p), views.get(p)!));
   }
 
-  /**
-   * A party that sent different broadcasts to different peers (equivocation) would otherwise
-   * surface only as a failed phase 5 check. Mismatch about j's own or this party's messages is
-   * j's fault (messages are authenticated); about a third party's, either could be lying.
-   */
-  function checkEcho(j: PartyId, theirs: readonly Uint8Array[], mine: readonly Uint8Array[]): void {
-    if (theirs.length !== mine.length) throw new ProtocolAbort(j, 'malformed echo');
-    ctx.parties.forEach((k, i) => {
-      if (sameBytes(theirs[i]!, mine[i]!)) return;
-      const culprit = k === j || k === ctx.self ? j : undefined;
-      throw new ProtocolAbort(culprit, `${j} and ${ctx.self} saw different broadcasts from ${k}`);
-    });
-  }
-
   function phase1(): OutboundMessage[] {
     const out: OutboundMessage[] = [{ payload: encode({ commitment: gammaCommit.commitment, c: kEnc.c }) }];
     for (const j of others) {
@@ -316,7 +303,7 @@ export function createSignParty(
     const got = collect(ctx, ROUNDS[4]!, inbound);
     for (const j of others) {
       const msg = decodeFrom(phase5AMsg, got.get(j)!.broadcast!, j, 'phase 5A commitment');
-      checkEcho(j, msg.echo, echoBefore5A);
+      checkEcho(ctx, j, msg.echo, echoBefore5A);
       peerCommitments.set(j, msg.commitment);
       views.get(j)!.push(msg.commitment);
     }
@@ -387,7 +374,7 @@ export function createSignParty(
     }
     // Echoes after the openings: an opening failure names its sender exactly.
     const mine = echo();
-    for (const j of others) checkEcho(j, echoes.get(j)!, mine);
+    for (const j of others) checkEcho(ctx, j, echoes.get(j)!, mine);
     // GG18 phase 5E: ΣU = ΣT holds iff the shares s_j sum to a valid signature. GG18 cannot
     // attribute this failure to one party; no share is released.
     if (!sumU.equals(sumT)) throw new ProtocolAbort(undefined, 'phase 5 consistency check failed');
