@@ -59,8 +59,15 @@ export function proveBlumModulus(sk: PaillierSecretKey, binding: ProofBinding): 
   const a: boolean[] = [];
   const b: boolean[] = [];
   const z: bigint[] = [];
+  // Legendre symbols are multiplicative: two constant-time symbols per challenge, and (w/p), (w/q)
+  // and (-1/p) = (-1)^((p-1)/2) once.
+  const minusOne = (prime: bigint): number => (prime % 4n === 3n ? -1 : 1);
+  const wp = secretLegendre(w, p);
+  const wq = secretLegendre(w, q);
   for (const y of ys) {
     z.push(secretPowCrt(y, nInverse, p, q));
+    const yp = secretLegendre(y, p);
+    const yq = secretLegendre(y, q);
     // Exactly one of y, -y, wy, -wy is a residue modulo both p and q (-1 is a non-residue mod
     // both Blum primes; w is a non-residue mod exactly one of them).
     let chosen: { value: bigint; a: boolean; b: boolean } | undefined;
@@ -70,9 +77,11 @@ export function proveBlumModulus(sk: PaillierSecretKey, binding: ProofBinding): 
       [false, true],
       [true, true],
     ] as const) {
-      let v = useW ? mod(w * y, n) : y;
-      if (flipSign) v = mod(-v, n);
-      if (secretLegendre(v, p) === 1 && secretLegendre(v, q) === 1) {
+      const symbol = (prime: bigint, ySymbol: number, wSymbol: number): number =>
+        (flipSign ? minusOne(prime) : 1) * (useW ? wSymbol : 1) * ySymbol;
+      if (symbol(p, yp, wp) === 1 && symbol(q, yq, wq) === 1) {
+        let v = useW ? mod(w * y, n) : y;
+        if (flipSign) v = mod(-v, n);
         chosen = { value: v, a: flipSign, b: useW };
         break;
       }
