@@ -118,7 +118,10 @@ for (let i = 0; i < Number(args.keygens); i++) {
   const parties = new Map(
     holders.map((h, j) => [
       h,
-      scheme.keygenWith({ sessionId: `bench-keygen-${i}`, keyId: 'key_bench', self: h, parties: holders, holders, threshold: 2 }, pre[j]!),
+      scheme.keygenWith(
+        { sessionId: `bench-keygen-${i}`, keyId: 'key_bench', self: h, parties: holders, holders, threshold: 2 },
+        pre[j]!,
+      ),
     ]),
   );
   const outputs = new Map<PartyId, Uint8Array>();

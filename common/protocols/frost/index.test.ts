@@ -313,7 +313,12 @@ describe('FROST(Ed25519) DKG and signing', () => {
       const corrupted = keys.get('tss1')!.secretShare.slice();
       corrupted[corrupted.length - (holders.length + 2) * 32]! ^= 1; // low byte of the secret scalar
       assert.throws(
-        () => scheme.sign({ sessionId: 's', keyId: 'key_test', self: 'tss1', parties: signers, holders, threshold }, corrupted, message),
+        () =>
+          scheme.sign(
+            { sessionId: 's', keyId: 'key_test', self: 'tss1', parties: signers, holders, threshold },
+            corrupted,
+            message,
+          ),
         /stored key share/,
       );
     });
