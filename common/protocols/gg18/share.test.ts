@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { fixtureKey } from './fixtures.ts';
 import { createGg18Scheme } from './index.ts';
 import { decodeSecretShare } from './share.ts';
