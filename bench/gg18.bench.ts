@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import * as bcu from 'bigint-crypto-utils';
-import { fixedBase, generateSafePrime, modPow, modPowSecret, randomBits } from '../common/crypto/bigint/index.ts';
+import { fixedBase, generateSafePrime, publicPow, secretPow, randomBits } from '../common/crypto/bigint/index.ts';
 import { decrypt, encrypt, publicKeyFromModulus } from '../common/crypto/paillier/index.ts';
 import { fixturePreParams } from '../common/protocols/gg18/fixtures.ts';
 import { runParties } from '../common/protocols/gg18/harness.ts';
@@ -62,8 +62,8 @@ function nativePow(b: bigint, e: bigint, m: bigint): bigint {
 const m = randomBits(2048) | (1n << 2047n) | 1n;
 const base = randomBits(2040);
 const exp = randomBits(2048);
-rows.push(['modexp 2048 gmp-wasm mpz_powm', summary(timeEach(() => modPow(base, exp, m), 30))]);
-rows.push(['modexp 2048 gmp-wasm mpz_powm_sec (secret exp)', summary(timeEach(() => modPowSecret(base, exp, m), 30))]);
+rows.push(['modexp 2048 gmp-wasm mpz_powm', summary(timeEach(() => publicPow(base, exp, m), 30))]);
+rows.push(['modexp 2048 gmp-wasm mpz_powm_sec (secret exp)', summary(timeEach(() => secretPow(base, exp, m), 30))]);
 rows.push(['modexp 2048 bigint-crypto-utils', summary(timeEach(() => bcu.modPow(base, exp, m), 30))]);
 rows.push(['modexp 2048 native BigInt', summary(timeEach(() => nativePow(base, exp, m), 5))]);
 const fb = fixedBase(base, m, 2048);
@@ -118,7 +118,10 @@ for (let i = 0; i < Number(args.keygens); i++) {
   const parties = new Map(
     holders.map((h, j) => [
       h,
-      scheme.keygenWith({ sessionId: `bench-keygen-${i}`, self: h, parties: holders, holders, threshold: 2 }, pre[j]!),
+      scheme.keygenWith(
+        { sessionId: `bench-keygen-${i}`, keyId: 'key_bench', self: h, parties: holders, holders, threshold: 2 },
+        pre[j]!,
+      ),
     ]),
   );
   const outputs = new Map<PartyId, Uint8Array>();
@@ -151,7 +154,7 @@ for (let i = 0; i < Number(args.signs); i++) {
     signers.map((h) => [
       h,
       scheme.sign(
-        { sessionId: `bench-sign-${i}`, self: h, parties: signers, holders, threshold: 2 },
+        { sessionId: `bench-sign-${i}`, keyId: 'key_bench', self: h, parties: signers, holders, threshold: 2 },
         shares.get(h)!,
         digest,
       ),

@@ -10,6 +10,12 @@ export type PartyId = string;
 export interface SessionContext {
   /** Unique per session; bound into every Fiat–Shamir transcript and every envelope. */
   readonly sessionId: string;
+  /**
+   * The key this session generates or signs with. Bound into every transcript the protocol
+   * defines, so that a message or proof from a session for one key is refused in a session for
+   * another, even with an equal session id and parties.
+   */
+  readonly keyId: string;
   /** This party. */
   readonly self: PartyId;
   /**

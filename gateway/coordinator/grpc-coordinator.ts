@@ -388,6 +388,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
       kind: start.kind,
       ctx: {
         sessionId: start.kind === 'KEYGEN' ? keygenTranscriptId(start.session_id, policy?.data) : start.session_id,
+        keyId: start.key_id,
         self: '',
         parties: start.parties,
         holders: start.holders,

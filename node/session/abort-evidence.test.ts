@@ -130,7 +130,14 @@ async function runKeygen(schemeOf: (id: string) => ThresholdScheme): Promise<Out
 }
 
 function judge(start: SessionStart, evidence: unknown) {
-  const ctx: SessionContext = { sessionId: start.session_id, self: '', parties: holders, holders, threshold: 2 };
+  const ctx: SessionContext = {
+    sessionId: start.session_id,
+    keyId: start.key_id,
+    self: '',
+    parties: holders,
+    holders,
+    threshold: 2,
+  };
   return judgeAccusation({
     evidence,
     sessionId: start.session_id,
@@ -183,7 +190,14 @@ describe('identifiable abort with evidence', { timeout: 60_000 }, () => {
     const { received, start } = await runKeygen(() => frostEd25519Scheme);
     const evidence = buildEvidence(keys.get('tss1')!, 'tss2', received.get('tss1')!);
     const noJudge: ThresholdScheme = { ...frostEd25519Scheme, judge: undefined };
-    const ctx: SessionContext = { sessionId: start.session_id, self: '', parties: holders, holders, threshold: 2 };
+    const ctx: SessionContext = {
+      sessionId: start.session_id,
+      keyId: start.key_id,
+      self: '',
+      parties: holders,
+      holders,
+      threshold: 2,
+    };
     const verdict = judgeAccusation({
       evidence,
       sessionId: start.session_id,

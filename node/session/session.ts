@@ -134,6 +134,7 @@ export class MpcSession {
       const ctx: SessionContext = {
         // Keygen binds the sign policy into every transcript: holders given different policies cannot finish.
         sessionId: start.kind === 'KEYGEN' ? keygenTranscriptId(start.session_id, policy) : start.session_id,
+        keyId: start.key_id,
         self,
         parties: [...start.parties],
         holders: [...start.holders],

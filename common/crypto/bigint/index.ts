@@ -4,9 +4,16 @@
  * to WebAssembly (gmp-wasm, LGPL-3.0). Chosen by measurement (bench/gg18.bench.ts): a 2048-bit
  * modexp costs ~11 ms in gmp-wasm against ~19 ms in bigint-crypto-utils and far more in bn.js.
  *
- * Secret exponents go through `modPowSecret` (GMP's mpz_powm_sec, whose memory access pattern and
- * timing do not depend on the exponent's bits). Native bigint operations in V8 are not constant
- * time; that is the limit of what a JavaScript runtime offers for the remaining operations.
+ * Constant time. Every modular exponentiation and Legendre symbol with a secret input (base,
+ * exponent or modulus) goes through `secretPow` / `secretPowCrt` / `secretLegendre` (GMP's
+ * mpz_powm_sec: memory access pattern and timing independent of the operands). `publicPow`,
+ * `publicJacobi` and `fixedBase` are variable time and for public inputs only; this file is the only
+ * place GMP's raw mpz_powm/mpz_jacobi are reachable (constant-time.test.ts enforces it and lists
+ * every call site of the public variants). Inverses modulo a secret prime use Fermat
+ * (`secretInverseModPrime`); inverses modulo a secret composite (once per key: N^-1 mod φ(N), the
+ * ring-Pedersen trapdoor) use GMP's variable-time mpz_invert on a randomly blinded input. Native
+ * bigint arithmetic in V8 (*, %, /) is not constant time; that is the limit of what a JavaScript
+ * runtime offers for the remaining operations.
  */
 import { init } from 'gmp-wasm';
 import { randomBytes } from 'node:crypto';
@@ -36,9 +43,9 @@ export function mod(x: bigint, m: bigint): bigint {
   return r < 0n ? r + m : r;
 }
 
-/** base^exp mod m for a public exponent (negative exponents use the inverse). */
-export function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  if (exp < 0n) return modPow(modInverse(base, m), -exp, m);
+/** base^exp mod m, variable time: base, exponent and modulus public (negative: the inverse). */
+export function publicPow(base: bigint, exp: bigint, m: bigint): bigint {
+  if (exp < 0n) return publicPow(modInverse(base, m), -exp, m);
   load(regA, mod(base, m));
   load(regB, exp);
   load(regC, m);
@@ -47,12 +54,13 @@ export function modPow(base: bigint, exp: bigint, m: bigint): bigint {
 }
 
 /**
- * base^exp mod m where exp is secret: mpz_powm_sec (constant time in the exponent). The modulus
- * must be odd, as every modulus here is (N, N^2, N~ and the primes).
+ * base^exp mod m where any of the three is secret: mpz_powm_sec (constant time). The modulus
+ * must be odd, as every modulus here is (N, N^2, N~ and the primes). A negative exponent inverts
+ * the base first with the variable-time mpz_invert: only for a public base.
  */
-export function modPowSecret(base: bigint, exp: bigint, m: bigint): bigint {
-  if ((m & 1n) === 0n) throw new RangeError('modPowSecret needs an odd modulus');
-  if (exp < 0n) return modPowSecret(modInverse(base, m), -exp, m);
+export function secretPow(base: bigint, exp: bigint, m: bigint): bigint {
+  if ((m & 1n) === 0n) throw new RangeError('secretPow needs an odd modulus');
+  if (exp < 0n) return secretPow(modInverse(base, m), -exp, m);
   if (exp === 0n) return 1n % m;
   load(regA, mod(base, m));
   load(regB, exp);
@@ -61,7 +69,7 @@ export function modPowSecret(base: bigint, exp: bigint, m: bigint): bigint {
   return read(regA);
 }
 
-/** a^-1 mod m; throws when gcd(a, m) != 1. */
+/** a^-1 mod m, variable time (public a and m); throws when gcd(a, m) != 1. */
 export function modInverse(a: bigint, m: bigint): bigint {
   load(regA, mod(a, m));
   load(regB, m);
@@ -76,11 +84,33 @@ export function gcd(a: bigint, b: bigint): bigint {
   return read(regA);
 }
 
-/** Jacobi symbol (a/n) for odd n. */
-export function jacobi(a: bigint, n: bigint): number {
+/** a^-1 mod p for a secret odd prime p (or secret a): Fermat, a^(p-2), constant time. */
+export function secretInverseModPrime(a: bigint, p: bigint): bigint {
+  const r = secretPow(mod(a, p), p - 2n, p);
+  if (r === 0n) throw new RangeError('not invertible');
+  return r;
+}
+
+/**
+ * a^-1 mod m for a secret composite m (or secret a): mpz_invert on a·r for a random unit r, then
+ * times r, so the variable-time extended Euclid never sees a itself (m still passes through it).
+ */
+export function secretInverse(a: bigint, m: bigint): bigint {
+  const r = randomUnit(m);
+  return mod(modInverse(mod(a * r, m), m) * r, m);
+}
+
+/** Jacobi symbol (a/n) for odd n, variable time: a and n public. */
+export function publicJacobi(a: bigint, n: bigint): number {
   load(regA, mod(a, n));
   load(regB, n);
   return gmp.mpz_jacobi(regA, regB);
+}
+
+/** Legendre symbol (a/p) for a secret odd prime p, by Euler's criterion a^((p-1)/2) (constant time). */
+export function secretLegendre(a: bigint, p: bigint): number {
+  const e = secretPow(mod(a, p), (p - 1n) >> 1n, p);
+  return e === 1n ? 1 : e === 0n ? 0 : -1;
 }
 
 /** Baillie–PSW plus `reps` Miller–Rabin rounds (GMP's mpz_probab_prime_p). */
@@ -179,22 +209,23 @@ export function generateSafePrime(bits: number): bigint {
       const candidate = q + BigInt(step);
       const p = 2n * candidate + 1n;
       if (bitLength(p) !== bits) break;
-      // Cheap Fermat test on p first; full tests only for survivors.
-      if (modPow(2n, p - 1n, p) !== 1n) continue;
+      // Cheap Fermat test on p first (constant time: the survivor is a secret prime); GMP's
+      // primality test for survivors is variable time (runs once per prime, in the worker).
+      if (secretPow(2n, p - 1n, p) !== 1n) continue;
       if (isProbablePrime(candidate, 30) && isProbablePrime(p, 30)) return p;
     }
   }
 }
 
 /**
- * base^exp mod p·q for distinct primes p, q known to the caller, via CRT with constant-time
- * exponentiations modulo each prime (about 4x faster than modPowSecret modulo p·q). base must be
+ * base^exp mod p·q for distinct secret primes p, q, via CRT with constant-time
+ * exponentiations modulo each prime (about 4x faster than secretPow modulo p·q). base must be
  * coprime to p·q, so the exponent can be reduced modulo p-1 and q-1.
  */
-export function modPowSecretCrt(base: bigint, exp: bigint, p: bigint, q: bigint): bigint {
-  const xp = modPowSecret(mod(base, p), mod(exp, p - 1n), p);
-  const xq = modPowSecret(mod(base, q), mod(exp, q - 1n), q);
-  const h = mod((xq - xp) * modInverse(p, q), q);
+export function secretPowCrt(base: bigint, exp: bigint, p: bigint, q: bigint): bigint {
+  const xp = secretPow(mod(base, p), mod(exp, p - 1n), p);
+  const xq = secretPow(mod(base, q), mod(exp, q - 1n), q);
+  const h = mod((xq - xp) * secretInverseModPrime(p, q), q);
   return xp + h * p;
 }
 
@@ -246,7 +277,7 @@ export function fixedBase(base: bigint, m: bigint, maxBits: number): FixedBase {
   const mask = (1n << BigInt(WINDOW)) - 1n;
   return {
     pow(exp) {
-      if (exp < 0n || bitLength(exp) > maxBits) return modPow(base, exp, m);
+      if (exp < 0n || bitLength(exp) > maxBits) return publicPow(base, exp, m);
       const buckets: number[][] = Array.from({ length: 1 << WINDOW }, () => []);
       for (let j = 0, e = exp; e > 0n; j++, e >>= BigInt(WINDOW)) {
         const d = Number(e & mask);

@@ -1,17 +1,17 @@
 /**
  * Paillier encryption (Paillier 1999) with generator g = N + 1, as GG18 uses it for MtA.
  * Decryption runs modulo p^2 and q^2 with constant-time exponentiation (CRT, ~10x faster than
- * one exponentiation modulo N^2).
+ * one exponentiation modulo N^2); every exponentiation with a secret input is constant time.
  */
 import {
   bitLength,
   gcd,
   generateSafePrime,
   mod,
-  modInverse,
-  modPow,
-  modPowSecret,
+  publicPow,
   randomUnit,
+  secretInverseModPrime,
+  secretPow,
 } from '../bigint/index.ts';
 
 /** GG18 hardening: a Paillier modulus below 2048 bits is refused (issue 3; CVE-2023-33241). */
@@ -55,17 +55,62 @@ function isSecretKey(key: PaillierPublicKey): key is PaillierSecretKey {
   return 'p' in key && 'q' in key;
 }
 
+/** Per-key CRT constants, derived once with constant-time arithmetic. */
+interface Crt {
+  readonly p2: bigint;
+  readonly q2: bigint;
+  /** N mod φ(p^2), N mod φ(q^2): the exponent of r^N modulo each prime square. */
+  readonly np: bigint;
+  readonly nq: bigint;
+  /** (p^2)^-1 mod q^2 and p^-1 mod q for the recombinations. */
+  readonly p2InvQ2: bigint;
+  readonly pInvQ: bigint;
+  /** (-q)^-1 mod p and (-p)^-1 mod q for L_p and L_q in decryption. */
+  readonly lp: bigint;
+  readonly lq: bigint;
+}
+
+const crtCache = new WeakMap<PaillierSecretKey, Crt>();
+
+function crtOf(sk: PaillierSecretKey): Crt {
+  let crt = crtCache.get(sk);
+  if (!crt) {
+    const { p, q } = sk;
+    const q2 = q * q;
+    const pInvQ = secretInverseModPrime(p, q);
+    // Hensel lift of p^-1 mod q to p^-2 mod q^2: x = y(2 - p^2·y) with y = (p^-1 mod q)^2.
+    const y = mod(pInvQ * pInvQ, q2);
+    crt = {
+      p2: p * p,
+      q2,
+      np: mod(sk.n, p * (p - 1n)),
+      nq: mod(sk.n, q * (q - 1n)),
+      p2InvQ2: mod(y * (2n - mod(p * p * y, q2)), q2),
+      pInvQ,
+      lp: secretInverseModPrime(mod(-q, p), p),
+      lq: secretInverseModPrime(mod(-p, q), q),
+    };
+    crtCache.set(sk, crt);
+  }
+  return crt;
+}
+
 /**
- * r^N mod N^2 for a unit r. With the secret key at hand, computed modulo p^2 and q^2 with the
- * exponent reduced modulo φ(p^2) = p(p-1) and φ(q^2) (about 1.5x faster).
+ * r^N mod N^2 for a secret unit r (encryption randomness, a prover's mask). With the secret key at
+ * hand, computed modulo p^2 and q^2 with the exponent reduced modulo φ(p^2) = p(p-1) and φ(q^2)
+ * (about 1.5x faster); that exponent is secret, so both ways run in constant time.
  */
 export function nthPower(key: PaillierPublicKey, r: bigint): bigint {
-  if (!isSecretKey(key)) return modPow(r, key.n, key.n2);
-  const p2 = key.p * key.p;
-  const q2 = key.q * key.q;
-  const xp = modPow(mod(r, p2), mod(key.n, key.p * (key.p - 1n)), p2);
-  const xq = modPow(mod(r, q2), mod(key.n, key.q * (key.q - 1n)), q2);
-  return xp + p2 * mod((xq - xp) * modInverse(p2, q2), q2);
+  if (!isSecretKey(key)) return secretPow(r, key.n, key.n2);
+  const { p2, q2, np, nq, p2InvQ2 } = crtOf(key);
+  const xp = secretPow(mod(r, p2), np, p2);
+  const xq = secretPow(mod(r, q2), nq, q2);
+  return xp + p2 * mod((xq - xp) * p2InvQ2, q2);
+}
+
+/** s^N mod N^2 for a public s (a verifier's check): variable time unless the key is secret. */
+export function nthPowerPublic(key: PaillierPublicKey, s: bigint): bigint {
+  return isSecretKey(key) ? nthPower(key, s) : publicPow(s, key.n, key.n2);
 }
 
 /** (1 + N)^m · r^N mod N^2, for m in [0, N). */
@@ -86,24 +131,36 @@ export function addCiphertexts(pk: PaillierPublicKey, a: bigint, b: bigint): big
 
 /** Homomorphic multiplication of the plaintext by a secret scalar k (constant-time exponent). */
 export function multiplyCiphertext(pk: PaillierPublicKey, c: bigint, k: bigint): bigint {
-  return modPowSecret(c, k, pk.n2);
+  return secretPow(c, k, pk.n2);
 }
 
-function decryptModPrime(c: bigint, prime: bigint, other: bigint): bigint {
+/** L_p(c^(p-1) mod p^2) / L_p((1+N)^(p-1) mod p^2) = m mod p, with lInv = (-other)^-1 mod p. */
+function decryptModPrime(c: bigint, prime: bigint, lInv: bigint): bigint {
   const p2 = prime * prime;
-  const u = modPowSecret(mod(c, p2), prime - 1n, p2);
+  const u = secretPow(mod(c, p2), prime - 1n, p2);
   const l = (u - 1n) / prime;
   // L_p((1+N)^(p-1) mod p^2) = (p-1)·q ≡ -q (mod p)
-  return mod(l * modInverse(mod(-other, prime), prime), prime);
+  return mod(l * lInv, prime);
 }
 
 export function decrypt(sk: PaillierSecretKey, c: bigint): bigint {
   if (!isCiphertext(sk, c)) throw new RangeError('not a Paillier ciphertext');
-  const mp = decryptModPrime(c, sk.p, sk.q);
-  const mq = decryptModPrime(c, sk.q, sk.p);
+  const crt = crtOf(sk);
+  const mp = decryptModPrime(c, sk.p, crt.lp);
+  const mq = decryptModPrime(c, sk.q, crt.lq);
   // CRT: m ≡ mp (mod p), m ≡ mq (mod q)
-  const h = mod((mq - mp) * modInverse(sk.p, sk.q), sk.q);
+  const h = mod((mq - mp) * crt.pInvQ, sk.q);
   return mp + h * sk.p;
+}
+
+/**
+ * The plaintext as the integer in (-N/2, N/2] it represents. MtA plaintexts are integers whose
+ * size the range proofs bound far below N/2, so this recovers them exactly whatever their sign,
+ * where the unsigned value in [0, N) would wrap a negative one around N.
+ */
+export function decryptCentered(sk: PaillierSecretKey, c: bigint): bigint {
+  const m = decrypt(sk, c);
+  return m > sk.n >> 1n ? m - sk.n : m;
 }
 
 /** φ(N) = (p-1)(q-1). */

@@ -9,8 +9,8 @@
  *   additive share is unconstrained.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { gcd, mod, modPow, modPowSecret, modPowSecretCrt, randomBelow, randomUnit } from '../bigint/index.ts';
-import { nthPower, type PaillierPublicKey } from '../paillier/index.ts';
+import { gcd, mod, publicPow, randomBelow, randomUnit, secretPow, secretPowCrt } from '../bigint/index.ts';
+import { nthPower, nthPowerPublic, type PaillierPublicKey } from '../paillier/index.ts';
 import type { RingPedersenParams, RingPedersenSecret } from './ring-pedersen.ts';
 import { challengesModulo, transcriptHash, type ProofBinding } from './transcript.ts';
 
@@ -21,7 +21,7 @@ const q3 = q ** 3n;
 const q7 = q ** 7n;
 
 function ped(rp: RingPedersenParams, a: bigint, b: bigint): bigint {
-  return mod(modPowSecret(rp.h1, a, rp.nTilde) * modPowSecret(rp.h2, b, rp.nTilde), rp.nTilde);
+  return mod(secretPow(rp.h1, a, rp.nTilde) * secretPow(rp.h2, b, rp.nTilde), rp.nTilde);
 }
 
 /**
@@ -31,10 +31,10 @@ function ped(rp: RingPedersenParams, a: bigint, b: bigint): bigint {
  */
 function pedVerify(rp: RingPedersenParams | RingPedersenSecret, a: bigint, b: bigint): bigint {
   if (!('alpha' in rp)) {
-    return mod(modPow(rp.h1, a, rp.nTilde) * modPow(rp.h2, b, rp.nTilde), rp.nTilde);
+    return mod(publicPow(rp.h1, a, rp.nTilde) * publicPow(rp.h2, b, rp.nTilde), rp.nTilde);
   }
   const order = ((rp.p - 1n) / 2n) * ((rp.q - 1n) / 2n);
-  return modPowSecretCrt(rp.h1, mod(a + rp.alpha * b, order), rp.p, rp.q);
+  return secretPowCrt(rp.h1, mod(a + rp.alpha * b, order), rp.p, rp.q);
 }
 
 /** (1+N)^m mod N^2 = 1 + m·N (for m >= 0). */
@@ -83,7 +83,7 @@ export function proveAliceRange(
     z,
     u,
     w,
-    s: mod(modPowSecret(r, e, pk.n) * beta, pk.n),
+    s: mod(secretPow(r, e, pk.n) * beta, pk.n),
     s1: e * m + alpha,
     s2: e * rho + gamma,
   };
@@ -100,9 +100,9 @@ export function verifyAliceRange(
   if (!inRange(s1, 0n, q3 + 1n) || s2 < 0n) return false;
   if (!units(pk.n2, [c, u]) || !units(rp.nTilde, [z, w]) || !units(pk.n, [s])) return false;
   const e = challenge('mta-alice', binding, [pk.n, c, rp.nTilde, rp.h1, rp.h2, z, u, w]);
-  const lhsU = mod(gammaPow(pk, s1) * nthPower(pk, s) * modPow(c, -e, pk.n2), pk.n2);
+  const lhsU = mod(gammaPow(pk, s1) * nthPowerPublic(pk, s) * publicPow(c, -e, pk.n2), pk.n2);
   if (lhsU !== u) return false;
-  return mod(pedVerify(rp, s1, s2) * modPow(z, -e, rp.nTilde), rp.nTilde) === w;
+  return mod(pedVerify(rp, s1, s2) * publicPow(z, -e, rp.nTilde), rp.nTilde) === w;
 }
 
 export interface BobProof {
@@ -173,7 +173,7 @@ export function proveBob(
   const z = ped(rp, x, rho);
   const zPrime = ped(rp, alpha, rhoPrime);
   const t = ped(rp, y, sigma);
-  const v = mod(modPowSecret(st.c1, alpha, pk.n2) * gammaPow(pk, gamma) * nthPower(pk, beta), pk.n2);
+  const v = mod(secretPow(st.c1, alpha, pk.n2) * gammaPow(pk, gamma) * nthPower(pk, beta), pk.n2);
   const w = ped(rp, gamma, tau);
   const e = bobChallenge(st, rp, binding, [z, zPrime, t, v, w], u);
   return {
@@ -183,7 +183,7 @@ export function proveBob(
     t,
     v,
     w,
-    s: mod(modPowSecret(r, e, pk.n) * beta, pk.n),
+    s: mod(secretPow(r, e, pk.n) * beta, pk.n),
     s1: e * x + alpha,
     s2: e * rho + rhoPrime,
     t1: e * y + gamma,
@@ -210,8 +210,8 @@ export function verifyBob(st: BobStatement, rp: RingPedersenParams, proof: BobPr
     const rhs = e === 0n ? u : st.X.multiplyUnsafe(e).add(u);
     if (!lhs.equals(rhs)) return false;
   }
-  if (mod(pedVerify(rp, s1, s2) * modPow(z, -e, rp.nTilde), rp.nTilde) !== zPrime) return false;
-  if (mod(pedVerify(rp, t1, t2) * modPow(t, -e, rp.nTilde), rp.nTilde) !== w) return false;
-  const lhs = mod(modPow(st.c1, s1, pk.n2) * nthPower(pk, s) * gammaPow(pk, t1), pk.n2);
-  return lhs === mod(modPow(st.c2, e, pk.n2) * v, pk.n2);
+  if (mod(pedVerify(rp, s1, s2) * publicPow(z, -e, rp.nTilde), rp.nTilde) !== zPrime) return false;
+  if (mod(pedVerify(rp, t1, t2) * publicPow(t, -e, rp.nTilde), rp.nTilde) !== w) return false;
+  const lhs = mod(publicPow(st.c1, s1, pk.n2) * nthPowerPublic(pk, s) * gammaPow(pk, t1), pk.n2);
+  return lhs === mod(publicPow(st.c2, e, pk.n2) * v, pk.n2);
 }

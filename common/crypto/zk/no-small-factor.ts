@@ -3,7 +3,7 @@
  * with ℓ = 256, ε = 512. Answers CVE-2023-33241 ("BitForge": a Paillier modulus with small
  * factors lets the MtA peer recover the victim's share chunk by chunk).
  */
-import { bitLength, isqrt, mod, modPow, modPowSecret, randomSigned } from '../bigint/index.ts';
+import { bitLength, isqrt, mod, publicPow, randomSigned, secretPow } from '../bigint/index.ts';
 import type { PaillierSecretKey } from '../paillier/index.ts';
 import type { RingPedersenParams } from './ring-pedersen.ts';
 import { signedChallenge, transcriptHash, type ProofBinding } from './transcript.ts';
@@ -33,7 +33,7 @@ function challenge(binding: ProofBinding, n0: bigint, rp: RingPedersenParams, fi
 
 /** s^a · t^b mod N^ for secret exponents (either may be negative). */
 function pedersen(rp: RingPedersenParams, a: bigint, b: bigint): bigint {
-  return mod(modPowSecret(rp.h1, a, rp.nTilde) * modPowSecret(rp.h2, b, rp.nTilde), rp.nTilde);
+  return mod(secretPow(rp.h1, a, rp.nTilde) * secretPow(rp.h2, b, rp.nTilde), rp.nTilde);
 }
 
 export function proveNoSmallFactor(
@@ -56,7 +56,7 @@ export function proveNoSmallFactor(
   const Qc = pedersen(rp, q, nu);
   const A = pedersen(rp, alpha, x);
   const B = pedersen(rp, beta, y);
-  const T = mod(modPowSecret(Qc, alpha, nHat) * modPowSecret(rp.h2, r, nHat), nHat);
+  const T = mod(secretPow(Qc, alpha, nHat) * secretPow(rp.h2, r, nHat), nHat);
   const e = challenge(binding, n0, rp, [P, Qc, A, B, T, sigma]);
   const sigmaHat = sigma - nu * p;
   return {
@@ -100,11 +100,11 @@ function checkNoSmallFactor(
   if (z1 < -bound || z1 > bound || z2 < -bound || z2 > bound) return false;
   if (bitLength(n0) < 2 * Number(L)) return false;
   const e = challenge(binding, n0, rp, [P, Qc, A, B, T, sigma]);
-  const R = mod(modPow(rp.h1, n0, nHat) * modPow(rp.h2, sigma, nHat), nHat);
-  const lhs1 = mod(modPow(rp.h1, z1, nHat) * modPow(rp.h2, w1, nHat), nHat);
-  if (lhs1 !== mod(A * modPow(P, e, nHat), nHat)) return false;
-  const lhs2 = mod(modPow(rp.h1, z2, nHat) * modPow(rp.h2, w2, nHat), nHat);
-  if (lhs2 !== mod(B * modPow(Qc, e, nHat), nHat)) return false;
-  const lhs3 = mod(modPow(Qc, z1, nHat) * modPow(rp.h2, v, nHat), nHat);
-  return lhs3 === mod(T * modPow(R, e, nHat), nHat);
+  const R = mod(publicPow(rp.h1, n0, nHat) * publicPow(rp.h2, sigma, nHat), nHat);
+  const lhs1 = mod(publicPow(rp.h1, z1, nHat) * publicPow(rp.h2, w1, nHat), nHat);
+  if (lhs1 !== mod(A * publicPow(P, e, nHat), nHat)) return false;
+  const lhs2 = mod(publicPow(rp.h1, z2, nHat) * publicPow(rp.h2, w2, nHat), nHat);
+  if (lhs2 !== mod(B * publicPow(Qc, e, nHat), nHat)) return false;
+  const lhs3 = mod(publicPow(Qc, z1, nHat) * publicPow(rp.h2, v, nHat), nHat);
+  return lhs3 === mod(T * publicPow(R, e, nHat), nHat);
 }

@@ -13,10 +13,10 @@ import {
   generateSafePrime,
   isProbablePrime,
   mod,
-  modInverse,
-  modPowSecretCrt,
   randomBelow,
   randomUnit,
+  secretInverse,
+  secretPowCrt,
 } from '../bigint/index.ts';
 import { MIN_MODULUS_BITS } from '../paillier/index.ts';
 import { challengesModulo, transcriptHash, type ProofBinding } from './transcript.ts';
@@ -46,9 +46,14 @@ export function ringPedersenFromPrimes(p: bigint, q: bigint): RingPedersenSecret
   const h1 = mod(f * f, nTilde);
   for (;;) {
     const alpha = randomBelow(order);
-    if (alpha < 2n || gcd(alpha, order) !== 1n) continue;
-    const beta = modInverse(alpha, order);
-    const h2 = modPowSecretCrt(h1, alpha, p, q);
+    if (alpha < 2n) continue;
+    let beta: bigint;
+    try {
+      beta = secretInverse(alpha, order);
+    } catch {
+      continue; // alpha not a unit modulo the order
+    }
+    const h2 = secretPowCrt(h1, alpha, p, q);
     if (h2 === h1 || h2 === 1n) continue;
     return { nTilde, h1, h2, p, q, alpha, beta };
   }
@@ -83,7 +88,7 @@ function dlnChallengeBits(
 function proveDln(g: bigint, y: bigint, x: bigint, secret: RingPedersenSecret, binding: ProofBinding): DlnProof {
   const order = ((secret.p - 1n) / 2n) * ((secret.q - 1n) / 2n);
   const nonces = Array.from({ length: DLN_ITERATIONS }, () => randomBelow(order));
-  const commitments = nonces.map((a) => modPowSecretCrt(g, a, secret.p, secret.q));
+  const commitments = nonces.map((a) => secretPowCrt(g, a, secret.p, secret.q));
   const bits = dlnChallengeBits(binding, g, y, secret.nTilde, commitments);
   const responses = nonces.map((a, i) => (bits[i] ? mod(a + x, order) : a));
   return { commitments, responses };

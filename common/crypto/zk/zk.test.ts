@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'vitest';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { fixturePreParams } from '../../protocols/gg18/fixtures.ts';
-import { isProbablePrime, modPow, randomBelow, randomBits, randomUnit } from '../bigint/index.ts';
+import { isProbablePrime, publicPow, randomBelow, randomBits, randomUnit } from '../bigint/index.ts';
 import { encrypt, encryptWith, multiplyCiphertext, addCiphertexts, secretKeyFromPrimes } from '../paillier/index.ts';
 import { proveAliceRange, proveBob, verifyAliceRange, verifyBob } from './mta.ts';
 import { proveNoSmallFactor, verifyNoSmallFactor } from './no-small-factor.ts';
@@ -40,7 +40,7 @@ test('Πprm: honest parameters verify; the proof is bound to session and prover 
 
 test('Πprm: h2 outside <h1>, truncated iterations (TSSHOCK c-guess) and short N~ are rejected', () => {
   const rp = alice!.ringPedersen;
-  const bad = { ...rp, h2: modPow(randomUnit(rp.nTilde), 2n, rp.nTilde) };
+  const bad = { ...rp, h2: publicPow(randomUnit(rp.nTilde), 2n, rp.nTilde) };
   assert.equal(verifyRingPedersen(bad, proveRingPedersen(bad, binding), binding), false);
   const proof = proveRingPedersen(rp, binding);
   const truncated = {
@@ -59,6 +59,16 @@ test('Πmod: a Paillier–Blum modulus verifies, bound to session', () => {
   assert.equal(verifyBlumModulus(alice!.paillier.n, proof, binding), true);
   assert.equal(verifyBlumModulus(alice!.paillier.n, proof, otherSession), false);
   assert.equal(verifyBlumModulus(bob!.paillier.n, proof, binding), false);
+});
+
+test('Πmod: 128 iterations; a proof cut to the 80 iterations of the old prover is refused', () => {
+  const proof = proveBlumModulus(alice!.paillier, binding);
+  assert.equal(MOD_ITERATIONS, 128);
+  const cut = <T>(xs: readonly T[]): T[] => xs.slice(0, 80);
+  // The first 80 challenges are those of an 80-iteration proof, so the old verifier accepted this.
+  const short = { w: proof.w, x: cut(proof.x), a: cut(proof.a), b: cut(proof.b), z: cut(proof.z) };
+  assert.equal(verifyBlumModulus(alice!.paillier.n, short, binding), false);
+  assert.equal(verifyBlumModulus(alice!.paillier.n, proof, binding), true);
 });
 
 test('Πmod: a modulus with primes ≡ 1 (mod 4) cannot be proven', () => {

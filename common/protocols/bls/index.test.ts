@@ -31,7 +31,7 @@ function partials(
       signers.map((self) => [
         self,
         scheme.sign(
-          { sessionId: 'sig', self, parties: signers, holders, threshold },
+          { sessionId: 'sig', keyId: 'key_test', self, parties: signers, holders, threshold },
           keys.get(self)!.secretShare,
           message,
         ),
@@ -194,7 +194,7 @@ describe('threshold BLS DKG and signing', () => {
 
     it('a message in the zero-round protocol, too few partials, or a share used by the wrong holder', () => {
       const party = scheme.sign(
-        { sessionId: 's', self: 'tss1', parties: signers, holders, threshold },
+        { sessionId: 's', keyId: 'key_test', self: 'tss1', parties: signers, holders, threshold },
         keys.get('tss1')!.secretShare,
         message,
       );
@@ -207,7 +207,7 @@ describe('threshold BLS DKG and signing', () => {
       assert.throws(
         () =>
           scheme.sign(
-            { sessionId: 's', self: 'tss1', parties: signers, holders, threshold },
+            { sessionId: 's', keyId: 'key_test', self: 'tss1', parties: signers, holders, threshold },
             keys.get('tss2')!.secretShare,
             message,
           ),

@@ -36,7 +36,7 @@ function signOutputs(
       signers.map((self) => [
         self,
         scheme.sign(
-          { sessionId: 'sig', self, parties: signers, holders, threshold },
+          { sessionId: 'sig', keyId: 'key_test', self, parties: signers, holders, threshold },
           keys.get(self)!.secretShare,
           message,
         ),
@@ -304,7 +304,7 @@ describe('FROST(Ed25519) DKG and signing', () => {
       assert.throws(
         () =>
           scheme.sign(
-            { sessionId: 's', self: 'tss1', parties: signers, holders, threshold },
+            { sessionId: 's', keyId: 'key_test', self: 'tss1', parties: signers, holders, threshold },
             keys.get('tss2')!.secretShare,
             message,
           ),
@@ -313,7 +313,12 @@ describe('FROST(Ed25519) DKG and signing', () => {
       const corrupted = keys.get('tss1')!.secretShare.slice();
       corrupted[corrupted.length - (holders.length + 2) * 32]! ^= 1; // low byte of the secret scalar
       assert.throws(
-        () => scheme.sign({ sessionId: 's', self: 'tss1', parties: signers, holders, threshold }, corrupted, message),
+        () =>
+          scheme.sign(
+            { sessionId: 's', keyId: 'key_test', self: 'tss1', parties: signers, holders, threshold },
+            corrupted,
+            message,
+          ),
         /stored key share/,
       );
     });

@@ -21,7 +21,7 @@ import { assertAbort, combinations } from '../testing/helpers.ts';
 const SUITE = 'TEST-SUITE';
 
 function context(holders: readonly PartyId[], self: PartyId, threshold: number, sessionId = 'dkg-1'): SessionContext {
-  return { sessionId, self, parties: holders, holders, threshold };
+  return { sessionId, keyId: 'key_test', self, parties: holders, holders, threshold };
 }
 
 function runDkg<P extends GroupElement<P>>(
@@ -152,6 +152,13 @@ function dkgSuite<P extends GroupElement<P>>(
         'tss3',
         /proof of knowledge/,
       );
+    });
+
+    it('names a party that replays its commitments and proof from a DKG for another key (same session id)', () => {
+      const other = createDkgParty(group, SUITE, { ...context(holders, 'tss3', t), keyId: 'key_other' });
+      const replayed = other.round(0, [])[0]!.payload;
+      const tamper = tamperFrom(0, 'tss3', () => replayed);
+      assertAbort(() => runDkg(group, holders, t, tamper), 'tss3', /proof of knowledge/);
     });
 
     it('names a party that copies another party’s commitments and proof', () => {

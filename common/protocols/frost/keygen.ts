@@ -63,7 +63,7 @@ interface DealerCommitment<P> {
 /** The domain-separation tag of the proof-of-knowledge challenge. */
 export const pokDst = (suite: string): string => `CUSTOS-${suite}-DKG-POK-v1`;
 
-/** c = H(session id, suite, holders, threshold, dealer index, C_i, R). */
+/** c = H(session id, key id, suite, holders, threshold, dealer index, C_i, R). */
 export function pokChallenge<P extends GroupElement<P>>(
   group: PrimeOrderGroup<P>,
   suite: string,
@@ -74,6 +74,7 @@ export function pokChallenge<P extends GroupElement<P>>(
 ): bigint {
   const transcript = encodeTranscript([
     ctx.sessionId,
+    ctx.keyId,
     suite,
     ctx.holders.join('\n'),
     String(ctx.threshold),
@@ -203,7 +204,7 @@ export function createDkgParty<P extends GroupElement<P>>(
       dealerCommitments.set(from, msg.commitments);
     }
     const round0 = ctx.holders.map((h) => (h === ctx.self ? ownRound0 : payloads.get(h)!));
-    transcriptHash = sha256(encodeTranscript([ctx.sessionId, ...round0]));
+    transcriptHash = sha256(encodeTranscript([ctx.sessionId, ctx.keyId, ...round0]));
     const shares = others.map((to) => ({
       to,
       payload: encodeShareMessage(group, evaluatePolynomial(coefficients, BigInt(partyIndex(ctx.holders, to)), order)),

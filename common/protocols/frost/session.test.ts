@@ -6,6 +6,7 @@ import { checkKeygenContext, checkSigningContext, onePerSender, RoundCounter } f
 const holders = ['tss1', 'tss2', 'tss3'];
 const ctx = (over: Partial<SessionContext>): SessionContext => ({
   sessionId: 's',
+  keyId: 'key_test',
   self: 'tss1',
   parties: holders,
   holders,

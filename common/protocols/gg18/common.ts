@@ -23,7 +23,7 @@ export function partyIndex(ctx: Pick<SessionContext, 'holders'>, id: PartyId): b
 
 export function binding(ctx: SessionContext, prover: PartyId, verifier?: PartyId): ProofBinding {
   return {
-    sessionId: `${ctx.sessionId}|t=${ctx.threshold}|holders=${ctx.holders.join(',')}`,
+    sessionId: `${ctx.sessionId}|key=${ctx.keyId}|t=${ctx.threshold}|holders=${ctx.holders.join(',')}`,
     prover,
     ...(verifier === undefined ? {} : { verifier }),
     parties: ctx.parties,
@@ -85,6 +85,26 @@ export function commitmentOf(
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Compares j's echo (one hash per party of what j received from it) with this party's own.
+ * Broadcasts are signed by their sender, so a mismatch about j's own broadcast or this party's
+ * is j's fault (j equivocated, or misreports what this party sent); about a third party k's,
+ * either k equivocated or j misreports, and nobody can be named.
+ */
+export function checkEcho(
+  ctx: SessionContext,
+  j: PartyId,
+  theirs: readonly Uint8Array[],
+  mine: readonly Uint8Array[],
+): void {
+  if (theirs.length !== mine.length) throw new ProtocolAbort(j, 'malformed echo');
+  ctx.parties.forEach((k, i) => {
+    if (sameBytes(theirs[i]!, mine[i]!)) return;
+    const culprit = k === j || k === ctx.self ? j : undefined;
+    throw new ProtocolAbort(culprit, `${j} and ${ctx.self} saw different broadcasts from ${k}`);
+  });
 }
 
 /** Lagrange coefficient at 0 for index i over the signer indices. */

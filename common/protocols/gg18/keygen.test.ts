@@ -6,6 +6,7 @@ import { isProbablePrime, randomBits } from '../../crypto/bigint/index.ts';
 import { secretKeyFromPrimes, type PaillierSecretKey } from '../../crypto/paillier/index.ts';
 import { proveNoSmallFactor } from '../../crypto/zk/no-small-factor.ts';
 import { proveBlumModulus } from '../../crypto/zk/paillier-blum.ts';
+import { proveRingPedersen } from '../../crypto/zk/ring-pedersen.ts';
 import {
   ProtocolAbort,
   type InboundMessage,
@@ -15,6 +16,7 @@ import {
   type SessionContext,
 } from '../types.ts';
 import { encode } from './codec.ts';
+import { transcriptHash } from '../../crypto/zk/transcript.ts';
 import { binding, lagrangeAtZero, ORDER } from './common.ts';
 import { fixturePreParams } from './fixtures.ts';
 import { runParties, type Tamper } from './harness.ts';
@@ -30,6 +32,7 @@ const holders = ['tss1', 'tss2', 'tss3'];
 const sessionId = 'keygen-test';
 const ctxFor = (self: PartyId, hs: string[] = holders, threshold = 2): SessionContext => ({
   sessionId,
+  keyId: 'key_test',
   self,
   parties: hs,
   holders: hs,
@@ -55,22 +58,32 @@ const honest = runParties(
 type Body = Record<string, unknown>;
 type Edit = (round: number, from: PartyId, to: PartyId | undefined, body: Body) => void;
 
-/** A fresh tss1 against the recorded messages of tss2 and tss3, edited by `edit`. */
-function victimRun(edit: Edit): KeygenOutput {
-  const victim = scheme.keygenWith(ctxFor('tss1'), pre[0]!);
+/**
+ * A fresh tss1 against the recorded messages of tss2 and tss3, edited by `edit`. The peers' round 1
+ * echoes are first pointed at the fresh tss1's round 0 broadcast, as honest peers would report it.
+ */
+function victimRun(edit: Edit, ctx: SessionContext = ctxFor('tss1')): KeygenOutput {
+  const victim = scheme.keygenWith(ctx, pre[0]!);
+  let ownEcho = '';
   const inboundFor = (round: number): InboundMessage[] =>
     transcript
       .filter((s) => s.round === round && s.from !== 'tss1' && (s.message.to ?? 'tss1') === 'tss1')
       .map((s) => {
         const body = JSON.parse(new TextDecoder().decode(s.message.payload)) as Body;
+        if (s.round === 1 && s.message.to === undefined) (body['echo'] as string[])[0] = ownEcho;
         edit(s.round, s.from, s.message.to, body);
         return { from: s.from, broadcast: s.message.to === undefined, payload: encode(body) };
       });
-  for (let r = 0; r < victim.rounds.length; r++) victim.round(r, r === 0 ? [] : inboundFor(r - 1));
+  for (let r = 0; r < victim.rounds.length; r++) {
+    const out = victim.round(r, r === 0 ? [] : inboundFor(r - 1));
+    if (r === 0) {
+      ownEcho = Buffer.from(transcriptHash('keygen-echo', binding(ctx, 'tss1'), [out[0]!.payload])).toString('hex');
+    }
+  }
   return victim.finish(inboundFor(victim.rounds.length - 1));
 }
 
-function assertAbort(run: () => unknown, culprit: PartyId, pattern: RegExp): void {
+function assertAbort(run: () => unknown, culprit: PartyId | undefined, pattern: RegExp): void {
   assert.throws(run, (e: unknown) => {
     assert.ok(e instanceof ProtocolAbort, String(e));
     assert.equal(e.culprit, culprit);
@@ -230,6 +243,42 @@ test('a malformed message names its sender', () => {
     'tss3',
     /malformed/,
   );
+});
+
+test('a party showing different valid round 0 broadcasts to different holders is caught by the echo', () => {
+  // tss3 (or tss3 with the relay) shows tss1 other, validly proved ring-Pedersen parameters than
+  // the ones tss2 saw and echoes; storing them would leave the holders with different public data.
+  // tss1 cannot tell an equivocating tss3 from a tss2 misreporting tss3's broadcast: no culprit.
+  const other = pre[3]!.ringPedersen;
+  const prmProof = JSON.parse(
+    new TextDecoder().decode(encode(proveRingPedersen(other, binding(ctxFor('tss1'), 'tss3')))),
+  ) as unknown;
+  assertAbort(
+    () =>
+      victimRun((round, from, _to, body) => {
+        if (round !== 0 || from !== 'tss3') return;
+        Object.assign(body, { nTilde: hex(other.nTilde), h1: hex(other.h1), h2: hex(other.h2), prmProof });
+      }),
+    undefined,
+    /tss2 and tss1 saw different broadcasts from tss3/,
+  );
+});
+
+test("a party whose echo misreports its own or the receiver's round 0 broadcast is named", () => {
+  for (const index of [0, 1]) {
+    assertAbort(
+      () =>
+        victimRun((round, from, to, body) => {
+          if (round === 1 && from === 'tss2' && to === undefined) (body['echo'] as string[])[index] = '00'.repeat(32);
+        }),
+      'tss2',
+      /saw different broadcasts/,
+    );
+  }
+});
+
+test('round 0 messages replayed from a keygen for another key (same session id and holders) are refused', () => {
+  assertAbort(() => victimRun(() => {}, { ...ctxFor('tss1'), keyId: 'key_other' }), 'tss2', /Πmod/);
 });
 
 test('a wrong proof of knowledge of the final share is caught and attributed (2-of-2)', () => {

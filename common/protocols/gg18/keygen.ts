@@ -4,12 +4,16 @@
  *
  *   round 0 (broadcast): commitment to the Feldman coefficients; Paillier modulus N_i with Πmod;
  *                        ring-Pedersen (N~_i, h1_i, h2_i) with Πprm in both directions.
- *   round 1 (broadcast): opening of the commitment (Feldman VSS commitments).
+ *   round 1 (broadcast): opening of the commitment (Feldman VSS commitments); echo of every
+ *                        party's round 0 broadcast as received.
  *           (p2p):       the share f_i(j) and Πfac for N_i against j's ring-Pedersen params.
  *   round 2 (broadcast): Schnorr proof of knowledge of x_i.
  *   finish:              verify the proofs; output the key.
  *
- * Every failed check aborts naming the party whose message failed it.
+ * Every failed check aborts naming the party whose message failed it. The echo makes every holder
+ * store the same public data (moduli, ring-Pedersen parameters, and through the commitments the
+ * Feldman coefficients) even if a party and the relay show different round 0 broadcasts to
+ * different holders; see checkEcho for whom a mismatch names.
  */
 import { bitLength, mod } from '../../crypto/bigint/index.ts';
 import { MIN_MODULUS_BITS } from '../../crypto/paillier/index.ts';
@@ -28,9 +32,11 @@ import {
   type SessionContext,
 } from '../types.ts';
 import { z } from 'zod';
+import { transcriptHash } from '../../crypto/zk/transcript.ts';
 import { blumProof, bytes, decodeFrom, dlogProof, encode, facProof, nat, point, ringPedersenProof } from './codec.ts';
 import {
   binding,
+  checkEcho,
   collect,
   commit,
   commitmentOf,
@@ -62,7 +68,11 @@ const round0Schema = z.object({
   modProof: blumProof,
   prmProof: ringPedersenProof,
 });
-const round1Broadcast = z.object({ opening: bytes, coefficients: z.array(point).max(64) });
+const round1Broadcast = z.object({
+  opening: bytes,
+  coefficients: z.array(point).max(64),
+  echo: z.array(bytes).max(64),
+});
 const round1P2p = z.object({ share: nat, facProof });
 const round2Schema = z.object({ proof: dlogProof });
 
@@ -110,28 +120,33 @@ export function createKeygenParty(ctx: SessionContext, pre: PreParams): MpcParty
   const peerCoefficients = new Map<PartyId, readonly Point[]>();
   let x = 0n;
   let info: PublicInfo | undefined;
+  /** Each party's round 0 broadcast as this party received it (its own as sent). */
+  const round0Views = new Map<PartyId, Uint8Array>();
+
+  function echo(): Uint8Array[] {
+    return ctx.parties.map((p) => transcriptHash('keygen-echo', binding(ctx, p), [round0Views.get(p)!]));
+  }
 
   function round0(): OutboundMessage[] {
     const b = binding(ctx, ctx.self);
-    return [
-      {
-        payload: encode({
-          commitment,
-          paillierN: pre.paillier.n,
-          nTilde: pre.ringPedersen.nTilde,
-          h1: pre.ringPedersen.h1,
-          h2: pre.ringPedersen.h2,
-          modProof: proveBlumModulus(pre.paillier, b),
-          prmProof: proveRingPedersen(pre.ringPedersen, b),
-        }),
-      },
-    ];
+    const payload = encode({
+      commitment,
+      paillierN: pre.paillier.n,
+      nTilde: pre.ringPedersen.nTilde,
+      h1: pre.ringPedersen.h1,
+      h2: pre.ringPedersen.h2,
+      modProof: proveBlumModulus(pre.paillier, b),
+      prmProof: proveRingPedersen(pre.ringPedersen, b),
+    });
+    round0Views.set(ctx.self, payload);
+    return [{ payload }];
   }
 
   function round1(inbound: readonly InboundMessage[]): OutboundMessage[] {
     const got = collect(ctx, ROUNDS[0]!, inbound);
     const seenModuli = new Set([pre.paillier.n, pre.ringPedersen.nTilde]);
     for (const j of others) {
+      round0Views.set(j, got.get(j)!.broadcast!);
       const m = decodeFrom(round0Schema, got.get(j)!.broadcast!, j, 'keygen round 0 message');
       const b = binding(ctx, j);
       const ringPedersen = { nTilde: m.nTilde, h1: m.h1, h2: m.h2 };
@@ -151,7 +166,7 @@ export function createKeygenParty(ctx: SessionContext, pre: PreParams): MpcParty
       }
       peers.set(j, { commitment: m.commitment, paillierN: m.paillierN, ringPedersen });
     }
-    const out: OutboundMessage[] = [{ payload: encode({ opening, coefficients }) }];
+    const out: OutboundMessage[] = [{ payload: encode({ opening, coefficients, echo: echo() }) }];
     for (const j of others) {
       const share = evaluatePolynomial(polynomial, partyIndex(ctx, j));
       const proof = proveNoSmallFactor(pre.paillier, peers.get(j)!.ringPedersen, binding(ctx, ctx.self, j));
@@ -163,6 +178,7 @@ export function createKeygenParty(ctx: SessionContext, pre: PreParams): MpcParty
   function round2(inbound: readonly InboundMessage[]): OutboundMessage[] {
     const got = collect(ctx, ROUNDS[1]!, inbound);
     x = evaluatePolynomial(polynomial, myIndex);
+    const echoes = new Map<PartyId, readonly Uint8Array[]>();
     for (const j of others) {
       const open = decodeFrom(round1Broadcast, got.get(j)!.broadcast!, j, 'keygen opening');
       const priv = decodeFrom(round1P2p, got.get(j)!.p2p!, j, 'keygen share');
@@ -182,8 +198,12 @@ export function createKeygenParty(ctx: SessionContext, pre: PreParams): MpcParty
         throw new ProtocolAbort(j, 'no-small-factor proof (Πfac) failed');
       }
       peerCoefficients.set(j, open.coefficients);
+      echoes.set(j, open.echo);
       x = mod(x + priv.share, ORDER);
     }
+    // After the per-sender checks, so that a failure there names its sender exactly.
+    const mine = echo();
+    for (const j of others) checkEcho(ctx, j, echoes.get(j)!, mine);
     peerCoefficients.set(ctx.self, coefficients);
     const all = ctx.holders.map((id) => peerCoefficients.get(id)!);
     const publicKey = all.map((c) => c[0]!).reduce((a, b) => a.add(b));

@@ -3,7 +3,7 @@
  * ring-Pedersen parameters with their trapdoor. Independent of any key or session, so a node
  * generates them ahead of time (node/preparams keeps a pool).
  */
-import { bitLength, isProbablePrime, modPow } from '../../crypto/bigint/index.ts';
+import { bitLength, isProbablePrime, secretPowCrt } from '../../crypto/bigint/index.ts';
 import {
   generatePaillierKey,
   MIN_MODULUS_BITS,
@@ -86,7 +86,7 @@ export function validatePreParams(pp: PreParams): boolean {
     rp.h1 < rp.nTilde &&
     rp.h1 !== rp.h2 &&
     (rp.alpha * rp.beta) % order === 1n &&
-    modPow(rp.h1, rp.alpha, rp.nTilde) === rp.h2 &&
-    modPow(rp.h2, rp.beta, rp.nTilde) === rp.h1
+    secretPowCrt(rp.h1, rp.alpha, rp.p, rp.q) === rp.h2 &&
+    secretPowCrt(rp.h2, rp.beta, rp.p, rp.q) === rp.h1
   );
 }

@@ -5,7 +5,7 @@ import { secretKeyFromPrimes } from '../../crypto/paillier/index.ts';
 import type { RingPedersenParams, RingPedersenSecret } from '../../crypto/zk/ring-pedersen.ts';
 import type { PartyId } from '../types.ts';
 import { decodeFrom, encode, nat, point } from './codec.ts';
-import type { Point } from './common.ts';
+import { G, ORDER, type Point } from './common.ts';
 
 /** One holder's public data: verification share X_j = x_j·G, Paillier modulus, ring-Pedersen. */
 export interface HolderPublic {
@@ -121,6 +121,11 @@ export function decodeSecretShare(bytes: Uint8Array): SecretShare {
   const { nTilde, h1, h2 } = own.ringPedersen;
   if (paillier.n !== own.paillierN || raw.rpP * raw.rpQ !== nTilde) {
     throw new Error('GG18 secret share: keys do not match the public info');
+  }
+  // A share that is not the discrete log of its own verification share would only surface as an
+  // unattributable phase 5 failure at signing time.
+  if (raw.x === 0n || raw.x >= ORDER || !G.multiply(raw.x).equals(own.X)) {
+    throw new Error('GG18 secret share: x·G does not match the verification share X_self');
   }
   return {
     self: raw.self,

@@ -8,6 +8,12 @@ import { fixtureKey } from './fixtures.ts';
 import { runParties, type Tamper } from './harness.ts';
 import { createGg18Scheme } from './index.ts';
 import { createNonceRegistry, finalSignature } from './sign.ts';
+import { randomBelow } from '../../crypto/bigint/index.ts';
+import { addCiphertexts, encrypt, multiplyCiphertext, publicKeyFromModulus } from '../../crypto/paillier/index.ts';
+import { proveBob, verifyBob } from '../../crypto/zk/mta.ts';
+import { encode } from './codec.ts';
+import { binding } from './common.ts';
+import { decodePublicInfo } from './share.ts';
 
 // Synchronous 2048-bit Paillier work: 17-40 s a test measured on 2 shared cores, 3 min under heavy load.
 vi.setConfig({ testTimeout: 600_000 });
@@ -29,12 +35,13 @@ function sign(
   sessionId: string,
   tamper?: Tamper,
   cheater?: PartyId,
+  keyId = 'key_test',
 ) {
   const parties = new Map(
     signers.map((id) => [
       id,
       scheme.sign(
-        { sessionId, self: id, parties: signers, holders: key.holders, threshold: key.threshold },
+        { sessionId, keyId, self: id, parties: signers, holders: key.holders, threshold: key.threshold },
         key.shares.get(id)!,
         message,
       ),
@@ -125,6 +132,41 @@ test('a wrong Bob range proof (MtAwc) is caught and attributed', () => {
   );
 });
 
+test('a Bob sending a negative MtA mask with a proof the raw verifier accepts is named (sign-flip attack)', () => {
+  const info = decodePublicInfo(key23.publicInfo);
+  const victim = info.holders.find((h) => h.id === 'tss1')!;
+  const pk = publicKeyFromModulus(victim.paillierN);
+  const ctx = {
+    sessionId: 'sign-flip',
+    keyId: 'key_test',
+    self: 'tss2',
+    parties: ['tss1', 'tss2'],
+    holders: key23.holders,
+    threshold: 2,
+  };
+  const bind = binding(ctx, 'tss2', 'tss1');
+  let c1 = 0n;
+  let rawAccepted = false;
+  const tamper: Tamper = (r, from, m) => {
+    if (r === 0 && from === 'tss1' && m.to === undefined) {
+      c1 = BigInt('0x' + (JSON.parse(new TextDecoder().decode(m.payload)) as { c: string }).c);
+    }
+    if (r !== 1 || from !== 'tss2') return m;
+    // β' = -Y encrypted as N - Y, proved with the witness y = -Y: |y| is within the proof's bound.
+    const gamma = 1n + randomBelow(q - 1n);
+    const Y = q * q;
+    const enc = encrypt(pk, pk.n - Y);
+    const c2 = addCiphertexts(pk, multiplyCiphertext(pk, c1, gamma), enc.c);
+    const proof = proveBob({ pk, c1, c2 }, gamma, -Y, enc.r, victim.ringPedersen, bind);
+    rawAccepted = verifyBob({ pk, c1, c2 }, victim.ringPedersen, proof, bind);
+    const body = JSON.parse(new TextDecoder().decode(m.payload)) as Record<string, unknown>;
+    const reencoded = JSON.parse(new TextDecoder().decode(encode({ cGamma: c2, proofGamma: proof }))) as object;
+    return { ...m, payload: new TextEncoder().encode(JSON.stringify({ ...body, ...reencoded })) };
+  };
+  assertAbort(() => sign(key23, ['tss1', 'tss2'], digest('x'), 'sign-flip', tamper, 'tss2'), 'tss2', /MtA range proof/);
+  assert.equal(rawAccepted, true, 'the old (raw-statement) verifier accepts the negative mask');
+});
+
 test('a range proof replayed from another session is rejected (CVE-2022-47930)', () => {
   let recorded: OutboundMessage | undefined;
   sign(key23, ['tss1', 'tss2'], digest('x'), 'session-A', (r, from, m) => {
@@ -134,6 +176,23 @@ test('a range proof replayed from another session is rejected (CVE-2022-47930)',
   assert.ok(recorded);
   const replay: Tamper = (r, from, m) => (r === 0 && from === 'tss2' && m.to === 'tss1' ? recorded! : m);
   assertAbort(() => sign(key23, ['tss1', 'tss2'], digest('x'), 'session-B', replay, 'tss2'), 'tss2', /range proof/);
+});
+
+test("a party's phase 1 messages replayed from a session for another key (same session id) are refused", () => {
+  const recorded: OutboundMessage[] = [];
+  const record: Tamper = (r, from, m) => {
+    if (r === 0 && from === 'tss2') recorded.push(m);
+    return m;
+  };
+  sign(key23, ['tss1', 'tss2'], digest('x'), 'same-session', record, undefined, 'key_A');
+  assert.equal(recorded.length, 2);
+  // Same key material, session id, signers and digest: only the key id differs.
+  const replay: Tamper = (r, from, m) => (r === 0 && from === 'tss2' ? recorded.find((x) => x.to === m.to)! : m);
+  assertAbort(
+    () => sign(key23, ['tss1', 'tss2'], digest('x'), 'same-session', replay, 'tss2', 'key_B'),
+    'tss2',
+    /Alice's MtA range proof failed/,
+  );
 });
 
 test('a wrong commitment opening is caught and attributed', () => {
@@ -187,7 +246,14 @@ test('signers given different digests fail the phase 5 check before any signatur
     signers.map((id) => [
       id,
       scheme.sign(
-        { sessionId: 'split-view', self: id, parties: signers, holders: key23.holders, threshold: 2 },
+        {
+          sessionId: 'split-view',
+          keyId: 'key_test',
+          self: id,
+          parties: signers,
+          holders: key23.holders,
+          threshold: 2,
+        },
         key23.shares.get(id)!,
         digest(`digest for ${id}`),
       ),
@@ -206,7 +272,14 @@ test('malformed and missing messages name the sender', () => {
     r === 2 && from === 'tss3' ? { ...m, payload: new TextEncoder().encode('{"delta":"zz"}') } : m;
   assertAbort(() => sign(key23, ['tss1', 'tss3'], digest('x'), 'malformed', garbage), 'tss3', /malformed/);
   const party = scheme.sign(
-    { sessionId: 'missing', self: 'tss1', parties: ['tss1', 'tss2'], holders: key23.holders, threshold: 2 },
+    {
+      sessionId: 'missing',
+      keyId: 'key_test',
+      self: 'tss1',
+      parties: ['tss1', 'tss2'],
+      holders: key23.holders,
+      threshold: 2,
+    },
     key23.shares.get('tss1')!,
     digest('x'),
   );
@@ -290,14 +363,21 @@ test('the nonce registry refuses a repeated R per party', () => {
 test('signing refuses a context that does not match the share', () => {
   assert.throws(() =>
     scheme.sign(
-      { sessionId: 's', self: 'tss1', parties: ['tss1'], holders: key23.holders, threshold: 2 },
+      { sessionId: 's', keyId: 'key_test', self: 'tss1', parties: ['tss1'], holders: key23.holders, threshold: 2 },
       key23.shares.get('tss1')!,
       digest('x'),
     ),
   );
   assert.throws(() =>
     scheme.sign(
-      { sessionId: 's', self: 'tss1', parties: ['tss1', 'tss2'], holders: key23.holders, threshold: 2 },
+      {
+        sessionId: 's',
+        keyId: 'key_test',
+        self: 'tss1',
+        parties: ['tss1', 'tss2'],
+        holders: key23.holders,
+        threshold: 2,
+      },
       key23.shares.get('tss2')!,
       digest('x'),
     ),

@@ -16,17 +16,9 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { z } from 'zod';
-import { bytesToBigInt, mod, modInverse, randomBelow } from '../../crypto/bigint/index.ts';
-import {
-  addCiphertexts,
-  decrypt,
-  encrypt,
-  isCiphertext,
-  multiplyCiphertext,
-  publicKeyFromModulus,
-  type PaillierPublicKey,
-} from '../../crypto/paillier/index.ts';
-import { proveAliceRange, proveBob, verifyAliceRange, verifyBob } from '../../crypto/zk/mta.ts';
+import { bytesToBigInt, mod, modInverse } from '../../crypto/bigint/index.ts';
+import { encrypt, isCiphertext, publicKeyFromModulus } from '../../crypto/paillier/index.ts';
+import { proveAliceRange, verifyAliceRange } from '../../crypto/zk/mta.ts';
 import { proveDlog, proveTwoBase, verifyDlog, verifyTwoBase } from '../../crypto/zk/schnorr.ts';
 import { transcriptHash, type TranscriptItem } from '../../crypto/zk/transcript.ts';
 import {
@@ -42,6 +34,7 @@ import { aliceProof, bobProof, bytes, decodeFrom, dlogProof, encode, nat, point,
 import {
   baseMul,
   binding,
+  checkEcho,
   collect,
   commit,
   commitmentOf,
@@ -55,6 +48,7 @@ import {
   sameBytes,
   type Point,
 } from './common.ts';
+import { aliceMta, bobMta } from './mta.ts';
 import type { HolderPublic, SecretShare } from './share.ts';
 
 const ROUNDS: readonly RoundSpec[] = [
@@ -62,8 +56,6 @@ const ROUNDS: readonly RoundSpec[] = [
   { broadcast: false, p2p: true },
   ...Array.from({ length: 7 }, () => ({ broadcast: true, p2p: false })),
 ];
-
-const q5 = ORDER ** 5n;
 
 const phase1Msg = z.object({ commitment: bytes, c: nat });
 const phase1ProofMsg = z.object({ proof: aliceProof });
@@ -107,6 +99,12 @@ export function encodeSignature(r: bigint, s: bigint, recovery: number): Uint8Ar
   out.set(Buffer.from(s.toString(16).padStart(64, '0'), 'hex'), 32);
   out[64] = 27 + recovery;
   return out;
+}
+
+function mtaFailure(kind: 'MtA' | 'MtAwc', reason: 'proof' | 'range'): string {
+  return reason === 'proof'
+    ? `Bob's ${kind} range proof failed`
+    : `Bob's ${kind} plaintext is outside the range its proof guarantees`;
 }
 
 function checkContext(ctx: SessionContext, share: SecretShare): void {
@@ -174,20 +172,6 @@ export function createSignParty(
     return ctx.parties.map((p) => transcriptHash('echo', binding(ctx, p), views.get(p)!));
   }
 
-  /**
-   * A party that sent different broadcasts to different peers (equivocation) would otherwise
-   * surface only as a failed phase 5 check. Mismatch about j's own or this party's messages is
-   * j's fault (messages are authenticated); about a third party's, either could be lying.
-   */
-  function checkEcho(j: PartyId, theirs: readonly Uint8Array[], mine: readonly Uint8Array[]): void {
-    if (theirs.length !== mine.length) throw new ProtocolAbort(j, 'malformed echo');
-    ctx.parties.forEach((k, i) => {
-      if (sameBytes(theirs[i]!, mine[i]!)) return;
-      const culprit = k === j || k === ctx.self ? j : undefined;
-      throw new ProtocolAbort(culprit, `${j} and ${ctx.self} saw different broadcasts from ${k}`);
-    });
-  }
-
   function phase1(): OutboundMessage[] {
     const out: OutboundMessage[] = [{ payload: encode({ commitment: gammaCommit.commitment, c: kEnc.c }) }];
     for (const j of others) {
@@ -195,29 +179,6 @@ export function createSignParty(
       out.push({ to: j, payload: encode({ proof }) });
     }
     return out;
-  }
-
-  /** Bob's side of MtA: c = c1^secret · Enc(β'), returns -β' mod q as Bob's additive share. */
-  function bob(
-    pk: PaillierPublicKey,
-    c1: bigint,
-    secret: bigint,
-    X: Point | undefined,
-    verifier: PartyId,
-  ): { c: bigint; proof: ReturnType<typeof proveBob>; share: bigint } {
-    const betaPrime = randomBelow(q5);
-    const enc = encrypt(pk, betaPrime);
-    const c = addCiphertexts(pk, multiplyCiphertext(pk, c1, secret), enc.c);
-    const statement = X ? { pk, c1, c2: c, X } : { pk, c1, c2: c };
-    const proof = proveBob(
-      statement,
-      secret,
-      betaPrime,
-      enc.r,
-      holder(verifier).ringPedersen,
-      binding(ctx, ctx.self, verifier),
-    );
-    return { c, proof, share: mod(-betaPrime, ORDER) };
   }
 
   function phase2(inbound: readonly InboundMessage[]): OutboundMessage[] {
@@ -242,13 +203,14 @@ export function createSignParty(
     for (const j of others) {
       const pk = publicKeyFromModulus(holder(j).paillierN);
       const c1 = peerCiphertexts.get(j)!;
-      const mta = bob(pk, c1, gamma, undefined, j);
-      const mtawc = bob(pk, c1, w, myW, j);
+      const b = binding(ctx, ctx.self, j);
+      const mta = bobMta(pk, c1, gamma, undefined, holder(j).ringPedersen, b);
+      const mtawc = bobMta(pk, c1, w, myW, holder(j).ringPedersen, b);
       betas.push(mta.share);
       nus.push(mtawc.share);
       out.push({
         to: j,
-        payload: encode({ cGamma: mta.c, proofGamma: mta.proof, cW: mtawc.c, proofW: mtawc.proof }),
+        payload: encode({ cGamma: mta.c2, proofGamma: mta.proof, cW: mtawc.c2, proofW: mtawc.proof }),
       });
     }
     return out;
@@ -261,15 +223,19 @@ export function createSignParty(
     for (const j of others) {
       const msg = decodeFrom(phase2Msg, got.get(j)!.p2p!, j, 'phase 2 MtA message');
       const b = binding(ctx, j, ctx.self);
-      const base = { pk: myPaillier, c1: kEnc.c };
-      if (!holds(() => verifyBob({ ...base, c2: msg.cGamma }, share.ringPedersen, msg.proofGamma, b))) {
-        throw new ProtocolAbort(j, "Bob's MtA range proof failed");
-      }
-      if (!holds(() => verifyBob({ ...base, c2: msg.cW, X: W(j) }, share.ringPedersen, msg.proofW, b))) {
-        throw new ProtocolAbort(j, "Bob's MtAwc range proof failed");
-      }
-      delta = mod(delta + decrypt(myPaillier, msg.cGamma), ORDER);
-      sigma = mod(sigma + decrypt(myPaillier, msg.cW), ORDER);
+      const alpha = aliceMta(
+        myPaillier,
+        share.ringPedersen,
+        kEnc.c,
+        { c2: msg.cGamma, proof: msg.proofGamma },
+        undefined,
+        b,
+      );
+      if (!alpha.ok) throw new ProtocolAbort(j, mtaFailure('MtA', alpha.reason));
+      const mu = aliceMta(myPaillier, share.ringPedersen, kEnc.c, { c2: msg.cW, proof: msg.proofW }, W(j), b);
+      if (!mu.ok) throw new ProtocolAbort(j, mtaFailure('MtAwc', mu.reason));
+      delta = mod(delta + alpha.share, ORDER);
+      sigma = mod(sigma + mu.share, ORDER);
     }
     for (const beta of betas) delta = mod(delta + beta, ORDER);
     for (const nu of nus) sigma = mod(sigma + nu, ORDER);
@@ -337,7 +303,7 @@ export function createSignParty(
     const got = collect(ctx, ROUNDS[4]!, inbound);
     for (const j of others) {
       const msg = decodeFrom(phase5AMsg, got.get(j)!.broadcast!, j, 'phase 5A commitment');
-      checkEcho(j, msg.echo, echoBefore5A);
+      checkEcho(ctx, j, msg.echo, echoBefore5A);
       peerCommitments.set(j, msg.commitment);
       views.get(j)!.push(msg.commitment);
     }
@@ -408,7 +374,7 @@ export function createSignParty(
     }
     // Echoes after the openings: an opening failure names its sender exactly.
     const mine = echo();
-    for (const j of others) checkEcho(j, echoes.get(j)!, mine);
+    for (const j of others) checkEcho(ctx, j, echoes.get(j)!, mine);
     // GG18 phase 5E: ΣU = ΣT holds iff the shares s_j sum to a valid signature. GG18 cannot
     // attribute this failure to one party; no share is released.
     if (!sumU.equals(sumT)) throw new ProtocolAbort(undefined, 'phase 5 consistency check failed');

@@ -27,7 +27,10 @@ export function schemeKeygen(
 ): Map<PartyId, KeygenOutput> {
   return runParties(
     new Map(
-      holders.map((self) => [self, scheme.keygen({ sessionId: 'kg', self, parties: holders, holders, threshold })]),
+      holders.map((self) => [
+        self,
+        scheme.keygen({ sessionId: 'kg', keyId: 'key_test', self, parties: holders, holders, threshold }),
+      ]),
     ),
   );
 }
