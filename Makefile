@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CUSTOS_CACHE ?= $(HOME)/.cache/custos
 BIN := ./node_modules/.bin
 
-.PHONY: run test bench lint typecheck build deps test-deps clean
+.PHONY: run test bench lint typecheck build deps test-deps clean cluster-up cluster-down
 
 # Installs npm dependencies when package.json or the lock file changed (native addons build from source).
 deps: node_modules/.custos-installed
@@ -38,6 +38,13 @@ test: test-deps lint typecheck build
 
 bench: build
 	CUSTOS_RUNTIME=dist $(BIN)/tsx bench/run.ts
+
+# A real single-node Kubernetes built here (docs/kubernetes-local.md); prints the KUBECONFIG line.
+cluster-up:
+	bash hack/kube/cluster-up.sh
+
+cluster-down:
+	bash hack/kube/cluster-down.sh
 
 clean:
 	rm -rf node_modules dist .custos

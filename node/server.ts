@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { envelopeKeysFrom, type EnvelopeKeys } from '../common/envelope/envelope.ts';
-import { identityOfCertificate } from '../common/pki/identity.ts';
+import { identityOfCertificate, peerMismatch, type ClusterScope } from '../common/pki/identity.ts';
 import type { ThresholdScheme } from '../common/protocols/types.ts';
 import { tssNodeService, type HealthResponse, type NodeFrame, type SessionFrame } from '../common/rpc/tss-service.ts';
 import { MpcSession, type ShareAccess } from './session/session.ts';
@@ -28,8 +28,8 @@ export interface NodeState {
   preParamsReady(): number;
 }
 
-/** Verifies a peer node certificate: issued by our CA, currently valid, naming `nodeId`. */
-export function makePeerVerifier(caPem: Buffer): (nodeId: string, der: Uint8Array) => KeyObject {
+/** Verifies a peer node certificate: issued by our CA, currently valid, naming `nodeId` of our cluster. */
+export function makePeerVerifier(caPem: Buffer, own: ClusterScope): (nodeId: string, der: Uint8Array) => KeyObject {
   const ca = new X509Certificate(caPem);
   // Certificates whose CA signature already verified; validity dates are checked on every use.
   const verified = new Map<string, { cert: X509Certificate; publicKey: KeyObject }>();
@@ -47,10 +47,8 @@ export function makePeerVerifier(caPem: Buffer): (nodeId: string, der: Uint8Arra
     if (now < Date.parse(entry.cert.validFrom) || now > Date.parse(entry.cert.validTo)) {
       throw new Error('certificate expired or not yet valid');
     }
-    const identity = identityOfCertificate(der);
-    if (identity.kind !== 'node' || identity.id !== nodeId) {
-      throw new Error(`certificate names ${identity.id}, not ${nodeId}`);
-    }
+    const mismatch = peerMismatch(own, identityOfCertificate(der), { kind: 'node', id: nodeId });
+    if (mismatch) throw new Error(`certificate refused: ${mismatch}`);
     return entry.publicKey;
   };
 }
@@ -65,10 +63,20 @@ function peerIdentity(call: grpc.ServerDuplexStream<unknown, unknown> | grpc.Ser
   }
 }
 
+/** Our own identity from our certificate; it must name this node. */
+export function ownIdentity(nodeId: string, certPem: Buffer): ClusterScope {
+  const own = identityOfCertificate(certPem.toString('utf8'));
+  if (own.kind !== 'node' || own.id !== nodeId) {
+    throw new Error(`this node's certificate names ${own.kind} ${own.id}, not node ${nodeId}`);
+  }
+  return own;
+}
+
 export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
   const certificate = new X509Certificate(tls.cert);
   const keys: EnvelopeKeys = envelopeKeysFrom(state.nodeId, createPrivateKey(tls.key));
-  const verifyPeer = makePeerVerifier(tls.ca);
+  const own = ownIdentity(state.nodeId, tls.cert);
+  const verifyPeer = makePeerVerifier(tls.ca, own);
   const live = new Set<MpcSession>();
 
   const health: grpc.handleUnaryCall<unknown, HealthResponse> = (call, callback) => {
@@ -90,9 +98,10 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
 
   const session: grpc.handleBidiStreamingCall<SessionFrame, NodeFrame> = (call) => {
     const identity = peerIdentity(call);
-    if (identity?.kind !== 'gateway') {
-      log.warn({ peer: call.getPeer() }, 'refused a session from a client that is not the gateway');
-      call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: 'only the gateway may open sessions' });
+    const refused = identity ? peerMismatch(own, identity, { kind: 'gateway' }) : 'no Custos identity';
+    if (refused) {
+      log.warn({ peer: call.getPeer(), refused }, 'refused a session from a client that is not our gateway');
+      call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: "only this cluster's gateway may open sessions" });
       return;
     }
     const shares = state.shares();

@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tls from 'node:tls';
 import { DevPkiError, custosHome, ensureDevPki, loadTlsMaterial, pkiLayout, type PkiLayout } from './dev-pki.ts';
-import { CertificateIdentityError, identityOfCertificate, verifyIssuedBy } from './identity.ts';
+import {
+  CertificateIdentityError,
+  DEV_SCOPE,
+  identityOfCertificate,
+  parseSpiffeId,
+  peerMismatch,
+  spiffeIdOf,
+  verifyIssuedBy,
+} from './identity.ts';
 import { SubjectAlternativeNameExtension, X509CertificateGenerator } from './x509.ts';
 
 const NODES = ['tss1', 'tss2', 'tss3', 'tss4'];
@@ -63,12 +71,14 @@ describe('dev PKI', () => {
       assert.equal(cert.ca, false);
       assert.match(cert.subject, new RegExp(`^CN=${id}$`, 'm'));
       assert.deepEqual(cert.keyUsage?.sort(), ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
-      const spiffe = id === 'gateway' ? 'spiffe://custos.dev/gateway' : `spiffe://custos.dev/node/${id}`;
+      const base = 'spiffe://custos.dev/ns/local/cluster/dev';
+      const spiffe = id === 'gateway' ? `${base}/gateway` : `${base}/node/${id}`;
       assert.equal(cert.subjectAltName, `DNS:${id}, DNS:localhost, IP Address:127.0.0.1, URI:${spiffe}`);
       assert.equal(cert.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
       const lifetime = Date.parse(cert.validTo) - Date.now();
       assert.ok(lifetime > 360 * 86_400_000 && lifetime < 367 * 86_400_000, 'one year');
       assert.deepEqual(identityOfCertificate(pem.toString()), {
+        ...DEV_SCOPE,
         kind: id === 'gateway' ? 'gateway' : 'node',
         id,
       });
@@ -109,8 +119,12 @@ describe('dev PKI', () => {
       socket.on('data', (chunk: Buffer) => chunks.push(chunk));
       await once(socket, 'end');
       assert.equal(socket.authorized, true);
-      assert.deepEqual(identityOfCertificate(socket.getPeerX509Certificate()!.raw), { kind: 'node', id: 'tss2' });
-      assert.deepEqual(JSON.parse(Buffer.concat(chunks).toString()), { kind: 'gateway', id: 'gateway' });
+      assert.deepEqual(identityOfCertificate(socket.getPeerX509Certificate()!.raw), {
+        ...DEV_SCOPE,
+        kind: 'node',
+        id: 'tss2',
+      });
+      assert.deepEqual(JSON.parse(Buffer.concat(chunks).toString()), { ...DEV_SCOPE, kind: 'gateway', id: 'gateway' });
     } finally {
       server.close();
     }
@@ -199,27 +213,60 @@ describe('identityOfCertificate', () => {
   }
 
   test('rejects certificates without exactly one Custos SPIFFE URI', async () => {
+    const base = 'spiffe://custos.dev/ns/bank/cluster/prod';
     const cases: [string[], RegExp][] = [
       [[], /found 0/],
-      [['spiffe://custos.dev/node/tss1', 'spiffe://custos.dev/node/tss2'], /found 2/],
-      [['spiffe://custos.dev/node/tss1', 'spiffe://evil.example/node/tss1'], /found 2/],
+      [[`${base}/node/tss1`, `${base}/node/tss2`], /found 2/],
+      [[`${base}/node/tss1`, 'spiffe://evil.example/node/tss1'], /found 2/],
       [['spiffe://evil.example/node/tss1'], /not a Custos identity/],
-      [['spiffe://custos.dev/node/tss1/extra'], /malformed/],
-      [['spiffe://custos.dev/node/gateway'], /malformed/],
-      [['spiffe://custos.dev/node/'], /malformed/],
-      [['spiffe://custos.dev/admin'], /malformed/],
+      // The unscoped form is not an identity: it would be valid in every cluster under the CA.
+      [['spiffe://custos.dev/node/tss1'], /malformed/],
+      [['spiffe://custos.dev/gateway'], /malformed/],
+      [[`${base}/node/tss1/extra`], /malformed/],
+      [[`${base}/node/gateway`], /malformed/],
+      [[`${base}/node/`], /malformed/],
+      [[`${base}/admin`], /malformed/],
+      [['spiffe://custos.dev/ns/Bank/cluster/prod/gateway'], /malformed/],
+      [['spiffe://custos.dev/ns/bank/cluster//gateway'], /malformed/],
     ];
     for (const [uris, message] of cases) {
       const pem = await selfSigned(uris);
       assert.throws(() => identityOfCertificate(pem), message, JSON.stringify(uris));
     }
-    assert.deepEqual(
-      identityOfCertificate(await selfSigned(['https://example.com', 'spiffe://custos.dev/node/tss9'])),
-      {
-        kind: 'node',
-        id: 'tss9',
-      },
-    );
+    assert.deepEqual(identityOfCertificate(await selfSigned(['https://example.com', `${base}/node/tss9`])), {
+      namespace: 'bank',
+      cluster: 'prod',
+      kind: 'node',
+      id: 'tss9',
+    });
     assert.throws(() => identityOfCertificate('garbage'), /unparseable/);
+  });
+
+  test('spiffeIdOf and parseSpiffeId are inverse, and refuse ids that do not fit the scheme', () => {
+    const scope = { namespace: 'custody', cluster: 'main' };
+    for (const id of ['gateway', 'tss1', 'tss16']) {
+      const parsed = parseSpiffeId(spiffeIdOf(scope, id));
+      assert.deepEqual(parsed, { ...scope, kind: id === 'gateway' ? 'gateway' : 'node', id });
+    }
+    assert.throws(() => spiffeIdOf({ namespace: 'a/b', cluster: 'main' }, 'tss1'), /invalid cluster scope/);
+    assert.throws(() => spiffeIdOf(scope, 'TSS1'), /invalid node id/);
+  });
+
+  test('a peer from another cluster under the same CA is refused, whatever it claims to be', () => {
+    const own = { namespace: 'custody', cluster: 'main' };
+    const peer = (namespace: string, cluster: string, id: string) =>
+      parseSpiffeId(spiffeIdOf({ namespace, cluster }, id));
+    assert.equal(peerMismatch(own, peer('custody', 'main', 'tss1'), { kind: 'node', id: 'tss1' }), undefined);
+    assert.equal(peerMismatch(own, peer('custody', 'main', 'gateway'), { kind: 'gateway' }), undefined);
+    assert.match(
+      peerMismatch(own, peer('custody', 'other', 'gateway'), { kind: 'gateway' }) ?? '',
+      /not a member of custody\/main/,
+    );
+    assert.match(peerMismatch(own, peer('tenant', 'main', 'tss1'), { kind: 'node', id: 'tss1' }) ?? '', /not a member/);
+    assert.match(
+      peerMismatch(own, peer('custody', 'main', 'tss2'), { kind: 'node', id: 'tss1' }) ?? '',
+      /expected node tss1/,
+    );
+    assert.match(peerMismatch(own, peer('custody', 'main', 'tss1'), { kind: 'gateway' }) ?? '', /expected a gateway/);
   });
 });

@@ -26,7 +26,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileExclusive } from './exclusive-file.ts';
-import { GATEWAY_ID, assertEntityId, spiffeIdOf, verifyIssuedBy } from './identity.ts';
+import { DEV_SCOPE, GATEWAY_ID, assertEntityId, spiffeIdOf, verifyIssuedBy, type ClusterScope } from './identity.ts';
 
 const crypto = webcrypto;
 type CryptoKey = webcrypto.CryptoKey;
@@ -88,7 +88,11 @@ export class DevPkiError extends Error {
  * overwrites. Refuses (rather than silently re-issuing) when a half-written pair or a certificate
  * from another CA is found, since replacing either would break peers that trust the old files.
  */
-export async function ensureDevPki(home: string, nodeIds: readonly string[]): Promise<PkiLayout> {
+export async function ensureDevPki(
+  home: string,
+  nodeIds: readonly string[],
+  scope: ClusterScope = DEV_SCOPE,
+): Promise<PkiLayout> {
   const ids = [GATEWAY_ID, ...nodeIds.filter((id) => id !== GATEWAY_ID)];
   const layouts = ids.map((id) => ({ id, paths: pkiLayout(home, id) }));
   const caCertPath = pkiLayout(home, GATEWAY_ID).caCert;
@@ -117,7 +121,7 @@ export async function ensureDevPki(home: string, nodeIds: readonly string[]): Pr
       }
       continue;
     }
-    const leaf = await createLeaf(id, caCert, caKey);
+    const leaf = await createLeaf(id, scope, caCert, caKey);
     await writeNew(paths.key, leaf.keyPem, 0o600, created);
     await writeNew(paths.cert, leaf.certPem, 0o644, created);
   }
@@ -146,7 +150,7 @@ async function writeNew(path: string, pem: string, mode: number, created: string
   created.push(path);
 }
 
-interface IssuedPair {
+export interface IssuedPair {
   certPem: string;
   keyPem: string;
 }
@@ -173,7 +177,25 @@ async function createCa(): Promise<IssuedPair> {
   return { certPem: cert.toString('pem'), keyPem: await exportPrivateKey(keys.privateKey) };
 }
 
-async function createLeaf(id: string, ca: PeculiarCertificate, caKey: CryptoKey): Promise<IssuedPair> {
+/**
+ * A fresh certificate and key for `id` in `scope`, signed by the CA in PEM; nothing is written.
+ * Used to renew (rotate) a leaf, as cert-manager does in Kubernetes.
+ */
+export async function issueLeaf(
+  caCertPem: string,
+  caKeyPem: string,
+  id: string,
+  scope: ClusterScope = DEV_SCOPE,
+): Promise<IssuedPair> {
+  return createLeaf(id, scope, new PeculiarCertificate(caCertPem), await importPrivateKey(caKeyPem));
+}
+
+async function createLeaf(
+  id: string,
+  scope: ClusterScope,
+  ca: PeculiarCertificate,
+  caKey: CryptoKey,
+): Promise<IssuedPair> {
   const keys = await generateKeyPair();
   const now = Date.now();
   const cert = await X509CertificateGenerator.create(
@@ -195,7 +217,7 @@ async function createLeaf(id: string, ca: PeculiarCertificate, caKey: CryptoKey)
           { type: 'dns', value: id },
           { type: 'dns', value: 'localhost' },
           { type: 'ip', value: '127.0.0.1' },
-          { type: 'url', value: spiffeIdOf(id) },
+          { type: 'url', value: spiffeIdOf(scope, id) },
         ]),
         await SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
         await AuthorityKeyIdentifierExtension.create(ca, false, crypto),

@@ -1,14 +1,35 @@
 import { SubjectAlternativeNameExtension, X509Certificate as PeculiarCertificate } from './x509.ts';
 import { X509Certificate } from 'node:crypto';
 
-/** Trust domain of every Custos workload identity (SPIFFE ids in the certificates' URI SAN). */
+/**
+ * Workload identities (SPIFFE ids in the certificates' URI SAN), one scheme for the dev PKI, the
+ * operator's cert-manager Certificates and every mTLS check:
+ *
+ *   spiffe://custos.dev/ns/<namespace>/cluster/<cluster>/gateway
+ *   spiffe://custos.dev/ns/<namespace>/cluster/<cluster>/node/<id>
+ *
+ * The namespace/cluster pair scopes an identity to one Custos cluster, so a certificate issued
+ * for another KmsCluster under the same CA (a shared ClusterIssuer) is refused by peers.
+ */
 export const SPIFFE_TRUST_DOMAIN = 'custos.dev';
 export const GATEWAY_ID = 'gateway';
 
 /** Node ids name directories and files, so they are restricted to a safe, simple alphabet. */
 export const NODE_ID_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+/** Kubernetes namespace and object names (RFC 1123 labels). */
+const SCOPE_PART = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-export type CertificateIdentity = { kind: 'gateway'; id: typeof GATEWAY_ID } | { kind: 'node'; id: string };
+/** Which Custos cluster an identity belongs to: the KmsCluster's namespace and name. */
+export interface ClusterScope {
+  readonly namespace: string;
+  readonly cluster: string;
+}
+
+/** The scope of a cluster made by the dev PKI (hack/dev-pki.ts, local test clusters). */
+export const DEV_SCOPE: ClusterScope = { namespace: 'local', cluster: 'dev' };
+
+export type CertificateIdentity = ClusterScope &
+  ({ kind: 'gateway'; id: typeof GATEWAY_ID } | { kind: 'node'; id: string });
 
 export class CertificateIdentityError extends Error {
   constructor(message: string) {
@@ -21,24 +42,55 @@ export function assertEntityId(id: string): void {
   if (!NODE_ID_PATTERN.test(id)) throw new CertificateIdentityError(`invalid node id ${JSON.stringify(id)}`);
 }
 
-/** The SPIFFE id a certificate for `id` carries: the gateway's, or a node's. */
-export function spiffeIdOf(id: string): string {
+function assertScope(scope: ClusterScope): void {
+  if (!SCOPE_PART.test(scope.namespace) || !SCOPE_PART.test(scope.cluster)) {
+    throw new CertificateIdentityError(`invalid cluster scope ${JSON.stringify(scope)}`);
+  }
+}
+
+/** The SPIFFE id a certificate for `id` (the gateway's, or a node's) in `scope` carries. */
+export function spiffeIdOf(scope: ClusterScope, id: string): string {
   assertEntityId(id);
-  return id === GATEWAY_ID ? `spiffe://${SPIFFE_TRUST_DOMAIN}/gateway` : `spiffe://${SPIFFE_TRUST_DOMAIN}/node/${id}`;
+  assertScope(scope);
+  const base = `spiffe://${SPIFFE_TRUST_DOMAIN}/ns/${scope.namespace}/cluster/${scope.cluster}`;
+  return id === GATEWAY_ID ? `${base}/gateway` : `${base}/node/${id}`;
 }
 
 /** Parses a Custos SPIFFE id; throws on anything else. */
 export function parseSpiffeId(uri: string): CertificateIdentity {
   const prefix = `spiffe://${SPIFFE_TRUST_DOMAIN}/`;
   if (!uri.startsWith(prefix)) throw new CertificateIdentityError(`not a Custos identity: ${uri}`);
-  const path = uri.slice(prefix.length);
-  if (path === 'gateway') return { kind: 'gateway', id: GATEWAY_ID };
-  const match = /^node\/([^/]+)$/.exec(path);
-  const id = match?.[1];
-  if (id === undefined || id === GATEWAY_ID || !NODE_ID_PATTERN.test(id)) {
+  const match = /^ns\/([^/]+)\/cluster\/([^/]+)\/(gateway|node\/([^/]+))$/.exec(uri.slice(prefix.length));
+  const [, namespace, cluster, what, nodeId] = match ?? [];
+  if (!namespace || !cluster || !SCOPE_PART.test(namespace) || !SCOPE_PART.test(cluster)) {
     throw new CertificateIdentityError(`malformed Custos identity: ${uri}`);
   }
-  return { kind: 'node', id };
+  if (what === 'gateway') return { namespace, cluster, kind: 'gateway', id: GATEWAY_ID };
+  if (nodeId === undefined || nodeId === GATEWAY_ID || !NODE_ID_PATTERN.test(nodeId)) {
+    throw new CertificateIdentityError(`malformed Custos identity: ${uri}`);
+  }
+  return { namespace, cluster, kind: 'node', id: nodeId };
+}
+
+export const sameCluster = (a: ClusterScope, b: ClusterScope): boolean =>
+  a.namespace === b.namespace && a.cluster === b.cluster;
+
+/**
+ * Why `peer` is not the party expected (`kind`, and `id` for a node) in `own`'s cluster, or
+ * undefined when it is. Every mTLS check goes through here.
+ */
+export function peerMismatch(
+  own: ClusterScope,
+  peer: CertificateIdentity,
+  expected: { kind: 'gateway' } | { kind: 'node'; id?: string },
+): string | undefined {
+  const name = `${peer.kind} ${peer.id} of ${peer.namespace}/${peer.cluster}`;
+  if (!sameCluster(own, peer)) return `peer is ${name}, not a member of ${own.namespace}/${own.cluster}`;
+  if (peer.kind !== expected.kind) return `peer is ${name}, expected a ${expected.kind}`;
+  if (expected.kind === 'node' && expected.id !== undefined && peer.id !== expected.id) {
+    return `peer is ${name}, expected node ${expected.id}`;
+  }
+  return undefined;
 }
 
 /**

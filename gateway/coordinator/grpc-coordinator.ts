@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { loadTlsMaterial } from '../../common/pki/dev-pki.ts';
-import { identityOfCertificate } from '../../common/pki/identity.ts';
+import { identityOfCertificate, peerMismatch } from '../../common/pki/identity.ts';
 import { ProtocolAbort, type PartyId, type ThresholdScheme } from '../../common/protocols/types.ts';
 import {
   TssNodeClient,
@@ -92,6 +92,8 @@ const unreachable = (nodeId: string): NodeHealth => ({
 export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator {
   const tls = loadTlsMaterial(opts.home, 'gateway');
   const ca = new X509Certificate(tls.ca);
+  // Nodes must belong to the cluster our own certificate names (same namespace and KmsCluster).
+  const own = identityOfCertificate(tls.cert.toString('utf8'));
   const log = opts.logger;
   const healthTtl = opts.healthTtlMs ?? 1000;
 
@@ -101,10 +103,8 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
       // Trust is the CA plus the node id in the certificate, not the address we dialled.
       checkServerIdentity: (_host, cert) => {
         try {
-          const id = identityOfCertificate(cert.raw);
-          return id.kind === 'node' && id.id === endpoint.id
-            ? undefined
-            : new Error(`peer is ${id.id}, expected ${endpoint.id}`);
+          const mismatch = peerMismatch(own, identityOfCertificate(cert.raw), { kind: 'node', id: endpoint.id });
+          return mismatch ? new Error(mismatch) : undefined;
         } catch (e) {
           return e as Error;
         }
@@ -156,8 +156,8 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
   function validNodeCertificate(der: Buffer, nodeId: string): boolean {
     try {
       const cert = new X509Certificate(der);
-      const id = identityOfCertificate(cert.raw);
-      return cert.checkIssued(ca) && cert.verify(ca.publicKey) && id.kind === 'node' && id.id === nodeId;
+      const mismatch = peerMismatch(own, identityOfCertificate(cert.raw), { kind: 'node', id: nodeId });
+      return cert.checkIssued(ca) && cert.verify(ca.publicKey) && mismatch === undefined;
     } catch {
       return false;
     }

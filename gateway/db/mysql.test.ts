@@ -12,7 +12,7 @@ import { createAccessKeyStore } from '../auth/access-keys.ts';
 import { auditRows, insertKey, keyCount, newNonce, signedRequest, startTestGateway } from '../http/test-support.ts';
 import { requestHash } from '../keys/service.ts';
 import { migrateToLatest, openDatabase } from './index.ts';
-import { mariadbAvailable, startMariaDb, type MariaDbServer } from './mariadb-server.ts';
+import { mariadbAvailable, startMariaDb, type MariaDbServer } from '../../test/support/mariadb-server.ts';
 
 describe('metadata database on MariaDB (MySQL dialect)', () => {
   let server: MariaDbServer;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createMemoryNonceCache, createRedisNonceCache } from '../auth/nonce-cache.ts';
-import { redisAvailable, startRedis, type RedisServer } from './redis-server.ts';
+import { redisAvailable, startRedis, type RedisServer } from '../../test/support/redis-server.ts';
 import { createMemoryRateLimiter, createRedisRateLimiter, takeToken } from './token-bucket.ts';
 
 describe('token bucket', () => {

@@ -8,3 +8,5 @@ if ! command -v openssl >/dev/null; then
   apt-get update -qq && apt-get install -y -qq openssl
 fi
 nice -n 5 bash hack/kube/build.sh
+# cert-manager's real CRDs for the test API servers (copied from its Go module, cached).
+bash hack/kube/cert-manager-crds.sh

@@ -9,6 +9,7 @@ import { gatewayDeployment, nodeAddresses } from './gateway.ts';
 import { defaultDenyPolicy, gatewayPolicy, nodeDisruptionBudget, nodePolicy } from './policy.ts';
 import { nodeCertificate, gatewayCertificate } from './certificates.ts';
 import { backupCronJob, backupScript } from './backup.ts';
+import { parseSpiffeId, peerMismatch } from '../../common/pki/identity.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -136,6 +137,19 @@ test('certificates: node id in CN and SANs, server and client auth', () => {
     group: 'cert-manager.io',
   });
   assert.equal(gatewayCertificate(sample).spec?.commonName, 'gateway');
+});
+
+test('certificates carry the identity the mTLS checks accept, scoped to their KmsCluster', () => {
+  const [nodeUri] = nodeCertificate(sample, 'tss3').spec?.uris ?? [];
+  const [gatewayUri] = gatewayCertificate(sample).spec?.uris ?? [];
+  const node = parseSpiffeId(nodeUri!);
+  const gateway = parseSpiffeId(gatewayUri!);
+  assert.deepEqual(node, { namespace: 'vault', cluster: 'custody', kind: 'node', id: 'tss3' });
+  assert.equal(peerMismatch(gateway, node, { kind: 'node', id: 'tss3' }), undefined);
+  assert.equal(peerMismatch(node, gateway, { kind: 'gateway' }), undefined);
+  // Another KmsCluster under the same (Cluster)Issuer: its gateway cannot drive our nodes.
+  const otherGateway = parseSpiffeId(gatewayCertificate(prod).spec!.uris![0]!);
+  assert.match(peerMismatch(node, otherGateway, { kind: 'gateway' }) ?? '', /not a member of vault\/custody/);
 });
 
 test('gateway Deployment: hardened, bootstrap credentials mounted from the operator Secret, node addresses', () => {

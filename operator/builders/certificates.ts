@@ -2,6 +2,7 @@
 import type { ICertificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate';
 import type { IIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer';
 import type { KmsCluster } from '../api/v1alpha1/index.ts';
+import { spiffeIdOf } from '../../common/pki/identity.ts';
 import { caName, gatewayName, nodeName, objectMeta } from './meta.ts';
 
 export const selfSignedIssuerName = (c: KmsCluster): string => `${c.metadata.name}-selfsigned`;
@@ -64,7 +65,8 @@ function leafCertificate(
       commonName: id,
       // The node id is the first SAN: peers check it against the id they expect.
       dnsNames: [id, ...dnsNames],
-      uris: [`spiffe://custos.dev/ns/${c.metadata.namespace}/cluster/${c.metadata.name}/${component}/${id}`],
+      // The identity every mTLS peer checks (common/pki/identity.ts), scoped to this KmsCluster.
+      uris: [spiffeIdOf({ namespace: c.metadata.namespace, cluster: c.metadata.name }, id)],
       duration: c.spec.tls.duration,
       renewBefore: c.spec.tls.renewBefore,
       usages: ['digital signature', 'key encipherment', 'server auth', 'client auth'],

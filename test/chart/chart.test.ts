@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
-import { binary, startControlPlane, type ControlPlane } from '../kube/support/control-plane.ts';
+import { certManagerCrds, binary, startControlPlane, type ControlPlane } from '../kube/support/control-plane.ts';
 import { clientFor, eventually, installCrds, readYaml, ROOT } from '../kube/support/kube.ts';
 import { exportSchemas, SCHEMA_LOCATION } from './support/schemas.ts';
 import { RESOURCES, KmsClusterSpecSchema, type KmsCluster } from '../../operator/api/v1alpha1/index.ts';
@@ -80,10 +80,7 @@ before(async () => {
   binary('kubeconform');
   cp = await startControlPlane();
   const { client } = clientFor(cp);
-  await installCrds(client, [
-    ...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))),
-    join(ROOT, 'test/kube/fixtures/cert-manager-crds.yaml'),
-  ]);
+  await installCrds(client, [...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))), certManagerCrds()]);
   // The API server publishes a CRD's OpenAPI a moment after the CRD is established.
   await eventually('CRD OpenAPI published', async () => {
     const paths = Object.keys(((await cp.get('/openapi/v3')).body as { paths: object }).paths);

@@ -6,6 +6,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { builtinSchemes } from '../../common/protocols/registry.ts';
 import type { Envelope } from '../../common/rpc/tss-service.ts';
@@ -180,10 +181,77 @@ test('a node refuses a session from a client that is not the gateway', async () 
   try {
     await assert.rejects(impostor.keygen({ keyId: newKeyId(), algo: 'EDDSA', holders, threshold: 2 }), (e: unknown) => {
       assert.ok(e instanceof MpcSessionError);
-      assert.match(e.message, /only the gateway may open sessions/);
+      assert.match(e.message, /only this cluster's gateway may open sessions/);
       return true;
     });
   } finally {
     await impostor.close();
   }
+});
+
+describe('a certificate of another cluster under the same CA', () => {
+  const otherCluster = { namespace: 'local', cluster: 'other' };
+
+  async function foreignHome(id: string): Promise<string> {
+    const { mkdtempSync, mkdirSync, copyFileSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { issueLeaf } = await import('../../common/pki/dev-pki.ts');
+    const home = mkdtempSync(join(tmpdir(), 'custos-foreign-'));
+    mkdirSync(join(home, 'certs', id), { recursive: true });
+    copyFileSync(join(cluster.home, 'certs', 'ca.cert'), join(home, 'certs', 'ca.cert'));
+    const leaf = await issueLeaf(
+      readFileSync(join(cluster.home, 'certs', 'ca.cert'), 'utf8'),
+      readFileSync(join(cluster.home, 'certs', 'ca.key'), 'utf8'),
+      id,
+      otherCluster,
+    );
+    writeFileSync(join(home, 'certs', id, `${id}.cert`), leaf.certPem);
+    writeFileSync(join(home, 'certs', id, `${id}.key`), leaf.keyPem, { mode: 0o600 });
+    return home;
+  }
+
+  test("a node refuses a session from another cluster's gateway", async () => {
+    const { loadTlsMaterial } = await import('../../common/pki/dev-pki.ts');
+    const { TssNodeClient } = await import('../../common/rpc/tss-service.ts');
+    const tls = loadTlsMaterial(await foreignHome('gateway'), 'gateway');
+    // The attacker's client skips its own peer check; only the node's check stands in the way.
+    const credentials = grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined });
+    const client = new TssNodeClient(cluster.nodes[0]!.address, credentials, {
+      'grpc.ssl_target_name_override': 'tss1',
+    }) as unknown as grpc.Client & { Session(): grpc.ClientDuplexStream<unknown, unknown> };
+    try {
+      const call = client.Session();
+      const error = await new Promise<grpc.ServiceError>((resolve) => {
+        call.on('error', resolve);
+        call.on('data', () => undefined);
+      });
+      assert.equal(error.code, grpc.status.PERMISSION_DENIED);
+      assert.match(error.details, /only this cluster's gateway/);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a gateway of another cluster does not accept our nodes', async () => {
+    const impostor = createGrpcCoordinator({
+      home: await foreignHome('gateway'),
+      nodes: cluster.nodes.map((n) => ({ id: n.id, address: n.address })),
+      logger: pino({ level: 'silent' }),
+      schemes: builtinSchemes(),
+      healthTtlMs: 0,
+    });
+    try {
+      const health = await impostor.health();
+      assert.equal(health.length, 4);
+      assert.ok(
+        health.every((h) => !h.reachable),
+        'every node of local/dev is refused by a gateway of local/other',
+      );
+      // Our own coordinator (same CA, our cluster) still reaches every node.
+      assert.ok((await coordinator.health()).every((h) => h.reachable));
+    } finally {
+      await impostor.close();
+    }
+  });
 });

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, startControlPlane, type ControlPlane } from './support/control-plane.ts';
+import { certManagerCrds, freePort, startControlPlane, type ControlPlane } from './support/control-plane.ts';
 import { clientFor, condition, ensureNamespace, eventually, installCrds, readYaml, ROOT } from './support/kube.ts';
 import type { KubeClient } from '../../operator/kube/client.ts';
 import { RESOURCES } from '../../operator/api/v1alpha1/index.ts';
@@ -46,10 +46,7 @@ const metrics = async (name: string) => (await fetch(`http://127.0.0.1:${procs.g
 before(async () => {
   cp = await startControlPlane();
   client = clientFor(cp).client;
-  await installCrds(client, [
-    ...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))),
-    join(ROOT, 'test/kube/fixtures/cert-manager-crds.yaml'),
-  ]);
+  await installCrds(client, [...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))), certManagerCrds()]);
   await ensureNamespace(client, 'custos-system');
   await ensureNamespace(client, 'vault');
 });

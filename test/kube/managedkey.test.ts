@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
-import { startControlPlane, type ControlPlane } from './support/control-plane.ts';
+import { certManagerCrds, startControlPlane, type ControlPlane } from './support/control-plane.ts';
 import { clientFor, condition, ensureNamespace, eventually, installCrds, ROOT, startOperator } from './support/kube.ts';
 import type { KubeClient, KubeObject } from '../../operator/kube/client.ts';
 import type { Operator } from '../../operator/manager.ts';
@@ -49,10 +49,7 @@ before(async () => {
   [cp, lc] = await Promise.all([startControlPlane(), startLocalCluster({ nodeCount: 4, gg18PoolSize: 0 })]);
   client = clientFor(cp).client;
   gateway = new GatewayClient({ baseUrl: lc.baseUrl, accessKey: lc.accessKey, secretKey: lc.secretKey });
-  await installCrds(client, [
-    ...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))),
-    join(ROOT, 'test/kube/fixtures/cert-manager-crds.yaml'),
-  ]);
+  await installCrds(client, [...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))), certManagerCrds()]);
   await ensureNamespace(client, NS);
   await ensureNamespace(client, 'custos-system');
   // The operator keeps an existing credentials Secret: seed it with the local gateway's key.

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startControlPlane, type ControlPlane } from './support/control-plane.ts';
+import { certManagerCrds, startControlPlane, type ControlPlane } from './support/control-plane.ts';
 import {
   clientFor,
   condition,
@@ -40,10 +40,7 @@ const getCluster = () => client.get(`${CR}/namespaces/${NS}/kmsclusters/custody`
 before(async () => {
   cp = await startControlPlane();
   client = clientFor(cp).client;
-  await installCrds(client, [
-    ...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))),
-    join(ROOT, 'test/kube/fixtures/cert-manager-crds.yaml'),
-  ]);
+  await installCrds(client, [...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))), certManagerCrds()]);
   await ensureNamespace(client, NS);
   await ensureNamespace(client, 'custos-system');
 });

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { binary, startControlPlane, type ControlPlane } from './support/control-plane.ts';
+import { certManagerCrds, binary, startControlPlane, type ControlPlane } from './support/control-plane.ts';
 import { clientFor, condition, ensureNamespace, eventually, installCrds, readYaml, ROOT } from './support/kube.ts';
 import { KubeClient, KubeError, type KubeObject } from '../../operator/kube/client.ts';
 import { Operator } from '../../operator/manager.ts';
@@ -28,10 +28,7 @@ let asOperator: KubeClient;
 before(async () => {
   cp = await startControlPlane();
   admin = clientFor(cp).client;
-  await installCrds(admin, [
-    ...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))),
-    join(ROOT, 'test/kube/fixtures/cert-manager-crds.yaml'),
-  ]);
+  await installCrds(admin, [...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))), certManagerCrds()]);
   await ensureNamespace(admin, 'custos-system');
   await ensureNamespace(admin, 'vault');
   const { stdout } = await promisify(execFile)(binary('helm'), [

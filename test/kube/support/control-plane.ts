@@ -21,6 +21,23 @@ export function binary(name: string): string {
   return p;
 }
 
+/**
+ * cert-manager's real CRDs, copied from its Go module into the cache by
+ * hack/kube/cert-manager-crds.sh (the version is the one hack/kube/lib.sh pins); throws when missing.
+ */
+export function certManagerCrds(): string {
+  const lib = readFileSync(new URL('../../../hack/kube/lib.sh', import.meta.url), 'utf8');
+  const version = /CERT_MANAGER_VERSION:-(v[0-9.]+)\}/.exec(lib)?.[1];
+  if (!version) throw new Error('hack/kube/lib.sh does not pin CERT_MANAGER_VERSION');
+  const p = join(BIN_DIR, '..', `cert-manager-crds-${version}.yaml`);
+  if (!existsSync(p)) {
+    throw new Error(
+      `${p} is missing: run \`make test-deps\` (hack/kube/cert-manager-crds.sh copies it from the Go module)`,
+    );
+  }
+  return p;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../test/support/free-port.ts';
+import { freePort } from './free-port.ts';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 

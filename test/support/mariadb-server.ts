@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
-import { freePort } from '../../test/support/free-port.ts';
+import { freePort } from './free-port.ts';
 
 const MARIADBD = '/usr/sbin/mariadbd';
 
