@@ -9,7 +9,7 @@ LOADER="${IMAGE_LOADER:-containerd}"
 for ref in "$@"; do
   case "$LOADER" in
     kind) kind load docker-image --name "${KIND_CLUSTER:-custos-e2e}" "$ref" ;;
-    containerd) docker save "$ref" | bash hack/kube/import-image.sh ;;
+    containerd) bash hack/kube/load-image.sh "$ref" ;;
     *) echo "IMAGE_LOADER must be containerd or kind, got $LOADER" >&2; exit 1 ;;
   esac
 done

@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageRef, loadE2eEnv } from './support/env.ts';
 import { kubeFor, waitFor } from './support/kube.ts';
-import { prepareCluster, retagImage } from './support/setup.ts';
+import { prepareCluster, retagImage, stopCluster } from './support/setup.ts';
 import {
   SIGN_SCRIPT,
   runInPod,
@@ -111,21 +111,24 @@ async function signOnce(keyList: readonly KeyUnderTest[]): Promise<SignResult[]>
 const nodePods = () => pods(kube, NAMESPACE, CLUSTER, 'node');
 const nodeIdOf = (p: Pod) => p.metadata.labels['custos.dev/node-id'];
 
+let startedCluster = false;
 before(
   async () => {
-    await timed('cluster-up and images', () => prepareCluster(env, 60 * MIN));
+    startedCluster = await timed('cluster-up and images', () => prepareCluster(env, kube, 60 * MIN));
   },
   { timeout: 61 * MIN },
 );
 
 after(
-  () => {
+  async () => {
     const dir = join(env.root, '.custos');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'e2e-report.json'), JSON.stringify(report, null, 2) + '\n');
     console.log(`[e2e] report: ${JSON.stringify(report)}`);
+    // A cluster this run started is stopped again; one the caller had running stays up.
+    if (startedCluster && process.env.CUSTOS_E2E_KEEP_CLUSTER !== '1') await stopCluster(env);
   },
-  { timeout: 10_000 },
+  { timeout: 6 * MIN },
 );
 
 describe('custos on a real Kubernetes cluster', () => {

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { E2eEnv } from './env.ts';
+import type { Kube } from './kube.ts';
 
 function make(env: E2eEnv, target: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -18,13 +19,23 @@ function make(env: E2eEnv, target: string, timeoutMs: number): Promise<void> {
   });
 }
 
-/** Cold (nothing cached) this builds Kubernetes, the base image and the images: allow 60 minutes. */
-export async function prepareCluster(env: E2eEnv, timeoutMs: number): Promise<void> {
-  if (env.prepared) return;
+/**
+ * Cold (nothing cached) this builds Kubernetes, the base image and the images: allow 60 minutes.
+ * Returns whether this call started the cluster (the suite then stops it when done).
+ */
+export async function prepareCluster(env: E2eEnv, kube: Kube, timeoutMs: number): Promise<boolean> {
+  if (env.prepared) return false;
   const deadline = Date.now() + timeoutMs;
+  const wasUp = await kube.kubectl(['get', '--raw=/readyz'], { timeoutMs: 10_000 }).then(
+    () => true,
+    () => false,
+  );
   await make(env, 'cluster-up', timeoutMs);
   await make(env, 'images', Math.max(deadline - Date.now(), 60_000));
+  return !wasUp;
 }
+
+export const stopCluster = (env: E2eEnv): Promise<void> => make(env, 'cluster-down', 5 * 60_000);
 
 /** Gives an already loaded image a second tag in the cluster, as a release upgrade would. */
 export function retagImage(env: E2eEnv, from: string, to: string): Promise<void> {
