@@ -11,6 +11,8 @@ REGISTRY="${IMAGE_REGISTRY:-custos.local}"
 TAG="${IMAGE_TAG:-$(node -p 'require("./package.json").version')}"
 TARGETS="${IMAGE_TARGETS:-node gateway operator kek-sidecar softhsm-sidecar}"
 LOADER="${IMAGE_LOADER:-containerd}"
+LOGS="${CUSTOS_CACHE:-$HOME/.cache/custos}/images"
+mkdir -p "$LOGS"
 log() { printf '[hack/images %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 if [ "$DOCKER_HOST" = unix:///run/custos-docker.sock ]; then bash hack/images/docker-up.sh; fi
@@ -25,9 +27,13 @@ for target in $TARGETS; do
   ref="$REGISTRY/custos-$target:$TAG"
   log "building $ref (target $target, base $BASE_IMAGE)"
   # --network=host: the build steps reach the package registries through the host's network.
-  nice docker build --network=host --target "$target" --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$ref" . |
-    grep --line-buffered -E '^(Step|Successfully|ERR|npm ERR)' >&2 || true
-  docker image inspect "$ref" >/dev/null 2>&1 || { echo "building $ref failed" >&2; exit 1; }
+  build_log="$LOGS/build-$target.log"
+  if ! nice docker build --network=host --target "$target" --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$ref" . \
+    >"$build_log" 2>&1; then
+    tail -40 "$build_log" >&2
+    echo "building $ref failed (full log: $build_log)" >&2
+    exit 1
+  fi
   [ "$LOADER" = none ] || bash hack/images/load.sh "$ref"
 done
 log "images built and loaded in $((SECONDS - start)) s"
