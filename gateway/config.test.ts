@@ -41,6 +41,8 @@ describe('gateway config', () => {
 
   test('invalid values and unknown keys are refused with the field named', () => {
     assert.throws(() => loadConfig({ CUSTOS_ALGORITHMS: 'EDDSA,RSA' }), /algorithms/);
+    // A known algorithm this build does not implement would pass requests on to the nodes (502).
+    assert.throws(() => loadConfig({ CUSTOS_ALGORITHMS: 'GG18,DMZ21' }), /algorithms/);
     assert.throws(() => loadConfig({ CUSTOS_DATABASE_URL: 'postgres://x' }), /database/);
     assert.throws(() => loadConfig({ CUSTOS_NODES: 'nonsense' }), /CUSTOS_NODES/);
     assert.throws(() => loadConfig({ CUSTOS_GATEWAY_AUDIT_KEY: 'abc' }), /audit key: 64 hex digits/);
@@ -50,4 +52,10 @@ describe('gateway config', () => {
     assert.equal(loadConfig({ CUSTOS_GATEWAY_AUDIT_KEY: 'ab'.repeat(32) }).audit_key_hex, 'ab'.repeat(32));
     assert.equal(loadConfig({}).audit_key_hex, undefined);
   });
+});
+
+test('the served algorithms are exactly the schemes the build implements', async () => {
+  const { builtinSchemes } = await import('../common/protocols/registry.ts');
+  const { SERVED_ALGORITHMS } = await import('../common/api/schemas.ts');
+  assert.deepEqual([...builtinSchemes().keys()].sort(), [...SERVED_ALGORITHMS].sort());
 });

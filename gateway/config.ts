@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { AlgorithmSchema } from '../common/api/schemas.ts';
+import { SERVED_ALGORITHMS, ServedAlgorithmSchema } from '../common/api/schemas.ts';
 
 const NodeSchema = z.object({ id: z.string().min(1), address: z.string().min(1) }).strict();
 
@@ -48,8 +48,11 @@ export const GatewayConfigSchema = z
       })
       .strict()
       .default({ burst: 1000, per_second: 500 }),
-    /** Algorithms the cluster serves; others answer 422 UNSUPPORTED_ALGORITHM. */
-    algorithms: z.array(AlgorithmSchema).min(1).default(['GG18', 'EDDSA', 'BLS']),
+    /** Algorithms the cluster serves (a subset of what this build implements); others answer 422. */
+    algorithms: z
+      .array(ServedAlgorithmSchema)
+      .min(1)
+      .default([...SERVED_ALGORITHMS]),
     audit: z
       .object({ checkpoint_every: z.number().int().min(1).default(100) })
       .strict()
@@ -69,6 +72,8 @@ export const GatewayConfigSchema = z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'audit key: 64 hex digits')
       .optional(),
+    /** How often the TLS files under $home/certs are checked for a renewed certificate. */
+    tls_reload_seconds: z.number().min(0.1).max(3600).default(5),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -115,6 +120,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_GATEWAY_MASTER_KEY) out.master_key_hex = env.CUSTOS_GATEWAY_MASTER_KEY;
   if (env.CUSTOS_GATEWAY_AUDIT_KEY) out.audit_key_hex = env.CUSTOS_GATEWAY_AUDIT_KEY;
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
+  if (env.CUSTOS_TLS_RELOAD_SECONDS) out.tls_reload_seconds = Number(env.CUSTOS_TLS_RELOAD_SECONDS);
   return out;
 }
 

@@ -47,6 +47,7 @@ const rateOpts = { burst: config.rate_limit.burst, perSecond: config.rate_limit.
 
 const coordinator = createGrpcCoordinator({
   home: config.home,
+  tlsReloadMs: config.tls_reload_seconds * 1000,
   nodes: config.nodes,
   logger: logger.child({ component: 'coordinator' }),
   schemes: builtinSchemes(),

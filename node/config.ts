@@ -11,6 +11,10 @@ const EnvSchema = z.object({
     .regex(/^[^\s]+:\d{1,5}$/, 'CUSTOS_LISTEN is host:port')
     .default('127.0.0.1:9000'),
   CUSTOS_UNSEAL_PASSWORD_FILE: z.string().min(1).optional(),
+  /** A mounted cert-manager Secret (ca.crt, tls.crt, tls.key); without it, certs/ under CUSTOS_HOME. */
+  CUSTOS_TLS_DIR: z.string().min(1).optional(),
+  /** How often the TLS files are checked for a renewed certificate. */
+  CUSTOS_TLS_RELOAD_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
   /** The PKCS#11 sidecar's socket; when set, the node unseals with the HSM KEK instead of a password. */
   CUSTOS_KEK_SOCKET: z.string().min(1).optional(),
   /** How long to wait for the sidecar to answer before giving up sealed. */
@@ -26,6 +30,8 @@ export interface NodeConfig {
   readonly home: string;
   readonly listen: string;
   readonly passwordFile?: string;
+  readonly tlsDir?: string;
+  readonly tlsReloadMs: number;
   readonly kekSocket?: string;
   readonly kekWaitMs: number;
   readonly devMode: boolean;
@@ -46,6 +52,8 @@ export function loadNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
     home: e.CUSTOS_HOME,
     listen: e.CUSTOS_LISTEN,
     passwordFile: e.CUSTOS_UNSEAL_PASSWORD_FILE,
+    tlsDir: e.CUSTOS_TLS_DIR,
+    tlsReloadMs: Math.round(e.CUSTOS_TLS_RELOAD_SECONDS * 1000),
     kekSocket: e.CUSTOS_KEK_SOCKET,
     kekWaitMs: e.CUSTOS_KEK_WAIT_SECONDS * 1000,
     devMode: e.CUSTOS_DEV_MODE === '1' || e.CUSTOS_DEV_MODE === 'true',

@@ -5,7 +5,7 @@
  * share store and accepts sessions. A wrong password or KEK or a tampered file stops the node.
  */
 import { pino, type Logger } from 'pino';
-import { loadTlsMaterial } from '../common/pki/dev-pki.ts';
+import { devTlsPaths, ReloadingTls, secretTlsPaths } from '../common/pki/tls-files.ts';
 import { builtinSchemes } from '../common/protocols/registry.ts';
 import { loadNodeConfig, type NodeConfig } from './config.ts';
 import { openPreParamsPool } from './preparams/encrypted-store.ts';
@@ -20,7 +20,13 @@ import { readUnsealPassword } from './unseal/password.ts';
 async function main(): Promise<void> {
   const config = loadNodeConfig(process.env);
   const log = pino({ name: 'tss-node', level: config.logLevel, base: { node: config.nodeId } });
-  const tls = loadTlsMaterial(config.home, config.nodeId);
+  const tls = new ReloadingTls(
+    config.tlsDir ? secretTlsPaths(config.tlsDir) : devTlsPaths(config.home, config.nodeId),
+    {
+      intervalMs: config.tlsReloadMs,
+      onError: (err) => log.warn({ err: err.message }, 'TLS files changed but were refused; keeping the previous ones'),
+    },
+  ).start();
   // Both stay undefined while sealed; set once the password unwrapped the DEK.
   const unsealed: { store?: ShareStore; pool?: PreParamsPool } = {};
   const preParams = {

@@ -7,17 +7,12 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { envelopeKeysFrom, type EnvelopeKeys } from '../common/envelope/envelope.ts';
 import { identityOfCertificate, peerMismatch, type ClusterScope } from '../common/pki/identity.ts';
+import type { ReloadingTls, TlsMaterial } from '../common/pki/tls-files.ts';
 import type { ThresholdScheme } from '../common/protocols/types.ts';
 import { tssNodeService, type HealthResponse, type NodeFrame, type SessionFrame } from '../common/rpc/tss-service.ts';
 import { MpcSession, type ShareAccess } from './session/session.ts';
 
 export const NODE_VERSION = '0.1.0';
-
-export interface NodeTls {
-  readonly ca: Buffer;
-  readonly cert: Buffer;
-  readonly key: Buffer;
-}
 
 /** What the server reads from the node's current state; `shares` is undefined while sealed. */
 export interface NodeState {
@@ -72,11 +67,38 @@ export function ownIdentity(nodeId: string, certPem: Buffer): ClusterScope {
   return own;
 }
 
-export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
-  const certificate = new X509Certificate(tls.cert);
-  const keys: EnvelopeKeys = envelopeKeysFrom(state.nodeId, createPrivateKey(tls.key));
-  const own = ownIdentity(state.nodeId, tls.cert);
-  const verifyPeer = makePeerVerifier(tls.ca, own);
+/** What a session needs from this node's TLS material; rebuilt when the files are renewed. */
+interface NodeIdentity {
+  readonly certificate: X509Certificate;
+  readonly keys: EnvelopeKeys;
+  readonly own: ClusterScope;
+  readonly verifyPeer: (nodeId: string, der: Uint8Array) => KeyObject;
+}
+
+function nodeIdentity(nodeId: string, tls: TlsMaterial): NodeIdentity {
+  const own = ownIdentity(nodeId, tls.cert);
+  return {
+    certificate: new X509Certificate(tls.cert),
+    keys: envelopeKeysFrom(nodeId, createPrivateKey(tls.key)),
+    own,
+    verifyPeer: makePeerVerifier(tls.ca, own),
+  };
+}
+
+/**
+ * `tls` reloads when its files change (a renewed certificate): new handshakes and new sessions use
+ * the new certificate and key, running sessions finish with the ones they started with.
+ */
+export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logger) {
+  let current = nodeIdentity(state.nodeId, tls.current);
+  tls.onChange((material) => {
+    try {
+      current = nodeIdentity(state.nodeId, material);
+      log.info({ notAfter: current.certificate.validTo }, 'TLS certificate reloaded');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'renewed certificate refused; keeping the previous one');
+    }
+  });
   const live = new Set<MpcSession>();
 
   const health: grpc.handleUnaryCall<unknown, HealthResponse> = (call, callback) => {
@@ -88,7 +110,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
         share_count: count,
         version: NODE_VERSION,
         algorithms: [...state.schemes.keys()],
-        certificate: certificate.raw,
+        certificate: current.certificate.raw,
         gg18_preparams_ready: state.preParamsReady(),
       });
     if (!shares) return respond(0);
@@ -97,11 +119,15 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
   };
 
   const session: grpc.handleBidiStreamingCall<SessionFrame, NodeFrame> = (call) => {
+    const { keys, verifyPeer, own } = current;
     const identity = peerIdentity(call);
     const refused = identity ? peerMismatch(own, identity, { kind: 'gateway' }) : 'no Custos identity';
     if (refused) {
       log.warn({ peer: call.getPeer(), refused }, 'refused a session from a client that is not our gateway');
-      call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: "only this cluster's gateway may open sessions" });
+      call.emit('error', {
+        code: grpc.status.PERMISSION_DENIED,
+        details: "only this cluster's gateway may open sessions",
+      });
       return;
     }
     const shares = state.shares();
@@ -150,7 +176,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
 
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   server.addService(tssNodeService, { Health: health, Session: session });
-  const credentials = grpc.ServerCredentials.createSsl(tls.ca, [{ private_key: tls.key, cert_chain: tls.cert }], true);
+  const credentials = grpc.experimental.createCertificateProviderServerCredentials(tls, tls, true);
 
   return {
     listen(address: string): Promise<number> {

@@ -78,6 +78,16 @@ export function buildCrd(r: ResourceDefinition): Json {
             openAPIV3Schema: {
               type: 'object',
               required: ['spec'],
+              ...(r.maxNameLength
+                ? {
+                    'x-kubernetes-validations': [
+                      {
+                        rule: `self.metadata.name.size() <= ${r.maxNameLength}`,
+                        message: `metadata.name must have at most ${r.maxNameLength} characters (names of generated objects derive from it)`,
+                      },
+                    ],
+                  }
+                : {}),
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },

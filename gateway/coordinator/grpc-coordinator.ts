@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { loadTlsMaterial } from '../../common/pki/dev-pki.ts';
+import { devTlsPaths, ReloadingTls } from '../../common/pki/tls-files.ts';
 import { identityOfCertificate, peerMismatch } from '../../common/pki/identity.ts';
 import { ProtocolAbort, type PartyId, type ThresholdScheme } from '../../common/protocols/types.ts';
 import {
@@ -54,6 +54,10 @@ export function routeEnvelope(env: Envelope, from: PartyId, parties: readonly Pa
 
 export interface CoordinatorOptions {
   readonly home: string;
+  /** The gateway's TLS files (default: certs/ under `home`), reloaded when they change. */
+  readonly tls?: ReloadingTls;
+  /** How often the default TLS files are checked for a renewed certificate (default 5 s). */
+  readonly tlsReloadMs?: number;
   readonly nodes: readonly NodeEndpoint[];
   readonly logger: Logger;
   readonly schemes: ReadonlyMap<string, ThresholdScheme>;
@@ -90,20 +94,37 @@ const unreachable = (nodeId: string): NodeHealth => ({
 });
 
 export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator {
-  const tls = loadTlsMaterial(opts.home, 'gateway');
-  const ca = new X509Certificate(tls.ca);
-  // Nodes must belong to the cluster our own certificate names (same namespace and KmsCluster).
-  const own = identityOfCertificate(tls.cert.toString('utf8'));
+  const ownsTls = !opts.tls;
   const log = opts.logger;
+  const tls =
+    opts.tls ??
+    new ReloadingTls(devTlsPaths(opts.home, 'gateway'), {
+      intervalMs: opts.tlsReloadMs,
+      onError: (err) => log.warn({ err: err.message }, 'TLS files changed but were refused; keeping the previous ones'),
+    }).start();
+  // Nodes must belong to the cluster our own certificate names (same namespace and KmsCluster).
+  let trust = {
+    ca: new X509Certificate(tls.current.ca),
+    own: identityOfCertificate(tls.current.cert.toString('utf8')),
+  };
+  tls.onChange((m) => {
+    try {
+      trust = { ca: new X509Certificate(m.ca), own: identityOfCertificate(m.cert.toString('utf8')) };
+      log.info({ notAfter: new X509Certificate(m.cert).validTo }, 'TLS certificate reloaded');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'renewed certificate refused');
+    }
+  });
   const healthTtl = opts.healthTtlMs ?? 1000;
 
   const views = new Map<string, NodeView>();
   for (const endpoint of opts.nodes) {
-    const credentials = grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, {
+    // New connections take the current certificate and CA; established ones keep theirs.
+    const credentials = grpc.experimental.createCertificateProviderChannelCredentials(tls, tls, {
       // Trust is the CA plus the node id in the certificate, not the address we dialled.
       checkServerIdentity: (_host, cert) => {
         try {
-          const mismatch = peerMismatch(own, identityOfCertificate(cert.raw), { kind: 'node', id: endpoint.id });
+          const mismatch = peerMismatch(trust.own, identityOfCertificate(cert.raw), { kind: 'node', id: endpoint.id });
           return mismatch ? new Error(mismatch) : undefined;
         } catch (e) {
           return e as Error;
@@ -156,6 +177,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
   function validNodeCertificate(der: Buffer, nodeId: string): boolean {
     try {
       const cert = new X509Certificate(der);
+      const { ca, own } = trust;
       const mismatch = peerMismatch(own, identityOfCertificate(cert.raw), { kind: 'node', id: nodeId });
       return cert.checkIssued(ca) && cert.verify(ca.publicKey) && mismatch === undefined;
     } catch {
@@ -354,6 +376,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
     },
 
     async close() {
+      if (ownsTls) tls.stop();
       for (const v of views.values()) v.client.close();
     },
   };

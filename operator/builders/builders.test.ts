@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { KmsClusterSpecSchema, type KmsCluster } from '../api/v1alpha1/index.ts';
+import { KmsClusterSpecSchema, MAX_CLUSTER_NAME_LENGTH, type KmsCluster } from '../api/v1alpha1/index.ts';
 import { desiredObjects } from './index.ts';
 import { nodeStatefulSet, nodeService, nodeUnsealSecret } from './node.ts';
 import { gatewayDeployment, nodeAddresses } from './gateway.ts';
@@ -93,8 +93,8 @@ test('node StatefulSet: one replica, own volume retained, hardened pod, password
   );
   assert.equal(mounts['/opt/kms/tss-server/data'], 'data:data');
   assert.equal(mounts['/opt/kms/tss-server/certs/tss2'], 'data:keys', 'the DEK directory is writable and persistent');
-  assert.equal(mounts['/opt/kms/tss-server/certs/tss2/tss2.cert'], 'certs:tls.crt');
-  assert.equal(mounts['/opt/kms/tss-server/certs/ca.cert'], 'certs:ca.crt');
+  assert.equal(mounts['/etc/custos/tls'], 'certs:', 'the certificate Secret is mounted whole');
+  assert.equal(env.CUSTOS_TLS_DIR, '/etc/custos/tls');
   assert.equal(sts.spec?.selector.matchLabels?.['custos.dev/node-id'], 'tss2');
 });
 
@@ -137,6 +137,35 @@ test('certificates: node id in CN and SANs, server and client auth', () => {
     group: 'cert-manager.io',
   });
   assert.equal(gatewayCertificate(sample).spec?.commonName, 'gateway');
+});
+
+test('rotating Secrets are never mounted with subPath (the kubelet would never update them)', () => {
+  for (const c of [sample, prod]) {
+    const pods = [nodeStatefulSet(c, 'tss1').spec!.template.spec!, gatewayDeployment(c).spec!.template.spec!];
+    for (const pod of pods) {
+      const secretVolumes = new Set((pod.volumes ?? []).filter((v) => v.secret).map((v) => v.name));
+      for (const ctr of pod.containers)
+        for (const m of ctr.volumeMounts ?? [])
+          assert.ok(
+            !(secretVolumes.has(m.name) && m.subPath),
+            `${ctr.name} mounts Secret volume ${m.name} with subPath`,
+          );
+    }
+  }
+});
+
+test('the node loads its TLS files from the mounted Secret, the way cert-manager writes them', async () => {
+  const { loadNodeConfig } = await import('../../node/config.ts');
+  const { secretTlsPaths } = await import('../../common/pki/tls-files.ts');
+  const container = nodeStatefulSet(sample, 'tss1').spec!.template.spec!.containers[0]!;
+  const env = Object.fromEntries(container.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+  const config = loadNodeConfig(env);
+  const mount = container.volumeMounts!.find((m) => m.name === 'certs')!;
+  assert.deepEqual(secretTlsPaths(config.tlsDir!), {
+    ca: `${mount.mountPath}/ca.crt`,
+    cert: `${mount.mountPath}/tls.crt`,
+    key: `${mount.mountPath}/tls.key`,
+  });
 });
 
 test('certificates carry the identity the mTLS checks accept, scoped to their KmsCluster', () => {
@@ -248,4 +277,25 @@ test('unseal Secrets outlive the cluster: no owner reference, immutable', () => 
   assert.equal(s.metadata?.name, 'custody-unseal-tss1');
   assert.equal(s.metadata?.ownerReferences, undefined);
   assert.equal(s.immutable, true);
+});
+
+test('with the longest allowed name and 16 nodes, every generated name and label fits', () => {
+  const longest: KmsCluster = {
+    ...sample,
+    metadata: { ...sample.metadata, name: 'c'.repeat(MAX_CLUSTER_NAME_LENGTH) },
+    spec: { ...sample.spec, nodes: 16 },
+  };
+  const objs = desiredObjects(longest, 'custos-system') as unknown as {
+    kind: string;
+    metadata: { name: string; labels: Record<string, string> };
+  }[];
+  assert.ok(objs.some((o) => o.kind === 'CronJob'));
+  for (const o of objs) {
+    // CronJobs append 11 characters for their Jobs; a StatefulSet's revision-hash label appends 11.
+    const limit = o.kind === 'CronJob' || o.kind === 'StatefulSet' ? 52 : 63;
+    assert.ok(o.metadata.name.length <= limit, `${o.kind} ${o.metadata.name} is longer than ${limit}`);
+    for (const [k, v] of Object.entries(o.metadata.labels)) assert.ok(v.length <= 63, `${o.kind} label ${k}=${v}`);
+  }
+  const tooLong = { ...longest, metadata: { ...longest.metadata, name: 'c'.repeat(MAX_CLUSTER_NAME_LENGTH + 1) } };
+  assert.ok(backupCronJob(tooLong, 'tss16')!.metadata!.name!.length > 52, 'the limit is tight, not arbitrary');
 });

@@ -109,19 +109,20 @@ function unsealWiring(c: KmsCluster, id: string) {
   };
 }
 
+/** The node's cert-manager Secret, mounted whole: the kubelet updates it in place on renewal. */
+export const NODE_TLS_DIR = '/etc/custos/tls';
+
 /**
- * The seed's layout under CUSTOS_HOME: certs/ca.cert and certs/{id}/{id}.cert|.key from the
- * cert-manager Secret (single files), certs/{id}/ itself writable on the node's volume because the
- * node keeps its wrapped DEK there ({id}.dek), and data/leveldb_{id} on the same volume.
+ * The seed's layout under CUSTOS_HOME on the node's volume: certs/{id}/ holds the wrapped DEK
+ * ({id}.dek), data/leveldb_{id} the shares. The certificate Secret is mounted as a directory,
+ * never with subPath (a subPath mount is never updated, and a renewal would go unseen); the node
+ * reloads it when the files change (CUSTOS_TLS_DIR).
  */
 export function nodeVolumeMounts(id: string): V1VolumeMount[] {
-  const dir = `${CUSTOS_HOME}/certs/${id}`;
   return [
     { name: 'data', mountPath: `${CUSTOS_HOME}/data`, subPath: 'data' },
-    { name: 'data', mountPath: dir, subPath: 'keys' },
-    { name: 'certs', mountPath: `${CUSTOS_HOME}/certs/ca.cert`, subPath: 'ca.crt', readOnly: true },
-    { name: 'certs', mountPath: `${dir}/${id}.cert`, subPath: 'tls.crt', readOnly: true },
-    { name: 'certs', mountPath: `${dir}/${id}.key`, subPath: 'tls.key', readOnly: true },
+    { name: 'data', mountPath: `${CUSTOS_HOME}/certs/${id}`, subPath: 'keys' },
+    { name: 'certs', mountPath: NODE_TLS_DIR, readOnly: true },
   ];
 }
 
@@ -175,6 +176,7 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
                 { name: 'CUSTOS_NODE_ID', value: id },
                 { name: 'CUSTOS_HOME', value: CUSTOS_HOME },
                 { name: 'CUSTOS_LISTEN', value: `0.0.0.0:${NODE_PORT}` },
+                { name: 'CUSTOS_TLS_DIR', value: NODE_TLS_DIR },
                 ...unseal.env,
               ],
               // Ready only once unsealed: a sealed node signs nothing (see operator/probes/node-ready.ts).

@@ -4,13 +4,14 @@
  * speak mTLS gRPC, and the node listens while still sealed, so a TCP probe would lie.
  */
 import * as grpc from '@grpc/grpc-js';
-import { loadTlsMaterial } from '../../common/pki/dev-pki.ts';
+import { devTlsPaths, readTlsMaterial, secretTlsPaths } from '../../common/pki/tls-files.ts';
 import { TssNodeClient, type HealthResponse } from '../../common/rpc/tss-service.ts';
+import { loadNodeConfig } from '../../node/config.ts';
 
-const home = process.env.CUSTOS_HOME ?? '/opt/kms/tss-server';
-const id = process.env.CUSTOS_NODE_ID ?? '';
-const port = (process.env.CUSTOS_LISTEN ?? '0.0.0.0:9000').split(':').pop();
-const tls = loadTlsMaterial(home, id);
+// The probe runs in the node's container with the node's environment: read it the node's way.
+const config = loadNodeConfig(process.env);
+const port = config.listen.split(':').pop();
+const tls = readTlsMaterial(config.tlsDir ? secretTlsPaths(config.tlsDir) : devTlsPaths(config.home, config.nodeId));
 // The peer is this very node: trust the CA, skip the host name (we dial loopback).
 const creds = grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined });
 const client = new TssNodeClient(`127.0.0.1:${port}`, creds) as unknown as {

@@ -102,6 +102,84 @@ describe('CRD validation refuses invalid specs with readable messages', () => {
   });
 });
 
+describe('fields that would break a running cluster are immutable; names that would overflow are refused', () => {
+  const base = (name: string, spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'custos.dev/v1alpha1',
+    kind: 'KmsCluster',
+    metadata: { name, namespace: NS },
+    spec,
+  });
+  /** Creates `spec`, then tries `change` on it; returns the refusal message, or undefined if accepted. */
+  async function changeRefusal(spec: Record<string, unknown>, change: Record<string, unknown>) {
+    const path = `${CR}/namespaces/${NS}/kmsclusters/immutable`;
+    await client.create(`${CR}/namespaces/${NS}/kmsclusters`, base('immutable', spec));
+    try {
+      await client.mergePatch(path, { spec: change });
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    } finally {
+      await client.delete(path);
+      await eventually('deleted', async () => (await client.get(path)) === undefined);
+    }
+  }
+  test('unseal.mode, secretPrefix, database.type, tls.issuerRef and storage cannot change', async () => {
+    const pkcs11 = {
+      mode: 'PKCS11',
+      pkcs11: { modulePath: '/lib/x.so', tokenLabel: 't', keyLabel: 'k', pinSecretRef: { name: 'pin' } },
+    };
+    const cases: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+      [
+        {},
+        { unseal: pkcs11, images: { pkcs11Sidecar: 'registry.example/custos-node:0.1.0' } },
+        /unseal.mode is immutable/,
+      ],
+      [{}, { unseal: { password: { secretPrefix: 'mine' } } }, /secretPrefix is immutable/],
+      [
+        { unseal: { password: { secretPrefix: 'mine' } } },
+        { unseal: { password: { secretPrefix: 'other' } } },
+        /secretPrefix is immutable/,
+      ],
+      [
+        {},
+        {
+          database: { type: 'MySQL', mysql: { host: 'db', credentialsSecret: 'db', network: { cidr: '10.0.0.0/8' } } },
+        },
+        /database.type is immutable/,
+      ],
+      [{}, { tls: { issuerRef: { name: 'corporate', kind: 'ClusterIssuer' } } }, /tls.issuerRef is immutable/],
+      [{ tls: { issuerRef: { name: 'a' } } }, { tls: { issuerRef: { name: 'b' } } }, /tls.issuerRef is immutable/],
+      [{}, { storage: { size: '2Gi' } }, /storage is immutable/],
+      [{}, { storage: { storageClassName: 'fast' } }, /storage is immutable/],
+    ];
+    for (const [spec, change, message] of cases)
+      assert.match((await changeRefusal(spec, change)) ?? 'accepted', message, JSON.stringify(change));
+    // Mutable fields stay mutable.
+    assert.equal(await changeRefusal({}, { images: { node: 'registry.example/custos-node:0.2.0' } }), undefined);
+  });
+  test('ManagedKey.clusterRef cannot change', async () => {
+    const path = `${CR}/namespaces/${NS}/managedkeys/moving`;
+    await client.create(`${CR}/namespaces/${NS}/managedkeys`, {
+      apiVersion: 'custos.dev/v1alpha1',
+      kind: 'ManagedKey',
+      metadata: { name: 'moving', namespace: NS },
+      spec: { clusterRef: { name: 'a' } },
+    });
+    try {
+      await assert.rejects(client.mergePatch(path, { spec: { clusterRef: { name: 'b' } } }), /clusterRef is immutable/);
+    } finally {
+      await client.delete(path);
+    }
+  });
+  test('a name whose generated names would overflow is refused; the longest allowed is accepted', async () => {
+    assert.match((await refusal(client, base('c'.repeat(40), {}))) ?? 'accepted', /at most 39 characters/);
+    assert.equal(
+      await refusal(client, base('c'.repeat(39), { nodes: 16, keyDefaults: { shardCount: 3, threshold: 2 } })),
+      undefined,
+    );
+  });
+});
+
 describe('KmsCluster reconcile', () => {
   test('the operator becomes leader and applies every owned object', async () => {
     op = startOperator(cp, 'op-a');

@@ -52,6 +52,10 @@ export interface LocalClusterOptions {
   onLog?: LogSink;
   /** Extra environment for the gateway (e.g. rate limits in tests). */
   gatewayEnv?: Record<string, string>;
+  /** Extra environment for every node. */
+  nodeEnv?: Record<string, string>;
+  /** Endpoints the gateway dials besides the nodes started here (`id=host:port`). */
+  extraNodes?: string[];
   runtime?: Runtime;
   /** GG18 pre-params each node keeps ready (node default 2); 0 spends no background CPU. */
   gg18PoolSize?: number;
@@ -225,6 +229,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         CUSTOS_LISTEN: addresses.get(id)!,
         CUSTOS_UNSEAL_PASSWORD_FILE: join(home, 'secrets', `${id}.password`),
         ...(opts.gg18PoolSize !== undefined ? { CUSTOS_GG18_POOL_SIZE: String(opts.gg18PoolSize) } : {}),
+        ...opts.nodeEnv,
       },
       proc,
       opts.onLog,
@@ -240,7 +245,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         CUSTOS_HOME: home,
         CUSTOS_GATEWAY_HOST: '127.0.0.1',
         CUSTOS_GATEWAY_PORT: String(gatewayPort),
-        CUSTOS_NODES: nodeIds.map((id) => `${id}=${addresses.get(id)}`).join(','),
+        CUSTOS_NODES: [...nodeIds.map((id) => `${id}=${addresses.get(id)}`), ...(opts.extraNodes ?? [])].join(','),
         CUSTOS_BOOTSTRAP_CREDENTIALS_FILE: join(home, 'gateway', 'bootstrap-credentials.json'),
         ...(opts.algorithms ? { CUSTOS_ALGORITHMS: opts.algorithms.join(',') } : {}),
         ...opts.gatewayEnv,

@@ -1,7 +1,7 @@
 /** The three custom resources, with what the CRD generator needs beyond the schemas. */
 import type { z } from 'zod';
 import { GROUP, VERSION } from './common.ts';
-import { KmsClusterSpecSchema, KmsClusterStatusSchema } from './kmscluster.ts';
+import { KmsClusterSpecSchema, KmsClusterStatusSchema, MAX_CLUSTER_NAME_LENGTH } from './kmscluster.ts';
 import { ManagedKeySpecSchema, ManagedKeyStatusSchema } from './managedkey.ts';
 import { KeyRotationSpecSchema, KeyRotationStatusSchema } from './keyrotation.ts';
 
@@ -25,9 +25,16 @@ export interface ResourceDefinition {
   spec: z.ZodType;
   status: z.ZodType;
   columns: PrinterColumn[];
+  /** Longest metadata.name whose generated object names and labels still fit (CEL on the root). */
+  maxNameLength?: number;
 }
 
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+const ready: PrinterColumn = {
+  name: 'Ready',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+};
 
 export const RESOURCES: ResourceDefinition[] = [
   {
@@ -37,7 +44,9 @@ export const RESOURCES: ResourceDefinition[] = [
     shortNames: ['kmsc'],
     spec: KmsClusterSpecSchema,
     status: KmsClusterStatusSchema,
+    maxNameLength: MAX_CLUSTER_NAME_LENGTH,
     columns: [
+      ready,
       { name: 'Nodes', type: 'integer', jsonPath: '.spec.nodes' },
       { name: 'Ready Nodes', type: 'integer', jsonPath: '.status.readyNodes' },
       { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
@@ -53,6 +62,7 @@ export const RESOURCES: ResourceDefinition[] = [
     spec: ManagedKeySpecSchema,
     status: ManagedKeyStatusSchema,
     columns: [
+      ready,
       { name: 'Cluster', type: 'string', jsonPath: '.spec.clusterRef.name' },
       { name: 'Algo', type: 'string', jsonPath: '.spec.format.algoType' },
       { name: 'Phase', type: 'string', jsonPath: '.status.phase' },

@@ -1,6 +1,6 @@
 /** KmsCluster: one Custos deployment (TSS nodes, gateway, certificates, policies, backups). */
 import { z } from 'zod';
-import { ALGORITHMS } from '../../../common/api/schemas.ts';
+import { SERVED_ALGORITHMS } from '../../../common/api/schemas.ts';
 import {
   cel,
   ConditionsSchema,
@@ -10,6 +10,13 @@ import {
   SecretKeyRefSchema,
   type ObjectMeta,
 } from './common.ts';
+
+/**
+ * Longest KmsCluster name. The tightest generated name is a node's backup CronJob,
+ * <name>-tss16-backup, and a CronJob name may have 52 characters (its Jobs append 11);
+ * <name>-tss16's pods and controller-revision-hash labels (63) fit within that as well.
+ */
+export const MAX_CLUSTER_NAME_LENGTH = 52 - '-tss16-backup'.length;
 
 export const CIDR_PATTERN = /^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-fA-F:]+\/[0-9]{1,3}$/;
 const CidrSchema = z.string().max(64).regex(CIDR_PATTERN, 'a CIDR such as 10.0.0.0/8');
@@ -40,6 +47,10 @@ export const ImagesSchema = z
   })
   .strict();
 
+/** CEL: the secretPrefix of an unseal object, '' when unset. */
+const prefixOf = (v: string) =>
+  `(has(${v}.password) && has(${v}.password.secretPrefix) ? ${v}.password.secretPrefix : '')`;
+
 export const UnsealSchema = z
   .object({
     mode: z.enum(['Password', 'PKCS11']).default('Password'),
@@ -63,10 +74,18 @@ export const UnsealSchema = z
   })
   .strict()
   .meta(
-    cel({
-      rule: "self.mode != 'PKCS11' || has(self.pkcs11)",
-      message: 'unseal.pkcs11 is required when mode is PKCS11',
-    }),
+    cel(
+      {
+        rule: "self.mode != 'PKCS11' || has(self.pkcs11)",
+        message: 'unseal.pkcs11 is required when mode is PKCS11',
+      },
+      // Shares on the volumes are sealed under the KEK of this mode and these Secrets.
+      { rule: 'self.mode == oldSelf.mode', message: 'unseal.mode is immutable' },
+      {
+        rule: `${prefixOf('self')} == ${prefixOf('oldSelf')}`,
+        message: 'unseal.password.secretPrefix is immutable',
+      },
+    ),
   );
 
 export const TlsSchema = z
@@ -89,7 +108,14 @@ export const TlsSchema = z
       .regex(/^([0-9]+h)?([0-9]+m)?([0-9]+s)?$/)
       .default('360h'),
   })
-  .strict();
+  .strict()
+  .meta(
+    cel({
+      // Peers trust one CA: a new issuer would split the cluster until every pod restarts.
+      rule: 'has(self.issuerRef) == has(oldSelf.issuerRef) && (!has(self.issuerRef) || self.issuerRef == oldSelf.issuerRef)',
+      message: 'tls.issuerRef is immutable',
+    }),
+  );
 
 export const GatewaySchema = z
   .object({
@@ -117,7 +143,10 @@ export const DatabaseSchema = z
   })
   .strict()
   .meta(
-    cel({ rule: "self.type != 'MySQL' || has(self.mysql)", message: 'database.mysql is required when type is MySQL' }),
+    cel(
+      { rule: "self.type != 'MySQL' || has(self.mysql)", message: 'database.mysql is required when type is MySQL' },
+      { rule: 'self.type == oldSelf.type', message: 'database.type is immutable (key metadata lives there)' },
+    ),
   );
 
 export const RedisSchema = z
@@ -154,15 +183,17 @@ export const KmsClusterSpecSchema = z
       .strict()
       .default({ shardCount: 3, threshold: 2 }),
     algorithms: z
-      .array(z.enum(ALGORITHMS))
+      .array(z.enum(SERVED_ALGORITHMS))
       .min(1)
-      .max(5)
-      .default([...ALGORITHMS])
+      .max(SERVED_ALGORITHMS.length)
+      .default([...SERVED_ALGORITHMS])
+      .describe('Algorithms the gateway serves; keys of any other algorithm are refused (422)')
       .meta({ 'x-kubernetes-list-type': 'set' }),
     images: ImagesSchema.default(ImagesSchema.parse({})),
     storage: z
       .object({ storageClassName: z.string().max(253).optional(), size: QuantitySchema.default('1Gi') })
       .strict()
+      .meta(cel({ rule: 'self == oldSelf', message: 'storage is immutable (volume claim templates cannot change)' }))
       .default({ size: '1Gi' }),
     resources: z
       .object({ node: ResourceRequirementsSchema.optional(), gateway: ResourceRequirementsSchema.optional() })

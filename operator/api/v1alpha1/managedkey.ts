@@ -1,18 +1,20 @@
 /** ManagedKey: a threshold key generated through a KmsCluster's gateway. */
 import { z } from 'zod';
-import { ALGORITHMS, CURVES, KEY_STATUSES } from '../../../common/api/schemas.ts';
+import { CURVES, KEY_STATUSES, SERVED_ALGORITHMS } from '../../../common/api/schemas.ts';
 import { cel, ConditionsSchema, LocalObjectRefSchema, type ObjectMeta } from './common.ts';
 
 export const CHAINS = ['EVM', 'BITCOIN', 'TRON', 'SOLANA', 'ETH2'] as const;
 
 export const ManagedKeySpecSchema = z
   .object({
-    clusterRef: LocalObjectRefSchema.describe('KmsCluster in the same namespace'),
+    clusterRef: LocalObjectRefSchema.describe('KmsCluster in the same namespace').meta(
+      cel({ rule: 'self == oldSelf', message: 'clusterRef is immutable' }),
+    ),
     format: z
       .object({
         type: z.literal('ECC').default('ECC'),
         curve: z.enum(CURVES).default('SECP256K1'),
-        algoType: z.enum(ALGORITHMS).default('GG18'),
+        algoType: z.enum(SERVED_ALGORITHMS).default('GG18'),
         size: z.literal(32).default(32),
       })
       .strict()
