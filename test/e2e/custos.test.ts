@@ -295,7 +295,9 @@ describe('custos on a real Kubernetes cluster', () => {
         'get',
         'certificates.cert-manager.io',
       ]);
-      const nodeCerts = certs.items.filter((c) => /-tss\d+/.test(c.metadata.name));
+      // Leaf certificates only: the CA stays (renewing it is a CA rotation, not a renewal).
+      const leafCerts = certs.items.filter((c) => c.metadata.name !== `${CLUSTER}-ca`);
+      const nodeCerts = leafCerts.filter((c) => /-tss\d+$/.test(c.metadata.name));
       assert.ok(
         nodeCerts.length >= NODES,
         `node certificates found: ${certs.items.map((c) => c.metadata.name).join(', ')}`,
@@ -305,7 +307,7 @@ describe('custos on a real Kubernetes cluster', () => {
         return normalizeSerial(new X509Certificate(Buffer.from(s.data['tls.crt']!, 'base64')).serialNumber);
       };
       const before = new Map<string, string>();
-      for (const c of certs.items) before.set(c.spec.secretName, await serialOf(c.spec.secretName));
+      for (const c of leafCerts) before.set(c.spec.secretName, await serialOf(c.spec.secretName));
       // A probe pod with the gateway's labels: the only pods the node policy admits on 9000.
       const probe = { namespace: NAMESPACE, name: 'e2e-gateway-labelled' };
       await startClientPod(kube, {
