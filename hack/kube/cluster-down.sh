@@ -55,7 +55,7 @@ stop containerd
 for cmdline in /proc/[0-9]*/cmdline; do
   pid=${cmdline#/proc/}
   pid=${pid%/cmdline}
-  if tr '\0' ' ' <"$cmdline" 2>/dev/null | grep -q -- "-address $CONTAINERD_SOCK "; then
+  if { tr '\0' ' ' <"$cmdline"; } 2>/dev/null | grep -q -- "-address $CONTAINERD_SOCK "; then
     kill -KILL "$pid" 2>/dev/null || true
   fi
 done
@@ -78,9 +78,23 @@ for veth in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{print 
 done
 ip link delete "$BRIDGE" 2>/dev/null || true
 
-# 5. iptables and ipsets: kube-proxy's and kube-router's own clean-up, then the egress guard.
+# 5. iptables and ipsets. Only Kubernetes components name chains KUBE-*: the kubelet (canaries,
+# KUBE-FIREWALL), kube-proxy and kube-router's firewall. Remove the jumps into them, then the
+# chains, in every table, for IPv4 and IPv6. (kube-router's own --cleanup-config would also flush
+# every IPVS table on the machine, so it is not used.) Then kube-router's ipsets and the guard.
 "$BIN/kube-proxy-$KUBE_VERSION" --cleanup >/dev/null 2>&1 || true
-timeout 60 "$BIN/kube-router-$KUBE_ROUTER_VERSION" --cleanup-config >/dev/null 2>&1 || true
+for ipt in iptables ip6tables; do
+  for table in filter nat mangle raw; do
+    $ipt -w -t "$table" -S 2>/dev/null | awk '$1 == "-A" && $2 !~ /^KUBE-/ && / -j KUBE-/' |
+      while read -r rule; do eval "$ipt -w -t $table ${rule/-A /-D }" 2>/dev/null || true; done
+    chains=$($ipt -w -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}')
+    for c in $chains; do $ipt -w -t "$table" -F "$c" 2>/dev/null || true; done
+    for c in $chains; do $ipt -w -t "$table" -X "$c" 2>/dev/null || true; done
+  done
+done
+for set in $(ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router-)' || true); do
+  ipset destroy "$set" 2>/dev/null || true
+done
 bash hack/kube/pod-egress-guard.sh remove
 
 # 6. The kubelet's pod cgroups (empty once every container is gone).

@@ -128,7 +128,7 @@ alive() { kill -0 "$(cat "$KUBE_RUN/$1.pid")" 2>/dev/null; }
 start_daemon etcd "$BIN/etcd-$ETCD_VERSION" --name custos --data-dir "$KUBE_STATE/etcd" \
   --listen-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
   --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-  --initial-cluster "custos=http://127.0.0.1:$ETCD_PEER_PORT" --listen-metrics-urls '' --unsafe-no-fsync
+  --initial-cluster "custos=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync
 start_daemon kube-apiserver "$BIN/kube-apiserver-$KUBE_VERSION" \
   --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
   --bind-address "$NODE_IP" --advertise-address "$NODE_IP" --secure-port 6443 \

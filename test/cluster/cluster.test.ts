@@ -127,11 +127,20 @@ spec:
     await apply(pod('stranger', 'while true; do sleep 1; done'));
     await apply(pod('friend', 'while true; do sleep 1; done', { access: 'web' }));
     for (const name of ['web', 'stranger', 'friend']) await waitPhase(name, 'Running');
-    const fetchFrom = (name: string) =>
-      exec(name, 'wget', '-q', '-O-', '-T', '2', `http://web.${NS}.svc.cluster.local/`).then(
-        (body) => body.trim(),
-        () => 'refused',
+    // busybox's wget crashes in Debian's static build; nc speaks the HTTP request instead. The
+    // shell always exits 0 and reports nc's status, so a failing kubectl exec is never mistaken
+    // for a refused connection.
+    const fetchFrom = async (name: string) => {
+      const out = await exec(
+        name,
+        'sh',
+        '-c',
+        `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 web.${NS}.svc.cluster.local 80; echo "nc-exit=$?"`,
       );
+      if (/\r?\n\r?\nserved\s*nc-exit=0\s*$/.test(out)) return 'served';
+      if (/nc-exit=[1-9]\d*\s*$/.test(out) && !out.includes('served')) return 'refused';
+      return `unexpected: ${out}`;
+    };
     // Without a policy both reach the server: any refusal below is the policy's doing.
     await eventually('stranger reaches web before the policy', async () => (await fetchFrom('stranger')) === 'served');
     assert.equal(await fetchFrom('friend'), 'served');
