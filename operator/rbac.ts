@@ -21,7 +21,11 @@ export const OPERATOR_RULES: PolicyRule[] = [
     resources: ['kmsclusters/status', 'managedkeys/status', 'keyrotations/status'],
     verbs: ['get', 'patch', 'update'],
   },
-  { apiGroups: ['custos.dev'], resources: ['managedkeys/finalizers'], verbs: ['update'] },
+  // Owner references with blockOwnerDeletion need update on the owner's finalizers
+  // (OwnerReferencesPermissionEnforcement); the ManagedKey finalizer is set by the operator.
+  { apiGroups: ['custos.dev'], resources: ['kmsclusters/finalizers', 'managedkeys/finalizers'], verbs: ['update'] },
+  // Rollouts: the operator restarts one node pod at a time (controllers/rollout.ts); nothing else.
+  { apiGroups: [''], resources: ['pods'], verbs: ['delete'] },
   // Secrets: operator-generated credentials and unseal passwords; it never needs other verbs.
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'patch'] },
   {

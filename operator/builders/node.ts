@@ -141,7 +141,8 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
       selector: { matchLabels: selectorLabels(c, 'node', id) },
       // Shard volumes outlive the StatefulSet: losing one loses that node's shares.
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-      updateStrategy: { type: 'RollingUpdate' },
+      // The operator restarts node pods itself, one at a time (operator/controllers/rollout.ts).
+      updateStrategy: { type: 'OnDelete' },
       template: {
         metadata: { labels: selectorLabels(c, 'node', id) },
         spec: {

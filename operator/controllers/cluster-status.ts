@@ -6,12 +6,22 @@ import { setConditions, type ConditionInput } from './conditions.ts';
 export interface Observed {
   statefulSets: Map<string, { status?: { readyReplicas?: number } }>;
   deployment?: { status?: { readyReplicas?: number } };
-  certificates: Map<string, { status?: { conditions?: { type: string; status: string; message?: string }[] } }>;
+  certificates: Map<
+    string,
+    {
+      status?: {
+        conditions?: { type: string; status: string; message?: string }[];
+        notAfter?: string;
+        notBefore?: string;
+        renewalTime?: string;
+      };
+    }
+  >;
   /** cert-manager's CRDs are not installed: certificates cannot be requested at all. */
   certManagerMissing: boolean;
   backupJobs: number;
-  /** Gateway URL the operator talks to (annotation override for out-of-cluster runs). */
-  endpoint?: string;
+  /** Progress of the one-node-at-a-time rollout (operator/controllers/rollout.ts). */
+  rollout?: ConditionInput;
 }
 
 function certReady(o: Observed, name: string): boolean {
@@ -104,10 +114,29 @@ export function clusterStatus(c: KmsCluster, o: Observed, now: string): KmsClust
   const gen = c.metadata.generation ?? 0;
   const conditions: Condition[] = setConditions(
     c.status?.conditions ?? [],
-    [ready, certs, nodesCond, gw, backup],
+    [ready, certs, nodesCond, gw, backup, ...(o.rollout ? [o.rollout] : [])],
     gen,
     now,
   );
+  const certificates = certNames.map((name) => {
+    const s = o.certificates.get(name)?.status;
+    return {
+      name,
+      ready: certReady(o, name),
+      ...(s?.notAfter ? { notAfter: s.notAfter } : {}),
+      ...(s?.notBefore ? { lastRenewal: s.notBefore } : {}),
+      ...(s?.renewalTime ? { renewalTime: s.renewalTime } : {}),
+    };
+  });
+  const leaves = certificates.filter((x) => x.name !== caName(c));
+  const earliest = (xs: (string | undefined)[]) =>
+    xs.filter((x): x is string => !!x).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+  const latest = (xs: (string | undefined)[]) =>
+    xs.filter((x): x is string => !!x).sort((a, b) => Date.parse(b) - Date.parse(a))[0];
+  const tls = {
+    ...(earliest(leaves.map((x) => x.notAfter)) ? { earliestExpiry: earliest(leaves.map((x) => x.notAfter)) } : {}),
+    ...(latest(leaves.map((x) => x.lastRenewal)) ? { lastRenewal: latest(leaves.map((x) => x.lastRenewal)) } : {}),
+  };
   const phase = allReady
     ? 'Ready'
     : readyNodes >= quorum && gatewayReady >= 1
@@ -121,7 +150,9 @@ export function clusterStatus(c: KmsCluster, o: Observed, now: string): KmsClust
     conditions,
     nodes,
     readyNodes,
-    gateway: { endpoint: o.endpoint ?? gatewayEndpoint(c), readyReplicas: gatewayReady },
+    gateway: { endpoint: gatewayEndpoint(c), readyReplicas: gatewayReady },
     accessKeySecret: `${c.metadata.name}-operator-credentials`,
+    certificates,
+    tls,
   };
 }

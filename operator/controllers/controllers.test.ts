@@ -143,3 +143,95 @@ test('ManagedKey: mirrored status filters chains; mismatches with the cluster ar
     /BLS is not enabled/,
   );
 });
+
+test('rollout planner: one node at a time, only while every other node is ready', async () => {
+  const { planRollout, rolloutCondition, nodeRollout } = await import('./rollout.ts');
+  const n = (id: string, updated: boolean, ready = true, observed = true) => ({ id, updated, ready, observed });
+  // Nothing outdated: done.
+  assert.deepEqual(planRollout([n('tss1', true), n('tss2', true)]), { action: 'done' });
+  // All ready, two outdated: the first one only.
+  const first = planRollout([n('tss1', true), n('tss2', false), n('tss3', false)]);
+  assert.equal(first.action === 'restart' && first.node, 'tss2');
+  // The restarted node is not ready yet: wait, whatever else is outdated.
+  const waiting = planRollout([n('tss1', true), n('tss2', true, false), n('tss3', false)]);
+  assert.equal(waiting.action, 'wait');
+  assert.match(waiting.action === 'wait' ? waiting.reason : '', /tss2/);
+  // A node that is down and outdated is the one to update (it costs no availability)...
+  const heal = planRollout([n('tss1', true), n('tss2', false, false), n('tss3', false)]);
+  assert.equal(heal.action === 'restart' && heal.node, 'tss2');
+  // ...but never while another node is down too.
+  assert.equal(planRollout([n('tss1', true, false), n('tss2', false, false), n('tss3', false)]).action, 'wait');
+  assert.equal(planRollout([n('tss1', false, true, false), n('tss2', false)]).action, 'wait', 'stale status');
+
+  // Whatever the states, at most one ready node is ever taken down at once.
+  const states = [true, false];
+  for (const u1 of states)
+    for (const r1 of states)
+      for (const u2 of states)
+        for (const r2 of states)
+          for (const u3 of states)
+            for (const r3 of states) {
+              const nodes = [n('tss1', u1, r1), n('tss2', u2, r2), n('tss3', u3, r3)];
+              const step = planRollout(nodes);
+              if (step.action !== 'restart') continue;
+              const downAfter = nodes.filter((x) => !x.ready || x.id === step.node).length;
+              assert.ok(downAfter <= 1, JSON.stringify({ nodes, step }));
+              assert.ok(!nodes.find((x) => x.id === step.node)!.updated, 'only outdated nodes restart');
+            }
+
+  assert.equal(rolloutCondition([n('tss1', true)], { action: 'done' }).status, 'True');
+  assert.match(
+    rolloutCondition([n('tss1', true), n('tss2', false)], first).message,
+    /1\/2 nodes updated; restarting tss2/,
+  );
+  assert.deepEqual(
+    nodeRollout('tss1', {
+      metadata: { generation: 2 },
+      status: {
+        observedGeneration: 2,
+        readyReplicas: 1,
+        updatedReplicas: 0,
+        currentRevision: 'a',
+        updateRevision: 'b',
+      },
+    }),
+    { id: 'tss1', observed: true, ready: true, updated: false },
+  );
+  assert.equal(nodeRollout('tss1', undefined).observed, false);
+});
+
+test('cluster status shows each certificate expiry and last renewal, and the earliest expiry', () => {
+  const c = cluster({ nodes: 2, keyDefaults: { shardCount: 2, threshold: 2 } });
+  const cert = (notBefore: string, notAfter: string) => ({
+    status: { conditions: [{ type: 'Ready', status: 'True' }], notBefore, notAfter, renewalTime: notAfter },
+  });
+  const s = clusterStatus(
+    c,
+    {
+      statefulSets: new Map(),
+      certificates: new Map([
+        ['c-ca', cert('2026-01-01T00:00:00Z', '2036-01-01T00:00:00Z')],
+        ['c-tss1', cert('2026-11-01T00:00:00Z', '2027-01-30T00:00:00Z')],
+        ['c-tss2', cert('2026-11-20T00:00:00Z', '2027-02-18T00:00:00Z')],
+        ['c-gateway', cert('2026-10-01T00:00:00Z', '2026-12-30T00:00:00Z')],
+      ]),
+      certManagerMissing: false,
+      backupJobs: 0,
+      rollout: { type: 'NodesUpToDate', status: 'False', reason: 'RollingUpdate', message: '1/2 nodes updated' },
+    },
+    't',
+  );
+  assert.deepEqual(
+    s.certificates?.find((x) => x.name === 'c-tss2'),
+    {
+      name: 'c-tss2',
+      ready: true,
+      notAfter: '2027-02-18T00:00:00Z',
+      lastRenewal: '2026-11-20T00:00:00Z',
+      renewalTime: '2027-02-18T00:00:00Z',
+    },
+  );
+  // The CA's ten years do not hide a leaf that expires first.
+  assert.deepEqual(s.tls, { earliestExpiry: '2026-12-30T00:00:00Z', lastRenewal: '2026-11-20T00:00:00Z' });
+  assert.equal(s.conditions?.find((x) => x.type === 'NodesUpToDate')?.reason, 'RollingUpdate');
+});

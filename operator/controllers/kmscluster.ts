@@ -7,10 +7,10 @@ import { credentialsSecretName, FIELD_MANAGER, nodeIds, nodeName, gatewayName } 
 import { nodeUnsealSecret, operatorGeneratesUnsealSecrets } from '../builders/node.ts';
 import { KubeError, resourcePath, type KubeObject } from '../kube/client.ts';
 import { clusterStatus } from './cluster-status.ts';
-import { k8sTime, setCondition, transitions } from './conditions.ts';
+import { k8sTime, setCondition, transitions, type ConditionInput } from './conditions.ts';
+import { nodeRollout, planRollout, rolloutCondition } from './rollout.ts';
 import type { Context } from './context.ts';
 
-export const GATEWAY_URL_ANNOTATION = 'custos.dev/gateway-url';
 const PRUNABLE = [
   { apiVersion: 'batch/v1', kind: 'CronJob' },
   { apiVersion: 'cert-manager.io/v1', kind: 'Issuer' },
@@ -87,6 +87,27 @@ export async function reconcileKmsCluster(ctx: Context, ns: string, name: string
     return;
   }
   const c: KmsCluster = { ...raw, spec: parsed.data };
+  try {
+    await applyCluster(ctx, c, now);
+  } catch (err) {
+    // A failed apply must not leave a stale Ready=True behind: report it, then retry with backoff.
+    const message = err instanceof Error ? err.message : String(err);
+    const conditions = setCondition(
+      raw.status?.conditions ?? [],
+      { type: 'Ready', status: 'False', reason: 'ReconcileFailed', message: message.slice(0, 2000) },
+      raw.metadata.generation ?? 0,
+      now,
+    );
+    await writeStatus(ctx, raw, { ...raw.status, observedGeneration: raw.metadata.generation, conditions }).catch(
+      (e: Error) => ctx.log.warn({ err: e.message }, 'could not report the reconcile failure'),
+    );
+    await ctx.events(raw as unknown as KubeObject, 'Warning', 'ReconcileFailed', message.slice(0, 1000));
+    throw err;
+  }
+}
+
+async function applyCluster(ctx: Context, c: KmsCluster, now: string): Promise<void> {
+  const ns = c.metadata.namespace;
   await bootstrapSecrets(ctx, c);
 
   let certManagerMissing = false;
@@ -101,7 +122,7 @@ export async function reconcileKmsCluster(ctx: Context, ns: string, name: string
         certManagerMissing = true;
         continue;
       }
-      throw err;
+      throw new Error(`apply ${obj.kind} ${obj.metadata.name}: ${(err as Error).message}`, { cause: err });
     }
   }
   await prune(ctx, c, new Set(desired.map((o) => `${o.kind}/${o.metadata.name}`)));
@@ -109,21 +130,40 @@ export async function reconcileKmsCluster(ctx: Context, ns: string, name: string
   const byName = <T>(inf: { get(n: string, ns?: string): unknown }, names: string[]) =>
     new Map(names.map((n) => [n, inf.get(n, ns) as T]).filter(([, v]) => v !== undefined) as [string, T][]);
   const nodeNames = nodeIds(c).map((id) => nodeName(c, id));
+  const statefulSets = byName<Parameters<typeof nodeRollout>[1] & object>(ctx.informers.statefulsets, nodeNames);
+  const rollout = await rollNodes(ctx, c, statefulSets);
   const status = clusterStatus(
     c,
     {
-      statefulSets: byName(ctx.informers.statefulsets, nodeNames),
+      statefulSets,
       deployment: ctx.informers.deployments.get(gatewayName(c), ns) as never,
       certificates: byName(ctx.informers.certificates, [
         ...desired.filter((o) => o.kind === 'Certificate').map((o) => o.metadata.name),
       ]),
       certManagerMissing,
       backupJobs: desired.filter((o) => o.kind === 'CronJob').length,
-      endpoint: c.metadata.annotations?.[GATEWAY_URL_ANNOTATION],
+      rollout,
     },
     now,
   );
-  await writeStatus(ctx, raw, status);
+  await writeStatus(ctx, c, status);
+}
+
+/** One step of the node rollout: restarts at most one outdated node pod (see rollout.ts). */
+async function rollNodes(
+  ctx: Context,
+  c: KmsCluster,
+  statefulSets: Map<string, Parameters<typeof nodeRollout>[1] & object>,
+): Promise<ConditionInput> {
+  const nodes = nodeIds(c).map((id) => nodeRollout(id, statefulSets.get(nodeName(c, id))));
+  const step = planRollout(nodes);
+  if (step.action === 'restart') {
+    const pod = `${nodeName(c, step.node)}-0`;
+    await ctx.client.delete(resourcePath('v1', 'Pod', c.metadata.namespace, pod));
+    ctx.log.info({ cluster: c.metadata.name, node: step.node, reason: step.reason }, 'rolling node');
+    await ctx.events(c as unknown as KubeObject, 'Normal', 'RollingNode', `restarting ${pod}: ${step.reason}`);
+  }
+  return rolloutCondition(nodes, step);
 }
 
 /** Writes status only when it changed, and records an Event per condition transition. */

@@ -15,7 +15,9 @@ import { GatewayClient, GatewayError } from '../gateway-client.ts';
 import { resourcePath } from '../kube/client.ts';
 import { k8sTime, setCondition, type ConditionInput } from './conditions.ts';
 import type { Context } from './context.ts';
-import { GATEWAY_URL_ANNOTATION, writeStatus } from './kmscluster.ts';
+import { writeStatus } from './kmscluster.ts';
+
+const GATEWAY_URL_ANNOTATION = 'custos.dev/gateway-url';
 
 export const ARCHIVE_FINALIZER = 'custos.dev/archive-key';
 

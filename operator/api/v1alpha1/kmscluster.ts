@@ -240,6 +240,18 @@ export const NodeStatusSchema = z.object({
   pod: z.string().max(253).optional(),
 });
 
+export const CertificateStatusSchema = z.object({
+  name: z.string().max(253),
+  ready: z.boolean(),
+  notAfter: z.string().meta({ format: 'date-time' }).optional().describe('expiry of the current certificate'),
+  lastRenewal: z
+    .string()
+    .meta({ format: 'date-time' })
+    .optional()
+    .describe('when the current certificate was issued (its notBefore)'),
+  renewalTime: z.string().meta({ format: 'date-time' }).optional().describe('when cert-manager renews it next'),
+});
+
 export const KmsClusterStatusSchema = z.object({
   observedGeneration: z.int().min(0).optional(),
   phase: z.enum(['Pending', 'Progressing', 'Ready', 'Degraded']).optional(),
@@ -248,6 +260,13 @@ export const KmsClusterStatusSchema = z.object({
   readyNodes: z.int().min(0).optional(),
   gateway: z.object({ endpoint: z.string().max(512).optional(), readyReplicas: z.int().min(0).optional() }).optional(),
   accessKeySecret: z.string().max(253).optional().describe("Secret holding the operator's gateway access key"),
+  certificates: z.array(CertificateStatusSchema).max(20).optional(),
+  tls: z
+    .object({
+      earliestExpiry: z.string().meta({ format: 'date-time' }).optional(),
+      lastRenewal: z.string().meta({ format: 'date-time' }).optional(),
+    })
+    .optional(),
 });
 export type KmsClusterStatus = z.infer<typeof KmsClusterStatusSchema>;
 
@@ -256,6 +275,7 @@ export const KMS_CLUSTER_CONDITIONS = [
   'CertificatesReady',
   'NodesReady',
   'GatewayReady',
+  'NodesUpToDate',
   'BackupScheduled',
 ] as const;
 
