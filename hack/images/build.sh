@@ -23,6 +23,7 @@ case "$BASE_IMAGE" in
 esac
 
 start=$SECONDS
+refs=()
 for target in $TARGETS; do
   ref="$REGISTRY/custos-$target:$TAG"
   log "building $ref (target $target, base $BASE_IMAGE)"
@@ -34,6 +35,9 @@ for target in $TARGETS; do
     echo "building $ref failed (full log: $build_log)" >&2
     exit 1
   fi
-  [ "$LOADER" = none ] || bash hack/images/load.sh "$ref"
+  refs+=("$ref")
 done
+# One load for all: the targets share most layers, so one archive moves them once.
+[ "$LOADER" = none ] || bash hack/images/load.sh "${refs[@]}"
+
 log "images built and loaded in $((SECONDS - start)) s"
