@@ -169,6 +169,7 @@ describe('custos on a real Kubernetes cluster', () => {
       image: imageRef(env, 'gateway'),
       pullPolicy,
       credentialsSecret: adminCredentialsSecret(CLUSTER),
+      caSecret: `${CLUSTER}-ca`,
     });
     const [ready] = await runInPod<{
       ready: boolean;
@@ -503,6 +504,7 @@ describe('custos on a real Kubernetes cluster', () => {
         image: imageRef(env, 'gateway'),
         pullPolicy,
         credentialsSecret: adminCredentialsSecret(CLUSTER),
+        caSecret: `${CLUSTER}-ca`,
       });
       const results = await waitFor(
         'the old keys signing again',

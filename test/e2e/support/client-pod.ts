@@ -16,6 +16,8 @@ export interface ClientPodSpec {
   labels?: Record<string, string>;
   /** Secret with base_url, access_key and secret_key; omitted for pods that only probe the network. */
   credentialsSecret?: string;
+  /** Secret whose ca.crt the pod trusts (NODE_EXTRA_CA_CERTS): the gateway serves HTTPS. */
+  caSecret?: string;
   /**
    * A probe pod that carries the gateway's labels must never become a gateway Service endpoint:
    * its readiness probe fails on purpose and the suite waits for it to run instead.
@@ -39,13 +41,17 @@ export function clientPod(s: ClientPodSpec): object {
           imagePullPolicy: s.pullPolicy,
           // Node as PID 1 ignores SIGTERM unless told to exit on it.
           command: ['node', '-e', "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1 << 30);"],
-          env: s.credentialsSecret
-            ? [
-                { name: 'CUSTOS_URL', ...ref('base_url') },
-                { name: 'CUSTOS_ACCESS_KEY', ...ref('access_key') },
-                { name: 'CUSTOS_SECRET_KEY', ...ref('secret_key') },
-              ]
-            : [],
+          env: [
+            ...(s.credentialsSecret
+              ? [
+                  { name: 'CUSTOS_URL', ...ref('base_url') },
+                  { name: 'CUSTOS_ACCESS_KEY', ...ref('access_key') },
+                  { name: 'CUSTOS_SECRET_KEY', ...ref('secret_key') },
+                ]
+              : []),
+            ...(s.caSecret ? [{ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/custos/ca/ca.crt' }] : []),
+          ],
+          volumeMounts: s.caSecret ? [{ name: 'ca', mountPath: '/etc/custos/ca', readOnly: true }] : [],
           ...(s.neverReady ? { readinessProbe: { exec: { command: ['false'] }, periodSeconds: 5 } } : {}),
           securityContext: {
             runAsNonRoot: true,
@@ -56,6 +62,9 @@ export function clientPod(s: ClientPodSpec): object {
           },
         },
       ],
+      volumes: s.caSecret
+        ? [{ name: 'ca', secret: { secretName: s.caSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }]
+        : [],
     },
   };
 }
