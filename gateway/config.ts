@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { SERVED_ALGORITHMS, ServedAlgorithmSchema } from '../common/api/schemas.ts';
+import { RolesSchema } from './auth/roles.ts';
 
 const NodeSchema = z.object({ id: z.string().min(1), address: z.string().min(1) }).strict();
 
@@ -72,6 +73,8 @@ export const GatewayConfigSchema = z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'audit key: 64 hex digits')
       .optional(),
+    /** Serve HTTPS with the gateway's certificate ($home/certs/gateway/gateway.cert|key). */
+    tls: z.boolean().default(false),
     /** How often the TLS files under $home/certs are checked for a renewed certificate. */
     tls_reload_seconds: z.number().min(0.1).max(3600).default(5),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -79,10 +82,14 @@ export const GatewayConfigSchema = z
   .strict();
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 
-/** CUSTOS_BOOTSTRAP_CREDENTIALS_FILE: the access key provisioned at start (extra fields, e.g. base_url, ignored). */
+/**
+ * CUSTOS_BOOTSTRAP_CREDENTIALS_FILE (comma-separated for several): access keys provisioned at start
+ * (extra fields, e.g. base_url, ignored). Without roles a key is an admin, as credentials.json is.
+ */
 export const BootstrapCredentialsSchema = z.object({
   access_key: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
   secret_key: z.string().min(16),
+  roles: RolesSchema.default(['admin']),
 });
 
 /** Parses `tss1=127.0.0.1:9001,tss2=...` from CUSTOS_NODES. */
@@ -120,6 +127,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_GATEWAY_MASTER_KEY) out.master_key_hex = env.CUSTOS_GATEWAY_MASTER_KEY;
   if (env.CUSTOS_GATEWAY_AUDIT_KEY) out.audit_key_hex = env.CUSTOS_GATEWAY_AUDIT_KEY;
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
+  if (env.CUSTOS_GATEWAY_TLS) out.tls = ['1', 'true'].includes(env.CUSTOS_GATEWAY_TLS);
   if (env.CUSTOS_TLS_RELOAD_SECONDS) out.tls_reload_seconds = Number(env.CUSTOS_TLS_RELOAD_SECONDS);
   return out;
 }

@@ -7,6 +7,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import pino from 'pino';
+import { devTlsPaths, ReloadingTls } from '../common/pki/tls-files.ts';
 import { builtinSchemes } from '../common/protocols/registry.ts';
 import { createAuditLog } from './audit/audit-log.ts';
 import { createAccessKeyStore, provisionBootstrapKey } from './auth/access-keys.ts';
@@ -37,17 +38,22 @@ const audit = createAuditLog({
   checkpointEvery: config.audit.checkpoint_every,
 });
 const accessKeys = createAccessKeyStore(db, masterKey);
-if (config.bootstrap_credentials_file) {
-  const accessKey = await provisionBootstrapKey(accessKeys, config.bootstrap_credentials_file);
+for (const file of config.bootstrap_credentials_file?.split(',').filter(Boolean) ?? []) {
+  const accessKey = await provisionBootstrapKey(accessKeys, file.trim());
   logger.info({ access_key: accessKey }, 'bootstrap access key provisioned');
 }
 
 const redis = config.redis ? new Redis(config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
 const rateOpts = { burst: config.rate_limit.burst, perSecond: config.rate_limit.per_second };
 
+// One reloading view of the gateway's certificate, for its gRPC client and its HTTPS server.
+const tls = new ReloadingTls(devTlsPaths(config.home, 'gateway'), {
+  intervalMs: config.tls_reload_seconds * 1000,
+  onError: (err) => logger.warn({ err: err.message }, 'TLS files changed but were refused; keeping the previous ones'),
+}).start();
 const coordinator = createGrpcCoordinator({
   home: config.home,
-  tlsReloadMs: config.tls_reload_seconds * 1000,
+  tls,
   nodes: config.nodes,
   logger: logger.child({ component: 'coordinator' }),
   schemes: builtinSchemes(),
@@ -68,6 +74,7 @@ const app = buildGatewayApp({
   accessKeys,
   nonces: redis ? createRedisNonceCache(redis) : createMemoryNonceCache(),
   rateLimiter: redis ? createRedisRateLimiter(redis, rateOpts) : createMemoryRateLimiter(rateOpts),
+  ...(config.tls ? { tls } : {}),
 });
 
 let stopping = false;
@@ -94,6 +101,7 @@ logger.info(
     nodes: config.nodes.map((n) => n.id),
     algorithms: config.algorithms,
     database: config.database.url?.startsWith('mysql:') ? 'mysql' : 'sqlite',
+    https: config.tls,
   },
   'gateway listening',
 );

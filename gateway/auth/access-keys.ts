@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { BootstrapCredentialsSchema } from '../config.ts';
 import { nowIso, type Db } from '../db/index.ts';
+import { RolesSchema, type Role } from './roles.ts';
 import { open, seal } from './secret-box.ts';
 
 export interface AccessKey {
@@ -10,11 +11,14 @@ export interface AccessKey {
   enabled: boolean;
   allowedCidrs: string[];
   description: string | null;
+  roles: Role[];
 }
 
 export interface AccessKeyStore {
   get(accessKey: string): Promise<AccessKey | undefined>;
-  upsert(key: Omit<AccessKey, 'description'> & { description?: string | null }): Promise<void>;
+  upsert(
+    key: Omit<AccessKey, 'description' | 'roles'> & { description?: string | null; roles?: Role[] },
+  ): Promise<void>;
   setEnabled(accessKey: string, enabled: boolean): Promise<void>;
 }
 
@@ -31,6 +35,7 @@ export function createAccessKeyStore(db: Db, masterKey: Uint8Array): AccessKeySt
         enabled: row.enabled === 1,
         allowedCidrs: JSON.parse(row.allowed_cidrs) as string[],
         description: row.description,
+        roles: RolesSchema.parse(JSON.parse(row.roles)),
       };
     },
     async upsert(key) {
@@ -39,6 +44,7 @@ export function createAccessKeyStore(db: Db, masterKey: Uint8Array): AccessKeySt
         enabled: key.enabled ? 1 : 0,
         allowed_cidrs: JSON.stringify(key.allowedCidrs),
         description: key.description ?? null,
+        roles: JSON.stringify(key.roles ?? ['admin']),
       };
       await db.transaction().execute(async (tx) => {
         const existing = await tx
@@ -65,8 +71,9 @@ export function createAccessKeyStore(db: Db, masterKey: Uint8Array): AccessKeySt
 }
 
 /**
- * Upserts the access key of a bootstrap credentials file ({"access_key","secret_key"}), keeping
- * the enabled flag and allow-list an operator may have set on it. Returns the access key id.
+ * Upserts the access key of a bootstrap credentials file ({"access_key","secret_key"} and optional
+ * "roles", default admin), keeping the enabled flag and allow-list an operator may have set on it.
+ * The file decides the roles: whoever provisions the file owns the key. Returns the access key id.
  */
 export async function provisionBootstrapKey(store: AccessKeyStore, file: string): Promise<string> {
   const creds = BootstrapCredentialsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
@@ -77,6 +84,7 @@ export async function provisionBootstrapKey(store: AccessKeyStore, file: string)
     enabled: existing?.enabled ?? true,
     allowedCidrs: existing?.allowedCidrs ?? [],
     description: existing?.description ?? 'bootstrap credentials',
+    roles: creds.roles,
   });
   return creds.access_key;
 }

@@ -10,6 +10,7 @@ import {
   TIMESTAMP_WINDOW_MS,
 } from '../../common/auth/request-signing.ts';
 import type { AccessKeyStore } from './access-keys.ts';
+import type { Role } from './roles.ts';
 import { ipAllowed } from './cidr.ts';
 import type { NonceCache } from './nonce-cache.ts';
 
@@ -34,7 +35,7 @@ export interface AuthInput {
 }
 
 export type AuthOutcome =
-  | { ok: true; accessKey: string }
+  | { ok: true; accessKey: string; roles: Role[] }
   | { ok: false; status: 401 | 403; reason: AuthReason; message: string; accessKey?: string };
 
 export interface AuthDeps {
@@ -100,5 +101,5 @@ export async function authenticate(input: AuthInput, deps: AuthDeps): Promise<Au
   if (!ipAllowed(key.allowedCidrs, input.ip)) {
     return reject(403, 'IP_NOT_ALLOWED', 'source address is not in the access key allow-list');
   }
-  return { ok: true, accessKey };
+  return { ok: true, accessKey, roles: key.roles };
 }

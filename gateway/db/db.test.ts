@@ -73,6 +73,7 @@ describe('metadata database (SQLite)', () => {
       enabled: false,
       allowedCidrs: ['::1/128'],
       description: null,
+      roles: ['admin'],
     });
   });
 

@@ -8,13 +8,14 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createPool } from 'mysql2';
 import * as m0001 from './migrations/0001_initial.ts';
+import * as m0002 from './migrations/0002_access_key_roles.ts';
 import type { Database } from './schema.ts';
 
 export type { Database } from './schema.ts';
 export type Db = Kysely<Database>;
 
 /** Migrations as TS modules, listed here so they bundle and type-check with the code. */
-const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001 };
+const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001, '0002_access_key_roles': m0002 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 

@@ -1,5 +1,5 @@
 /** Table types of the metadata database; one definition for SQLite and MySQL. */
-import type { Insertable, Selectable } from 'kysely';
+import type { Generated, Insertable, Selectable } from 'kysely';
 
 export interface KeysTable {
   key_id: string;
@@ -35,6 +35,8 @@ export interface AccessKeysTable {
   allowed_cidrs: string;
   description: string | null;
   created_at: string;
+  /** JSON array of roles (gateway/auth/roles.ts). */
+  roles: Generated<string>;
 }
 
 export interface AuditLogTable {

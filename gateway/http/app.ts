@@ -17,6 +17,7 @@ import type { ErrorResponse } from '../../common/api/schemas.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AccessKeyStore } from '../auth/access-keys.ts';
 import { authenticate } from '../auth/authenticate.ts';
+import { mayPerform } from '../auth/roles.ts';
 import type { NonceCache } from '../auth/nonce-cache.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { MpcCoordinator } from '../coordinator/types.ts';
@@ -24,6 +25,8 @@ import type { Db } from '../db/index.ts';
 import { createKeyService } from '../keys/service.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../ratelimit/token-bucket.ts';
+import { createServer as createHttpsServer } from 'node:https';
+import type { ReloadingTls } from '../../common/pki/tls-files.ts';
 import { ApiError } from './errors.ts';
 import { trailOf } from './context.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -39,6 +42,21 @@ export interface GatewayDeps {
   accessKeys: AccessKeyStore;
   nonces: NonceCache;
   rateLimiter: RateLimiter;
+  /** Serve HTTPS with this certificate, reloaded when its files change; plain HTTP without it. */
+  tls?: ReloadingTls;
+}
+
+/** An HTTPS server whose certificate follows the reloading TLS files (new handshakes only). */
+function httpsServerFactory(tls: ReloadingTls, logger: Logger) {
+  return (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const { cert, key } = tls.current;
+    const server = createHttpsServer({ cert, key, minVersion: 'TLSv1.2' }, handler);
+    tls.onChange((m) => {
+      server.setSecureContext({ cert: m.cert, key: m.key, minVersion: 'TLSv1.2' });
+      logger.info('HTTPS certificate reloaded');
+    });
+    return server as unknown as RawServerDefault;
+  };
 }
 
 /** Fastify's own errors (body limit, content length, ...) as API errors. */
@@ -56,6 +74,7 @@ export function buildGatewayApp(
 ): FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger> {
   const { config, audit, metrics, logger } = deps;
   const app = Fastify({
+    ...(deps.tls ? { serverFactory: httpsServerFactory(deps.tls, logger) } : {}),
     loggerInstance: logger,
     bodyLimit: config.body_limit_bytes,
     genReqId: () => `req_${randomBytes(12).toString('hex')}`,
@@ -100,6 +119,24 @@ export function buildGatewayApp(
       throw new ApiError(outcome.status, code, outcome.message, {}, true);
     }
     request.accessKey = outcome.accessKey;
+    const operation = request.routeOptions.config.operation;
+    if (!mayPerform(outcome.roles, operation)) {
+      await audit.record({
+        operation: 'AUTH_REJECTED',
+        result: 'REJECTED',
+        requestId: request.id,
+        userId: outcome.accessKey,
+        errorCode: 'FORBIDDEN',
+        trail: { ...trailOf(request), reason: 'ROLE_NOT_ALLOWED', roles: outcome.roles, denied: operation ?? null },
+      });
+      throw new ApiError(
+        403,
+        'FORBIDDEN',
+        `access key roles (${outcome.roles.join(', ')}) do not allow ${operation}`,
+        {},
+        true,
+      );
+    }
     const limit = await deps.rateLimiter.take(outcome.accessKey);
     if (!limit.allowed) {
       throw new ApiError(429, 'RATE_LIMITED', 'too many requests for this access key', {

@@ -1,7 +1,8 @@
 /**
  * Certificate renewal without a restart: the certificate files of a running node and of the
  * running gateway are replaced (as cert-manager and the kubelet do), new TLS handshakes present the
- * new certificates, and signing keeps working across the change.
+ * new certificates (gRPC between gateway and nodes, and the gateway's HTTPS API), and signing keeps
+ * working across the change.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,8 +78,14 @@ before(async () => {
     nodeEnv: RELOAD,
     gatewayEnv: RELOAD,
     extraNodes: [`tss4=127.0.0.1:${port}`],
+    gatewayTls: true,
   });
-  client = new CustosClient({ baseUrl: cluster.baseUrl, accessKey: cluster.accessKey, secretKey: cluster.secretKey });
+  client = new CustosClient({
+    baseUrl: cluster.baseUrl,
+    accessKey: cluster.accessKey,
+    secretKey: cluster.secretKey,
+    fetch: cluster.fetch,
+  });
 });
 after(async () => {
   await cluster?.stop();

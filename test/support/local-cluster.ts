@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CredentialsFileSchema, type CredentialsFile } from '../../common/api/schemas.ts';
+import { createTlsFetch } from '../../common/http/tls-fetch.ts';
 import { ensureDevPki } from '../../common/pki/dev-pki.ts';
 import { freePort } from './free-port.ts';
 
@@ -54,6 +55,8 @@ export interface LocalClusterOptions {
   gatewayEnv?: Record<string, string>;
   /** Extra environment for every node. */
   nodeEnv?: Record<string, string>;
+  /** The gateway serves HTTPS with its dev-PKI certificate (baseUrl is https://). */
+  gatewayTls?: boolean;
   /** Endpoints the gateway dials besides the nodes started here (`id=host:port`). */
   extraNodes?: string[];
   runtime?: Runtime;
@@ -77,6 +80,8 @@ export interface LocalCluster extends CredentialsFile {
   readonly secretKey: string;
   readonly nodes: readonly LocalNode[];
   readonly gatewayPid: number | undefined;
+  /** fetch for the gateway: trusts the cluster's dev CA when the gateway serves HTTPS. */
+  readonly fetch: typeof globalThis.fetch;
   /** SIGKILLs a node, as a crash would. */
   killNode(id: string): Promise<void>;
   /** Starts a stopped node again and waits until it is unsealed. */
@@ -171,7 +176,12 @@ function waitForLine(name: string, proc: Proc, predicate: (line: string) => bool
   });
 }
 
-async function waitReady(baseUrl: string, proc: Proc, timeoutMs: number): Promise<void> {
+async function waitReady(
+  baseUrl: string,
+  proc: Proc,
+  timeoutMs: number,
+  fetch: typeof globalThis.fetch,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -208,12 +218,16 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const gatewayPort = opts.gatewayPort || (await freePort());
   const nodePorts: number[] = [];
   for (let i = 0; i < nodeIds.length; i++) nodePorts.push(opts.nodeBasePort ? opts.nodeBasePort + i : await freePort());
-  const baseUrl = `http://127.0.0.1:${gatewayPort}`;
+  const baseUrl = `${opts.gatewayTls ? 'https' : 'http'}://127.0.0.1:${gatewayPort}`;
   const creds = await prepareHome(home, nodeIds, baseUrl);
 
   const nodeProcs = new Map<string, Proc>(nodeIds.map((id) => [id, { recent: [] }]));
   const addresses = new Map(nodeIds.map((id, i) => [id, `127.0.0.1:${nodePorts[i]}`]));
   const gatewayProc: Proc = { recent: [] };
+  // HTTPS to the gateway trusts the cluster's dev CA only.
+  const clusterFetch = opts.gatewayTls
+    ? createTlsFetch({ ca: readFileSync(join(home, 'certs', 'ca.cert')) })
+    : globalThis.fetch;
   const runtime = opts.runtime ?? defaultRuntime();
 
   async function startNode(id: string): Promise<void> {
@@ -248,12 +262,13 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         CUSTOS_NODES: [...nodeIds.map((id) => `${id}=${addresses.get(id)}`), ...(opts.extraNodes ?? [])].join(','),
         CUSTOS_BOOTSTRAP_CREDENTIALS_FILE: join(home, 'gateway', 'bootstrap-credentials.json'),
         ...(opts.algorithms ? { CUSTOS_ALGORITHMS: opts.algorithms.join(',') } : {}),
+        ...(opts.gatewayTls ? { CUSTOS_GATEWAY_TLS: '1' } : {}),
         ...opts.gatewayEnv,
       },
       gatewayProc,
       opts.onLog,
     );
-    await waitReady(baseUrl, gatewayProc, 60_000);
+    await waitReady(baseUrl, gatewayProc, 60_000, clusterFetch);
   }
 
   const all = () => [gatewayProc, ...nodeProcs.values()];
@@ -269,6 +284,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     home,
     baseUrl,
     base_url: baseUrl,
+    fetch: clusterFetch,
     accessKey: creds.access_key,
     access_key: creds.access_key,
     secretKey: creds.secret_key,
