@@ -41,6 +41,7 @@ import {
 } from './support/resources.ts';
 
 const MIN = 60_000;
+const HSM_NAMESPACE = 'custos-e2e-hsm';
 const env = loadE2eEnv();
 const kube = kubeFor(env);
 const pullPolicy = env.loader === 'kind' ? 'IfNotPresent' : 'Never';
@@ -158,8 +159,12 @@ describe('custos on a real Kubernetes cluster', () => {
       assert.match(crds, new RegExp(crd.replace('.', '\\.')));
   });
 
-  test('KmsCluster becomes Ready with every node unsealed', { timeout: 15 * MIN }, async () => {
-    await kube.kubectl(['create', 'namespace', NAMESPACE], { timeoutMs: 30_000 }).catch(() => undefined);
+  test('KmsCluster becomes Ready with every node unsealed', { timeout: 20 * MIN }, async () => {
+    // A previous run's namespaces go first (the operator, now running, clears their finalizers).
+    await kube.kubectl(['delete', 'namespace', NAMESPACE, HSM_NAMESPACE, '--ignore-not-found', '--timeout=300s'], {
+      timeoutMs: 6 * MIN,
+    });
+    await kube.kubectl(['create', 'namespace', NAMESPACE], { timeoutMs: 30_000 });
     await timed('KmsCluster Ready', async () => {
       await kube.apply(kmsCluster(CLUSTER, NAMESPACE, images()));
       await waitClusterReady(kube, NAMESPACE, CLUSTER, 14 * MIN);
@@ -433,7 +438,7 @@ describe('custos on a real Kubernetes cluster', () => {
   );
 
   test('PKCS#11 mode: nodes with a SoftHSM2 sidecar unseal and sign', { timeout: 20 * MIN }, async () => {
-    const ns = 'custos-e2e-hsm';
+    const ns = HSM_NAMESPACE;
     const name = 'hsm';
     await kube.kubectl(['create', 'namespace', ns], { timeoutMs: 30_000 }).catch(() => undefined);
     // The PIN baked into the test-only softhsm-sidecar image (Dockerfile, target softhsm-sidecar).
