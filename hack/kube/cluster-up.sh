@@ -190,7 +190,8 @@ start_daemon local-path-provisioner "$BIN/local-path-provisioner-$LOCAL_PATH_VER
 "${KUBECTL[@]}" create namespace cert-manager >/dev/null
 "${KUBECTL[@]}" wait crd --all --for condition=Established --timeout 60s >/dev/null
 start_daemon cert-manager-controller "$BIN/cert-manager-controller-$CERT_MANAGER_VERSION" \
-  --kubeconfig "$KUBECONFIG_PATH" --cluster-resource-namespace cert-manager
+  --kubeconfig "$KUBECONFIG_PATH" --cluster-resource-namespace cert-manager \
+  --certificate-request-minimum-backoff 10s
 step "add-ons applied"
 
 # 8. Ready means: CoreDNS answers for kubernetes.default from a pod, the NetworkPolicy firewall

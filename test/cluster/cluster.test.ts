@@ -200,10 +200,10 @@ spec:
       return Buffer.from(s.data?.['tls.crt'] ?? '', 'base64').toString();
     };
     const first = await eventually(
-      'leaf Ready',
+      'leaf Ready and settled',
       async () => {
         const c = await cert();
-        return isTrue(c, 'Ready') ? c : undefined;
+        return isTrue(c, 'Ready') && !conditions(c).some((x) => x.type === 'Issuing') ? c : undefined;
       },
       180_000,
     );
@@ -244,7 +244,8 @@ spec:
       'renewed leaf Ready',
       async () => {
         const c = await cert();
-        return (c.status?.revision as number) > revision && isTrue(c, 'Ready') && !isTrue(c, 'Issuing');
+        if ((c.status?.revision as number) > revision && isTrue(c, 'Ready') && !isTrue(c, 'Issuing')) return true;
+        throw new Error(`status ${JSON.stringify(c.status)}`);
       },
       180_000,
     );
