@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { SERVED_ALGORITHMS, ServedAlgorithmSchema } from '../common/api/schemas.ts';
+import { GatewayEnvSchema } from '../common/config/env.ts';
 import { RolesSchema } from './auth/roles.ts';
 
 const NodeSchema = z.object({ id: z.string().min(1), address: z.string().min(1) }).strict();
@@ -106,7 +107,12 @@ function parseNodeList(text: string): { id: string; address: string }[] {
 }
 
 /** Builds the raw config object from the environment; only variables that are set take part. */
-function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+function fromEnv(raw: NodeJS.ProcessEnv): Record<string, unknown> {
+  // The environment contract (common/config/env.ts), shared with the operator's builders.
+  const known = Object.keys(GatewayEnvSchema.shape).filter((k) => raw[k] !== undefined);
+  const checked = GatewayEnvSchema.safeParse(Object.fromEntries(known.map((k) => [k, raw[k]])));
+  if (!checked.success) throw new Error(`invalid gateway config: ${z.prettifyError(checked.error)}`);
+  const env = checked.data;
   const out: Record<string, unknown> = {};
   const num = (v: string) => (/^\d+$/.test(v) ? Number(v) : v);
   if (env.CUSTOS_HOME) out.home = env.CUSTOS_HOME;
@@ -127,7 +133,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_GATEWAY_MASTER_KEY) out.master_key_hex = env.CUSTOS_GATEWAY_MASTER_KEY;
   if (env.CUSTOS_GATEWAY_AUDIT_KEY) out.audit_key_hex = env.CUSTOS_GATEWAY_AUDIT_KEY;
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
-  if (env.CUSTOS_GATEWAY_TLS) out.tls = ['1', 'true'].includes(env.CUSTOS_GATEWAY_TLS);
+  if (env.CUSTOS_GATEWAY_TLS) out.tls = env.CUSTOS_GATEWAY_TLS === '1' || env.CUSTOS_GATEWAY_TLS === 'true';
   if (env.CUSTOS_TLS_RELOAD_SECONDS) out.tls_reload_seconds = Number(env.CUSTOS_TLS_RELOAD_SECONDS);
   return out;
 }

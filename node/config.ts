@@ -1,29 +1,7 @@
 /** TSS node configuration from the environment, validated with zod. */
-import { z } from 'zod';
-import { DEFAULT_CUSTOS_HOME } from '../common/pki/dev-pki.ts';
-import { NODE_ID_PATTERN } from '../common/pki/identity.ts';
+import { NodeEnvSchema } from '../common/config/env.ts';
 
-const EnvSchema = z.object({
-  CUSTOS_NODE_ID: z.string().regex(NODE_ID_PATTERN, 'CUSTOS_NODE_ID must be a node id such as tss1'),
-  CUSTOS_HOME: z.string().min(1).default(DEFAULT_CUSTOS_HOME),
-  CUSTOS_LISTEN: z
-    .string()
-    .regex(/^[^\s]+:\d{1,5}$/, 'CUSTOS_LISTEN is host:port')
-    .default('127.0.0.1:9000'),
-  CUSTOS_UNSEAL_PASSWORD_FILE: z.string().min(1).optional(),
-  /** A mounted cert-manager Secret (ca.crt, tls.crt, tls.key); without it, certs/ under CUSTOS_HOME. */
-  CUSTOS_TLS_DIR: z.string().min(1).optional(),
-  /** How often the TLS files are checked for a renewed certificate. */
-  CUSTOS_TLS_RELOAD_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
-  /** The PKCS#11 sidecar's socket; when set, the node unseals with the HSM KEK instead of a password. */
-  CUSTOS_KEK_SOCKET: z.string().min(1).optional(),
-  /** How long to wait for the sidecar to answer before giving up sealed. */
-  CUSTOS_KEK_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
-  CUSTOS_DEV_MODE: z.enum(['0', '1', 'true', 'false']).default('0'),
-  CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  /** GG18 pre-params kept ready; 0 generates only on demand (slow keygen, no background CPU). */
-  CUSTOS_GG18_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
-});
+const EnvSchema = NodeEnvSchema;
 
 export interface NodeConfig {
   readonly nodeId: string;

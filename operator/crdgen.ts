@@ -34,6 +34,8 @@ export function toStructural(node: unknown): unknown {
     out.enum = [out.const];
     delete out.const;
   }
+  // A pass-through object (a core/v1 Volume, Affinity): the API server keeps its fields as given.
+  if (out['x-kubernetes-preserve-unknown-fields'] === true) delete out.additionalProperties;
   if (out.type === 'number' && Array.isArray(out.enum) && out.enum.every(Number.isInteger)) out.type = 'integer';
   // int-or-string: structural schemas want the anyOf without per-branch constraints and no type.
   if (out['x-kubernetes-int-or-string'] === true) {

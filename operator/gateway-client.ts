@@ -24,6 +24,8 @@ export interface GatewayCredentials {
   baseUrl: string;
   accessKey: string;
   secretKey: string;
+  /** How requests are sent; the operator passes one that trusts only the cluster CA. */
+  fetch?: typeof fetch;
 }
 
 export class GatewayClient {
@@ -52,7 +54,7 @@ export class GatewayClient {
       ...extra,
     };
     if (text !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(new URL(pathWithQuery, this.c.baseUrl), {
+    const res = await (this.c.fetch ?? fetch)(new URL(pathWithQuery, this.c.baseUrl), {
       method,
       headers,
       body: text,

@@ -2,6 +2,7 @@
  * custos-operator entrypoint. Configuration by environment:
  *   POD_NAMESPACE (the Lease's namespace), POD_NAME (leader identity), LEASE_NAME,
  *   LEASE_DURATION_SECONDS, RESYNC_SECONDS, METRICS_PORT (default 8081), LOG_LEVEL,
+ *   WATCH_NAMESPACE (only this namespace; unset: every namespace),
  *   KUBECONFIG (out of cluster; in cluster the service account is used).
  */
 import { createServer } from 'node:http';
@@ -23,6 +24,7 @@ const operator = new Operator({
   leaseDurationSeconds: Number(process.env.LEASE_DURATION_SECONDS ?? 15),
   renewEveryMs: (Number(process.env.LEASE_DURATION_SECONDS ?? 15) * 1000) / 3,
   resyncMs: Number(process.env.RESYNC_SECONDS ?? 300) * 1000,
+  ...(process.env.WATCH_NAMESPACE ? { watchNamespace: process.env.WATCH_NAMESPACE } : {}),
 });
 
 const server = createServer((req, res) => {

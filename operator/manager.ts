@@ -26,6 +26,10 @@ export interface OperatorOptions {
   leaseDurationSeconds?: number;
   renewEveryMs?: number;
   resyncMs?: number;
+  /** Watch only this namespace (namespace-scoped install: a Role there instead of a ClusterRole). */
+  watchNamespace?: string;
+  /** See Context.gatewayUrl: for an operator outside the cluster only. */
+  gatewayUrl?: Context['gatewayUrl'];
 }
 
 type Kind = 'KmsCluster' | 'ManagedKey' | 'KeyRotation';
@@ -89,7 +93,10 @@ export class Operator {
         onEvent,
         onRestart: () => this.metrics.informerRestarts.inc({ informer: name }),
       });
-    const crPath = (plural: string) => `/apis/${GROUP}/${VERSION}/${plural}`;
+    // Cluster-wide, or the one watched namespace: the RBAC the chart grants follows the same choice.
+    const scoped = (prefix: string, plural: string) =>
+      o.watchNamespace ? `${prefix}/namespaces/${o.watchNamespace}/${plural}` : `${prefix}/${plural}`;
+    const crPath = (plural: string) => scoped(`/apis/${GROUP}/${VERSION}`, plural);
     this.informers = {
       kmsclusters: inf('kmsclusters', crPath('kmsclusters'), (obj) => {
         this.queues.KmsCluster.add(keyOf(obj));
@@ -105,9 +112,9 @@ export class Operator {
             this.queues.KeyRotation.add(keyOf(r));
       }),
       keyrotations: inf('keyrotations', crPath('keyrotations'), (obj) => this.queues.KeyRotation.add(keyOf(obj))),
-      statefulsets: inf('statefulsets', '/apis/apps/v1/statefulsets', ownerKey, OWNED),
-      deployments: inf('deployments', '/apis/apps/v1/deployments', ownerKey, OWNED),
-      certificates: inf('certificates', '/apis/cert-manager.io/v1/certificates', ownerKey, OWNED),
+      statefulsets: inf('statefulsets', scoped('/apis/apps/v1', 'statefulsets'), ownerKey, OWNED),
+      deployments: inf('deployments', scoped('/apis/apps/v1', 'deployments'), ownerKey, OWNED),
+      certificates: inf('certificates', scoped('/apis/cert-manager.io/v1', 'certificates'), ownerKey, OWNED),
     };
     this.ctx = {
       client: this.client,
@@ -115,6 +122,7 @@ export class Operator {
       metrics: this.metrics,
       namespace: o.namespace,
       informers: this.informers,
+      gatewayUrl: o.gatewayUrl,
       events: async (obj, type, reason, message) => {
         await recordEvent(this.client, obj, type, reason, message).catch((err: Error) =>
           o.log.warn({ err: err.message, reason }, 'could not record event'),

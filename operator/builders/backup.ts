@@ -1,7 +1,14 @@
 /** One backup CronJob per node: archives the node's encrypted LevelDB volume (ciphertext only). */
 import type { V1CronJob } from '@kubernetes/client-node';
 import type { KmsCluster } from '../api/v1alpha1/index.ts';
-import { containerSecurityContext, nodeName, objectMeta, podSecurityContext, selectorLabels } from './meta.ts';
+import {
+  containerSecurityContext,
+  imagePullSecrets,
+  nodeName,
+  objectMeta,
+  podSecurityContext,
+  selectorLabels,
+} from './meta.ts';
 
 /**
  * Shares are AES-256-GCM ciphertext under a DEK that is itself wrapped by the KEK, so the archive
@@ -43,6 +50,7 @@ export function backupCronJob(c: KmsCluster, id: string): V1CronJob | undefined 
               automountServiceAccountToken: false,
               enableServiceLinks: false,
               securityContext: podSecurityContext,
+              ...(c.spec.images.pullSecrets.length ? { imagePullSecrets: imagePullSecrets(c) } : {}),
               // The node's volume is ReadWriteOnce: run next to the node pod to mount it read-only.
               affinity: {
                 podAffinity: {

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { KmsClusterSpecSchema, MAX_CLUSTER_NAME_LENGTH, type KmsCluster } from '../api/v1alpha1/index.ts';
 import { desiredObjects } from './index.ts';
 import { nodeStatefulSet, nodeService, nodeUnsealSecret } from './node.ts';
+import { imageOf } from './meta.ts';
 import { gatewayDeployment, nodeAddresses } from './gateway.ts';
 import { defaultDenyPolicy, gatewayPolicy, nodeDisruptionBudget, nodePolicy } from './policy.ts';
 import { nodeCertificate, gatewayCertificate } from './certificates.ts';
@@ -186,8 +187,16 @@ test('gateway Deployment: hardened, bootstrap credentials mounted from the opera
   const pod = dep.spec!.template.spec!;
   assertHardened(pod as Pod, 'gateway');
   const env = Object.fromEntries(pod.containers[0]!.env!.map((e) => [e.name, e.value]));
-  assert.equal(env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE, '/etc/custos/bootstrap/credentials.json');
-  assert.equal(pod.volumes?.find((v) => v.name === 'bootstrap')?.secret?.secretName, 'custody-operator-credentials');
+  assert.equal(
+    env.CUSTOS_BOOTSTRAP_CREDENTIALS_FILE,
+    '/etc/custos/bootstrap/operator.json,/etc/custos/bootstrap/admin.json',
+  );
+  assert.deepEqual(
+    pod.volumes?.find((v) => v.name === 'bootstrap')?.projected?.sources?.map((s) => s.secret?.name),
+    ['custody-operator-credentials', 'custody-admin-credentials'],
+  );
+  assert.equal(env.CUSTOS_GATEWAY_TLS, '1', 'the gateway serves HTTPS');
+  assert.equal(pod.containers[0]!.readinessProbe?.httpGet?.scheme, 'HTTPS');
   assert.equal(dep.spec?.strategy?.type, 'Recreate', 'embedded SQLite has one writer');
   assert.equal(pod.volumes?.find((v) => v.name === 'state')?.persistentVolumeClaim?.claimName, 'custody-gateway-db');
   assert.equal(
@@ -298,4 +307,152 @@ test('with the longest allowed name and 16 nodes, every generated name and label
   }
   const tooLong = { ...longest, metadata: { ...longest.metadata, name: 'c'.repeat(MAX_CLUSTER_NAME_LENGTH + 1) } };
   assert.ok(backupCronJob(tooLong, 'tss16')!.metadata!.name!.length > 52, 'the limit is tight, not arbitrary');
+});
+
+test('operator credentials are a key-admin; the admin Secret has the shape of credentials.json', async () => {
+  const { credentialsSecret, adminCredentialsSecret } = await import('./gateway.ts');
+  const { BootstrapCredentialsSchema } = await import('../../gateway/config.ts');
+  const { CredentialsFileSchema } = await import('../../common/api/schemas.ts');
+  const op = credentialsSecret(sample, 'AKOP', 'x'.repeat(32)).stringData!;
+  // What the gateway loads from the mounted file: the operator can manage keys, never sign.
+  assert.deepEqual(BootstrapCredentialsSchema.parse(JSON.parse(op['credentials.json']!)).roles, ['key-admin']);
+  const admin = adminCredentialsSecret(sample, 'AKADMIN', 'y'.repeat(32)).stringData!;
+  assert.deepEqual(BootstrapCredentialsSchema.parse(JSON.parse(admin['credentials.json']!)).roles, ['admin']);
+  assert.deepEqual(
+    CredentialsFileSchema.parse({
+      base_url: admin.base_url,
+      access_key: admin.access_key,
+      secret_key: admin.secret_key,
+    }),
+    {
+      base_url: 'https://custody-gateway.vault.svc:8080',
+      access_key: 'AKADMIN',
+      secret_key: 'y'.repeat(32),
+    },
+  );
+});
+
+test('images: qualified references from registry and tag, pull secrets on every pod; unqualified refused', () => {
+  const c: KmsCluster = {
+    ...sample,
+    spec: KmsClusterSpecSchema.parse({
+      images: { registry: 'registry.corp:5000/custody', tag: '1.4.2', pullSecrets: [{ name: 'corp-pull' }] },
+      backup: { destination: { claimName: 'backups' } },
+    }),
+  };
+  const node = nodeStatefulSet(c, 'tss1').spec!.template.spec!;
+  const gw = gatewayDeployment(c).spec!.template.spec!;
+  assert.equal(node.containers[0]!.image, 'registry.corp:5000/custody/custos-node:1.4.2');
+  assert.equal(gw.containers[0]!.image, 'registry.corp:5000/custody/custos-gateway:1.4.2');
+  for (const pod of [node, gw, backupCronJob(c, 'tss1')!.spec!.jobTemplate.spec!.template.spec!])
+    assert.deepEqual(pod.imagePullSecrets, [{ name: 'corp-pull' }]);
+  const defaults = KmsClusterSpecSchema.parse({});
+  assert.equal(imageOf({ ...sample, spec: defaults }, 'node'), 'ghcr.io/custos-dev/custos-node:0.1.0');
+  for (const bad of ['custos-node:0.1.0', 'ghcr.io/custos-dev/custos-node', 'ghcr.io/custos-dev/custos-node:latest'])
+    assert.throws(() => KmsClusterSpecSchema.parse({ images: { node: bad } }), /registry\/path:tag|latest/, bad);
+  assert.throws(() => KmsClusterSpecSchema.parse({ images: { tag: 'latest' } }));
+});
+
+test('node pods take extra volumes, mounts, tolerations, nodeSelector and affinity from the KmsCluster', () => {
+  const c: KmsCluster = {
+    ...sample,
+    spec: KmsClusterSpecSchema.parse({
+      nodePod: {
+        volumes: [{ name: 'hsm-conf', configMap: { name: 'luna-client' } }],
+        volumeMounts: [{ name: 'hsm-conf', mountPath: '/etc/luna', readOnly: true }],
+        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'custody', effect: 'NoSchedule' }],
+        nodeSelector: { 'custos.dev/hsm': 'true' },
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } },
+      },
+    }),
+  };
+  const pod = nodeStatefulSet(c, 'tss2').spec!.template.spec!;
+  assert.ok(pod.volumes?.some((v) => v.name === 'hsm-conf' && v.configMap?.name === 'luna-client'));
+  assert.ok(pod.containers[0]!.volumeMounts?.some((m) => m.mountPath === '/etc/luna'));
+  assert.equal(pod.tolerations?.[0]?.key, 'dedicated');
+  assert.deepEqual(pod.nodeSelector, { 'custos.dev/hsm': 'true' });
+  assert.ok(pod.affinity?.nodeAffinity);
+});
+
+test('PKCS#11 with a network HSM: the node policy allows egress to the HSM (and DNS) only', () => {
+  const pkcs11 = (network?: unknown): KmsCluster => ({
+    ...sample,
+    spec: KmsClusterSpecSchema.parse({
+      images: { pkcs11Sidecar: 'registry.corp/custos-pkcs11:1.0.0' },
+      unseal: {
+        mode: 'PKCS11',
+        pkcs11: {
+          modulePath: '/usr/lib/libCryptoki2.so',
+          tokenLabel: 't',
+          keyLabel: 'k',
+          pinSecretRef: { name: 'pin' },
+          network,
+        },
+      },
+    }),
+  });
+  assert.equal(nodePolicy(pkcs11()).spec.egress, undefined, 'no network HSM: no egress at all');
+  const egress = nodePolicy(pkcs11({ peer: { cidr: '10.20.0.5/32' }, port: 1792 })).spec.egress!;
+  assert.deepEqual(egress[0], {
+    to: [{ ipBlock: { cidr: '10.20.0.5/32' } }],
+    ports: [{ protocol: 'TCP', port: 1792 }],
+  });
+  assert.deepEqual(
+    egress[1]!.ports?.map((p) => p.port),
+    [53, 53],
+  );
+  assert.equal(egress.length, 2);
+});
+
+/** A container's env as the kubelet would hand it over: Secret refs filled in, $(VAR) expanded. */
+function resolveEnv(
+  vars: { name: string; value?: string; valueFrom?: unknown }[],
+  secrets: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const v of vars) {
+    const raw = v.value ?? secrets[v.name];
+    assert.ok(raw !== undefined, `no fixture for ${v.name}`);
+    env[v.name] = raw.replace(/\$\(([A-Z_]+)\)/g, (_m, n: string) => env[n] ?? `$(${n})`);
+  }
+  return env;
+}
+
+test('env contract: builder output round-trips through the node and gateway loadConfig', async () => {
+  const { loadNodeConfig } = await import('../../node/config.ts');
+  const { loadConfig } = await import('../../gateway/config.ts');
+  const node = nodeStatefulSet(prod, 'tss3').spec!.template.spec!.containers[0]!;
+  const nodeConfig = loadNodeConfig(resolveEnv(node.env!, {}));
+  assert.equal(nodeConfig.nodeId, 'tss3');
+  assert.equal(nodeConfig.listen, '0.0.0.0:9000');
+  assert.equal(nodeConfig.tlsDir, '/etc/custos/tls');
+  assert.equal(
+    nodeConfig.kekSocket ?? nodeConfig.passwordFile,
+    prod.spec.unseal.mode === 'PKCS11' ? '/run/custos/kek.sock' : '/etc/custos/unseal/password',
+  );
+
+  const gw = gatewayDeployment(prod).spec!.template.spec!.containers[0]!;
+  const gwEnv = resolveEnv(gw.env!, {
+    CUSTOS_GATEWAY_MASTER_KEY: 'ab'.repeat(32),
+    CUSTOS_GATEWAY_AUDIT_KEY: 'cd'.repeat(32),
+    CUSTOS_DB_USER: 'custos',
+    CUSTOS_DB_PASSWORD: 'pw',
+    CUSTOS_REDIS_PASSWORD: 'rpw',
+  });
+  const config = loadConfig(gwEnv);
+  assert.equal(config.port, 8080);
+  assert.equal(config.tls, true);
+  assert.deepEqual(config.algorithms, prod.spec.algorithms);
+  assert.deepEqual(
+    config.nodes.map((n) => n.id),
+    ['tss1', 'tss2', 'tss3', 'tss4', 'tss5'],
+  );
+  assert.match(config.database.url ?? '', /^mysql:\/\/custos:pw@/);
+  assert.equal(config.bootstrap_credentials_file?.split(',').length, 2);
+
+  // A name the process does not read, or a value it refuses, fails when the desired state is built.
+  const { checkedEnv, EnvContractError } = await import('./env.ts');
+  const { NodeEnvSchema } = await import('../../common/config/env.ts');
+  assert.throws(() => checkedEnv(NodeEnvSchema, [{ name: 'CUSTOS_NODEID', value: 'tss1' }]), EnvContractError);
+  assert.throws(() => checkedEnv(NodeEnvSchema, [{ name: 'CUSTOS_NODE_ID', value: 'TSS 1' }]), /CUSTOS_NODE_ID/);
 });

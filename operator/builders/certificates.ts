@@ -93,5 +93,6 @@ export function nodeCertificate(c: KmsCluster, id: string): ICertificate {
 }
 
 export function gatewayCertificate(c: KmsCluster): ICertificate {
-  return leafCertificate(c, gatewayName(c), 'gateway', serviceDnsNames(c, gatewayName(c)), 'gateway');
+  // localhost: `kubectl port-forward` to the gateway Service verifies like any other client.
+  return leafCertificate(c, gatewayName(c), 'gateway', [...serviceDnsNames(c, gatewayName(c)), 'localhost'], 'gateway');
 }

@@ -8,10 +8,16 @@ import type {
   V1Volume,
 } from '@kubernetes/client-node';
 import type { KmsCluster } from '../api/v1alpha1/index.ts';
+import { GatewayEnvSchema } from '../../common/config/env.ts';
+import { checkedEnv } from './env.ts';
 import {
   containerSecurityContext,
+  adminCredentialsSecretName,
   credentialsSecretName,
   CUSTOS_HOME,
+  gatewayEndpoint,
+  imageOf,
+  imagePullSecrets,
   GATEWAY_PORT,
   gatewayName,
   masterKeySecretName,
@@ -34,12 +40,15 @@ export function gatewayService(c: KmsCluster): V1Service {
     spec: {
       type: c.spec.gateway.serviceType,
       selector: selectorLabels(c, 'gateway'),
-      ports: [{ name: 'http', port: GATEWAY_PORT, targetPort: 'http', protocol: 'TCP' }],
+      ports: [{ name: 'https', port: GATEWAY_PORT, targetPort: 'https', protocol: 'TCP' }],
     },
   };
 }
 
-/** The operator's own gateway access key; the gateway enrols it from the mounted file at start. */
+/**
+ * The operator's own gateway access key, a `key-admin`: it generates and archives keys but the
+ * gateway refuses it any signature. The gateway enrols it from the mounted file at start.
+ */
 export function credentialsSecret(c: KmsCluster, accessKey: string, secretKey: string): V1Secret {
   return {
     apiVersion: 'v1',
@@ -49,7 +58,26 @@ export function credentialsSecret(c: KmsCluster, accessKey: string, secretKey: s
     stringData: {
       access_key: accessKey,
       secret_key: secretKey,
-      'credentials.json': JSON.stringify({ access_key: accessKey, secret_key: secretKey }),
+      'credentials.json': JSON.stringify({ access_key: accessKey, secret_key: secretKey, roles: ['key-admin'] }),
+    },
+  };
+}
+
+/**
+ * The first admin access key, for the platform team (NOTES.txt tells how to read it): the shape of
+ * credentials.json, `base_url`, `access_key`, `secret_key`. Like every Secret in the cluster's
+ * namespace it is readable by whoever may read Secrets there: keep tenants out of that namespace.
+ */
+export function adminCredentialsSecret(c: KmsCluster, accessKey: string, secretKey: string): V1Secret {
+  const credentials = { base_url: gatewayEndpoint(c), access_key: accessKey, secret_key: secretKey };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: objectMeta(c, adminCredentialsSecretName(c), 'gateway'),
+    type: 'Opaque',
+    stringData: {
+      ...credentials,
+      'credentials.json': JSON.stringify({ ...credentials, roles: ['admin'] }),
     },
   };
 }
@@ -139,10 +167,12 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
     },
     {
       name: 'bootstrap',
-      secret: {
-        secretName: credentialsSecretName(c),
+      projected: {
         defaultMode: 0o400,
-        items: [{ key: 'credentials.json', path: 'credentials.json' }],
+        sources: [
+          { secret: { name: credentialsSecretName(c), items: [{ key: 'credentials.json', path: 'operator.json' }] } },
+          { secret: { name: adminCredentialsSecretName(c), items: [{ key: 'credentials.json', path: 'admin.json' }] } },
+        ],
       },
     },
     { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
@@ -165,19 +195,25 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: podSecurityContext,
+          ...(c.spec.images.pullSecrets.length ? { imagePullSecrets: imagePullSecrets(c) } : {}),
           containers: [
             {
               name: 'gateway',
-              image: c.spec.images.gateway,
+              image: imageOf(c, 'gateway'),
               imagePullPolicy: c.spec.images.pullPolicy,
-              ports: [{ name: 'http', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
-              env: [
+              ports: [{ name: 'https', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
+              env: checkedEnv(GatewayEnvSchema, [
                 { name: 'CUSTOS_HOME', value: CUSTOS_HOME },
                 { name: 'CUSTOS_GATEWAY_HOST', value: '0.0.0.0' },
                 { name: 'CUSTOS_GATEWAY_PORT', value: String(GATEWAY_PORT) },
                 { name: 'CUSTOS_NODES', value: nodeAddresses(c) },
                 { name: 'CUSTOS_ALGORITHMS', value: c.spec.algorithms.join(',') },
-                { name: 'CUSTOS_BOOTSTRAP_CREDENTIALS_FILE', value: `${BOOTSTRAP_DIR}/credentials.json` },
+                {
+                  name: 'CUSTOS_BOOTSTRAP_CREDENTIALS_FILE',
+                  value: `${BOOTSTRAP_DIR}/operator.json,${BOOTSTRAP_DIR}/admin.json`,
+                },
+                // HTTPS with the gateway's certificate; the operator verifies it against the cluster CA.
+                { name: 'CUSTOS_GATEWAY_TLS', value: '1' },
                 {
                   name: 'CUSTOS_GATEWAY_MASTER_KEY',
                   valueFrom: { secretKeyRef: { name: masterKeySecretName(c), key: 'master_key' } },
@@ -188,9 +224,9 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
                 },
                 ...databaseEnv(c),
                 ...redisEnv(c),
-              ],
-              readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 5 },
-              livenessProbe: { httpGet: { path: '/health', port: 'http' }, periodSeconds: 20 },
+              ]),
+              readinessProbe: { httpGet: { path: '/ready', port: 'https', scheme: 'HTTPS' }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/health', port: 'https', scheme: 'HTTPS' }, periodSeconds: 20 },
               resources: c.spec.resources?.gateway as never,
               securityContext: containerSecurityContext,
               volumeMounts: [

@@ -19,10 +19,13 @@ export const gatewayName = (c: KmsCluster): string => `${c.metadata.name}-gatewa
 export const caName = (c: KmsCluster): string => `${c.metadata.name}-ca`;
 export const masterKeySecretName = (c: KmsCluster): string => `${c.metadata.name}-gateway-master-key`;
 export const credentialsSecretName = (c: KmsCluster): string => `${c.metadata.name}-operator-credentials`;
+export const adminCredentialsSecretName = (c: KmsCluster): string => `${c.metadata.name}-admin-credentials`;
+export const gatewayTlsSecretName = (c: KmsCluster): string => `${gatewayName(c)}-tls`;
 export const unsealSecretName = (c: KmsCluster, id: string): string =>
   `${c.spec.unseal.password?.secretPrefix ?? `${c.metadata.name}-unseal`}-${id}`;
+/** The gateway's in-cluster HTTPS address; the operator derives it, nothing on the resource can change it. */
 export const gatewayEndpoint = (c: KmsCluster): string =>
-  `http://${gatewayName(c)}.${c.metadata.namespace}.svc:${GATEWAY_PORT}`;
+  `https://${gatewayName(c)}.${c.metadata.namespace}.svc:${GATEWAY_PORT}`;
 
 /** Labels on every object of a cluster; the first three select pods, so they never change. */
 export function selectorLabels(c: KmsCluster, component: Component, nodeId?: string): Record<string, string> {
@@ -78,3 +81,11 @@ export const containerSecurityContext: V1SecurityContext = {
   readOnlyRootFilesystem: true,
   capabilities: { drop: ['ALL'] },
 };
+
+/** custos-node / custos-gateway from the cluster's registry and tag, unless a full reference is given. */
+export function imageOf(c: KmsCluster, image: 'node' | 'gateway'): string {
+  return c.spec.images[image] ?? `${c.spec.images.registry}/custos-${image}:${c.spec.images.tag}`;
+}
+
+export const imagePullSecrets = (c: KmsCluster): { name: string }[] =>
+  c.spec.images.pullSecrets.map((s) => ({ name: s.name }));

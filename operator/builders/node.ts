@@ -1,9 +1,22 @@
 /** Per TSS node: a one-replica StatefulSet with its own volume, a headless Service, an unseal Secret. */
-import type { V1Container, V1Secret, V1Service, V1StatefulSet, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type {
+  V1Affinity,
+  V1Container,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import type { KmsCluster } from '../api/v1alpha1/index.ts';
+import { NodeEnvSchema } from '../../common/config/env.ts';
+import { checkedEnv } from './env.ts';
 import {
   containerSecurityContext,
   CUSTOS_HOME,
+  imageOf,
+  imagePullSecrets,
   NODE_READY_PROBE,
   NODE_PORT,
   nodeName,
@@ -130,6 +143,7 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
   const name = nodeName(c, id);
   const unseal = unsealWiring(c, id);
   const spread = c.spec.topologySpread;
+  const extra = c.spec.nodePod;
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -170,16 +184,16 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
           containers: [
             {
               name: 'node',
-              image: c.spec.images.node,
+              image: imageOf(c, 'node'),
               imagePullPolicy: c.spec.images.pullPolicy,
               ports: [{ name: 'grpc', containerPort: NODE_PORT, protocol: 'TCP' }],
-              env: [
+              env: checkedEnv(NodeEnvSchema, [
                 { name: 'CUSTOS_NODE_ID', value: id },
                 { name: 'CUSTOS_HOME', value: CUSTOS_HOME },
                 { name: 'CUSTOS_LISTEN', value: `0.0.0.0:${NODE_PORT}` },
                 { name: 'CUSTOS_TLS_DIR', value: NODE_TLS_DIR },
                 ...unseal.env,
-              ],
+              ]),
               // Ready only once unsealed: a sealed node signs nothing (see operator/probes/node-ready.ts).
               readinessProbe: {
                 exec: { command: NODE_READY_PROBE },
@@ -192,7 +206,12 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
               livenessProbe: { tcpSocket: { port: 'grpc' }, periodSeconds: 20, failureThreshold: 3 },
               resources: c.spec.resources?.node as never,
               securityContext: containerSecurityContext,
-              volumeMounts: [...nodeVolumeMounts(id), { name: 'tmp', mountPath: '/tmp' }, ...unseal.mounts],
+              volumeMounts: [
+                ...nodeVolumeMounts(id),
+                { name: 'tmp', mountPath: '/tmp' },
+                ...unseal.mounts,
+                ...((extra?.volumeMounts ?? []) as unknown as V1VolumeMount[]),
+              ],
             },
             ...unseal.sidecars,
           ],
@@ -200,7 +219,12 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
             { name: 'certs', secret: { secretName: `${name}-tls`, defaultMode: 0o400 } },
             { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
             ...unseal.volumes,
+            ...((extra?.volumes ?? []) as unknown as V1Volume[]),
           ],
+          ...(c.spec.images.pullSecrets.length ? { imagePullSecrets: imagePullSecrets(c) } : {}),
+          ...(extra?.tolerations ? { tolerations: extra.tolerations as V1Toleration[] } : {}),
+          ...(extra?.nodeSelector ? { nodeSelector: extra.nodeSelector } : {}),
+          ...(extra?.affinity ? { affinity: extra.affinity as V1Affinity } : {}),
         },
       },
       volumeClaimTemplates: [

@@ -40,8 +40,12 @@ export function defaultDenyPolicy(c: KmsCluster): NetworkPolicy {
   };
 }
 
-/** Nodes: ingress from the gateway on TCP 9000 only; egress: none at all. */
+/**
+ * Nodes: ingress from the gateway on TCP 9000 only; egress: none at all, except, in PKCS#11 mode
+ * with a network HSM, to that HSM's address and port (and DNS, to resolve it).
+ */
 export function nodePolicy(c: KmsCluster): NetworkPolicy {
+  const hsm = c.spec.unseal.mode === 'PKCS11' ? c.spec.unseal.pkcs11?.network : undefined;
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -56,6 +60,20 @@ export function nodePolicy(c: KmsCluster): NetworkPolicy {
         },
       ],
       // Egress listed in policyTypes with no egress rules: nothing may leave a node.
+      ...(hsm
+        ? {
+            egress: [
+              { to: [peer(hsm.peer)], ports: [{ protocol: 'TCP' as const, port: hsm.port }] },
+              {
+                to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+                ports: [
+                  { protocol: 'UDP' as const, port: 53 },
+                  { protocol: 'TCP' as const, port: 53 },
+                ],
+              },
+            ],
+          }
+        : {}),
     },
   };
 }

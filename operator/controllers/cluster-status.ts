@@ -1,6 +1,14 @@
 /** Pure status computation for a KmsCluster from what its owned objects report. */
 import type { Condition, KmsCluster, KmsClusterStatus } from '../api/v1alpha1/index.ts';
-import { caName, gatewayEndpoint, gatewayName, nodeIds, nodeName } from '../builders/meta.ts';
+import {
+  adminCredentialsSecretName,
+  caName,
+  credentialsSecretName,
+  gatewayEndpoint,
+  gatewayName,
+  nodeIds,
+  nodeName,
+} from '../builders/meta.ts';
 import { setConditions, type ConditionInput } from './conditions.ts';
 
 export interface Observed {
@@ -151,7 +159,8 @@ export function clusterStatus(c: KmsCluster, o: Observed, now: string): KmsClust
     nodes,
     readyNodes,
     gateway: { endpoint: gatewayEndpoint(c), readyReplicas: gatewayReady },
-    accessKeySecret: `${c.metadata.name}-operator-credentials`,
+    accessKeySecret: credentialsSecretName(c),
+    adminCredentialsSecret: adminCredentialsSecretName(c),
     certificates,
     tls,
   };

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { KmsClusterSpecSchema, type KmsCluster, type KmsClusterStatus } from '../api/v1alpha1/index.ts';
 import { desiredObjects } from '../builders/index.ts';
-import { credentialsSecret, masterKeySecret } from '../builders/gateway.ts';
+import { adminCredentialsSecret, credentialsSecret, masterKeySecret } from '../builders/gateway.ts';
 import { credentialsSecretName, FIELD_MANAGER, nodeIds, nodeName, gatewayName } from '../builders/meta.ts';
 import { nodeUnsealSecret, operatorGeneratesUnsealSecrets } from '../builders/node.ts';
 import { KubeError, resourcePath, type KubeObject } from '../kube/client.ts';
@@ -34,6 +34,14 @@ async function bootstrapSecrets(ctx: Context, c: KmsCluster): Promise<void> {
   );
   if (created)
     ctx.log.info({ cluster: c.metadata.name, secret: credentialsSecretName(c) }, 'created operator access key');
+  await ctx.client.createIfAbsent(
+    adminCredentialsSecret(
+      c,
+      `AK${randomBytes(10).toString('hex').toUpperCase()}`,
+      randomBytes(32).toString('base64url'),
+    ),
+    FIELD_MANAGER,
+  );
   await ctx.client.createIfAbsent(
     masterKeySecret(c, randomBytes(32).toString('hex'), randomBytes(32).toString('hex')),
     FIELD_MANAGER,

@@ -10,14 +10,14 @@ import {
   type ManagedKeyStatus,
 } from '../api/v1alpha1/index.ts';
 import type { Key } from '../../common/api/schemas.ts';
-import { credentialsSecretName, gatewayEndpoint } from '../builders/meta.ts';
+import { createTlsFetch } from '../../common/http/tls-fetch.ts';
+import { identityOfCertificate, peerMismatch } from '../../common/pki/identity.ts';
+import { credentialsSecretName, gatewayEndpoint, gatewayTlsSecretName } from '../builders/meta.ts';
 import { GatewayClient, GatewayError } from '../gateway-client.ts';
 import { resourcePath } from '../kube/client.ts';
 import { k8sTime, setCondition, type ConditionInput } from './conditions.ts';
 import type { Context } from './context.ts';
 import { writeStatus } from './kmscluster.ts';
-
-const GATEWAY_URL_ANNOTATION = 'custos.dev/gateway-url';
 
 export const ARCHIVE_FINALIZER = 'custos.dev/archive-key';
 
@@ -52,14 +52,37 @@ export function clusterMismatch(k: ManagedKey, c: KmsCluster): string | undefine
   return undefined;
 }
 
+/**
+ * The gateway client for a cluster: HTTPS to the address the operator derives itself (never one
+ * read from the resource, which a tenant could point at their own server), trusting only the
+ * cluster CA (ca.crt of the gateway's certificate Secret) and only a certificate that carries
+ * this cluster's gateway identity. It signs with the operator's key-admin access key.
+ */
 async function gatewayFor(ctx: Context, c: KmsCluster): Promise<GatewayClient> {
-  const secret = await ctx.client.get<{ data?: Record<string, string> }>(
-    resourcePath('v1', 'Secret', c.metadata.namespace, credentialsSecretName(c)),
-  );
-  const read = (k: string) => Buffer.from(secret?.data?.[k] ?? '', 'base64').toString('utf8');
+  const secret = async (name: string) => {
+    const s = await ctx.client.get<{ data?: Record<string, string> }>(
+      resourcePath('v1', 'Secret', c.metadata.namespace, name),
+    );
+    return (k: string) => Buffer.from(s?.data?.[k] ?? '', 'base64').toString('utf8');
+  };
+  const read = await secret(credentialsSecretName(c));
   if (!read('access_key')) throw new Error(`Secret ${credentialsSecretName(c)} has no access_key yet`);
-  const baseUrl = c.metadata.annotations?.[GATEWAY_URL_ANNOTATION] ?? gatewayEndpoint(c);
-  return new GatewayClient({ baseUrl, accessKey: read('access_key'), secretKey: read('secret_key') });
+  const ca = (await secret(gatewayTlsSecretName(c)))('ca.crt');
+  if (!ca) throw new Error(`Secret ${gatewayTlsSecretName(c)} has no ca.crt yet (certificate not issued)`);
+  const scope = { namespace: c.metadata.namespace, cluster: c.metadata.name };
+  const fetch = createTlsFetch({
+    ca,
+    checkServerIdentity: (_host, cert) => {
+      try {
+        const mismatch = peerMismatch(scope, identityOfCertificate(cert.raw), { kind: 'gateway' });
+        return mismatch ? new Error(`gateway certificate refused: ${mismatch}`) : undefined;
+      } catch (err) {
+        return err as Error;
+      }
+    },
+  });
+  const baseUrl = ctx.gatewayUrl?.(c) ?? gatewayEndpoint(c);
+  return new GatewayClient({ baseUrl, accessKey: read('access_key'), secretKey: read('secret_key'), fetch });
 }
 
 async function setFinalizers(ctx: Context, k: ManagedKey, finalizers: string[]): Promise<void> {

@@ -113,6 +113,7 @@ test('default values render a hardened operator with least-privilege RBAC and ou
     'CustomResourceDefinition/kmsclusters.custos.dev',
     'CustomResourceDefinition/managedkeys.custos.dev',
     'Deployment/custos',
+    'PodDisruptionBudget/custos',
     'Role/custos-leader-election',
     'RoleBinding/custos-leader-election',
     'Service/custos-metrics',
@@ -131,7 +132,7 @@ test('default values render a hardened operator with least-privilege RBAC and ou
   };
   assert.equal(dep.spec.replicas, 2);
   assert.equal(dep.spec.template.spec.securityContext.runAsNonRoot, true);
-  assert.equal(dep.spec.template.spec.containers[0]!.image, 'custos-operator:0.1.0');
+  assert.equal(dep.spec.template.spec.containers[0]!.image, 'ghcr.io/custos-dev/custos-operator:0.1.0');
   assert.equal(dep.spec.template.spec.containers[0]!.securityContext.readOnlyRootFilesystem, true);
   const role = docs.find((d) => d.kind === 'ClusterRole') as unknown as { rules: unknown };
   assert.deepEqual(role.rules, OPERATOR_RULES, 'the chart grants exactly operator/rbac.ts OPERATOR_RULES');
@@ -139,13 +140,13 @@ test('default values render a hardened operator with least-privilege RBAC and ou
   assert.deepEqual(nsRole.rules, OPERATOR_NAMESPACE_RULES);
   assert.equal(nsRole.metadata.namespace, 'custos-system');
   const report = await kubeconform(writeDocs('default.yaml', docs));
-  assert.deepEqual(report.summary, { valid: 10, invalid: 0, errors: 0, skipped: 0 }, JSON.stringify(report.resources));
+  assert.deepEqual(report.summary, { valid: 11, invalid: 0, errors: 0, skipped: 0 }, JSON.stringify(report.resources));
 });
 
 test('non-default values: existing service account, no RBAC or metrics service, pinned image', async () => {
   const docs = await template({
     replicaCount: 3,
-    image: { repository: 'registry.example.com/custos-operator', tag: '1.2.3', pullPolicy: 'Always' },
+    image: { registry: 'registry.example.com', repository: 'custos-operator', tag: '1.2.3', pullPolicy: 'Always' },
     serviceAccount: { create: false, name: 'platform-operator' },
     rbac: { create: false },
     metrics: { port: 9090, service: { enabled: false } },
@@ -154,7 +155,7 @@ test('non-default values: existing service account, no RBAC or metrics service, 
     logLevel: 'debug',
   });
   const kinds = docs.filter((d) => d.kind !== 'CustomResourceDefinition').map((d) => d.kind);
-  assert.deepEqual(kinds, ['Deployment']);
+  assert.deepEqual(kinds, ['PodDisruptionBudget', 'Deployment']);
   const dep = docs.find((d) => d.kind === 'Deployment') as unknown as {
     spec: {
       replicas: number;
@@ -174,6 +175,71 @@ test('non-default values: existing service account, no RBAC or metrics service, 
   assert.equal(dep.spec.template.spec.containers[0]!.env.find((e) => e.name === 'LOG_LEVEL')?.value, 'debug');
   const report = await kubeconform(writeDocs('custom.yaml', docs));
   assert.equal(report.summary.invalid + report.summary.errors, 0, JSON.stringify(report.resources));
+});
+
+test('namespace-scoped mode with a KmsCluster and monitoring: a Role in the watched namespace only', async () => {
+  const docs = await template({
+    watchNamespace: 'vault',
+    cluster: { enabled: true, name: 'custody', namespace: 'vault', spec: { nodes: 4 } },
+    metrics: { serviceMonitor: { enabled: true }, podMonitor: { enabled: true } },
+  });
+  assert.equal(docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding').length, 0);
+  const role = docs.find((d) => d.kind === 'Role' && d.metadata.name === 'custos') as unknown as {
+    rules: unknown;
+    metadata: { namespace: string };
+  };
+  assert.equal(role.metadata.namespace, 'vault');
+  assert.deepEqual(role.rules, OPERATOR_RULES, 'the same rules, granted in the watched namespace only');
+  const binding = docs.find((d) => d.kind === 'RoleBinding' && d.metadata.name === 'custos') as unknown as {
+    metadata: { namespace: string };
+    roleRef: { kind: string };
+  };
+  assert.deepEqual([binding.metadata.namespace, binding.roleRef.kind], ['vault', 'Role']);
+  const dep = docs.find((d) => d.kind === 'Deployment') as unknown as {
+    spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[]; affinity: object } } };
+  };
+  assert.equal(dep.spec.template.spec.containers[0]!.env.find((e) => e.name === 'WATCH_NAMESPACE')?.value, 'vault');
+  assert.ok('podAntiAffinity' in dep.spec.template.spec.affinity);
+  const cluster = docs.find((d) => d.kind === 'KmsCluster')!;
+  assert.deepEqual([cluster.metadata.namespace, (cluster.spec as { nodes: number }).nodes], ['vault', 4]);
+  assert.deepEqual(
+    docs
+      .filter((d) => d.apiVersion === 'monitoring.coreos.com/v1')
+      .map((d) => d.kind)
+      .sort(),
+    ['PodMonitor', 'ServiceMonitor'],
+  );
+  // kubeconform has no Prometheus Operator schemas here: everything else is validated.
+  const report = await kubeconform(
+    writeDocs(
+      'scoped.yaml',
+      docs.filter((d) => d.apiVersion !== 'monitoring.coreos.com/v1'),
+    ),
+  );
+  assert.equal(report.summary.invalid + report.summary.errors, 0, JSON.stringify(report.resources));
+  assert.equal(report.summary.skipped, 0);
+});
+
+test('NOTES.txt tells how to read the admin credentials and reach the gateway', async () => {
+  // A client-side dry run renders NOTES.txt; helm asks the (test) API server for its version only.
+  const { stdout } = await helm(
+    'install',
+    'custos',
+    CHART,
+    '--dry-run=client',
+    '--namespace',
+    'custos-system',
+    '--kubeconfig',
+    cp.kubeconfigPath,
+    '--set',
+    'cluster.enabled=true',
+  );
+  const notes = stdout.slice(stdout.indexOf('NOTES:'));
+  assert.match(notes, /get secret custody-admin-credentials/);
+  assert.match(notes, /base_url, access_key, secret_key/);
+  assert.match(notes, /port-forward svc\/custody-gateway 8080:8080/);
+  assert.match(notes, /custody-gateway-tls/);
+  assert.match(stdout, /kind: KmsCluster/);
 });
 
 test('values.schema.json refuses invalid values', async () => {

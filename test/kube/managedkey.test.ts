@@ -1,13 +1,18 @@
 /**
  * ManagedKey and KeyRotation against the real API server and a real Custos cluster (TSS node and
- * gateway processes on loopback, test/support/local-cluster.ts). The operator reaches the gateway
- * through the KmsCluster's custos.dev/gateway-url annotation and signs with the access key held in
- * the operator credentials Secret, pre-seeded here with the local gateway's bootstrap key.
+ * gateway processes on loopback, test/support/local-cluster.ts, with certificates of cluster
+ * keys/custody). The operator reaches the gateway over HTTPS, trusting the CA from the gateway's
+ * certificate Secret and only this cluster's gateway identity; being outside the cluster, it is
+ * given the loopback address in code (never through the resource). It signs with the access key
+ * held in the operator credentials Secret, pre-seeded here with the local gateway's bootstrap key.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureDevPki } from '../../common/pki/dev-pki.ts';
 import { promisify } from 'node:util';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
 import { certManagerCrds, startControlPlane, type ControlPlane } from './support/control-plane.ts';
@@ -46,9 +51,19 @@ const keyStatus = (o: KubeObject | undefined) =>
   };
 
 before(async () => {
-  [cp, lc] = await Promise.all([startControlPlane(), startLocalCluster({ nodeCount: 4, gg18PoolSize: 0 })]);
+  const home = mkdtempSync(join(tmpdir(), 'custos-kube-keys-'));
+  await ensureDevPki(home, ['tss1', 'tss2', 'tss3', 'tss4'], { namespace: NS, cluster: 'custody' });
+  [cp, lc] = await Promise.all([
+    startControlPlane(),
+    startLocalCluster({ home, nodeCount: 4, gg18PoolSize: 0, gatewayTls: true }),
+  ]);
   client = clientFor(cp).client;
-  gateway = new GatewayClient({ baseUrl: lc.baseUrl, accessKey: lc.accessKey, secretKey: lc.secretKey });
+  gateway = new GatewayClient({
+    baseUrl: lc.baseUrl,
+    accessKey: lc.accessKey,
+    secretKey: lc.secretKey,
+    fetch: lc.fetch,
+  });
   await installCrds(client, [...RESOURCES.map((r) => join(ROOT, 'crds', crdFileName(r))), certManagerCrds()]);
   await ensureNamespace(client, NS);
   await ensureNamespace(client, 'custos-system');
@@ -59,13 +74,20 @@ before(async () => {
     metadata: { name: 'custody-operator-credentials', namespace: NS },
     stringData: { access_key: lc.accessKey, secret_key: lc.secretKey },
   });
+  // What cert-manager would have written for the gateway's Certificate.
+  await client.create(`/api/v1/namespaces/${NS}/secrets`, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'custody-gateway-tls', namespace: NS },
+    stringData: { 'ca.crt': readFileSync(join(home, 'certs', 'ca.cert'), 'utf8') },
+  });
   await client.create(`${CR}/kmsclusters`, {
     apiVersion: 'custos.dev/v1alpha1',
     kind: 'KmsCluster',
-    metadata: { name: 'custody', namespace: NS, annotations: { 'custos.dev/gateway-url': lc.baseUrl } },
+    metadata: { name: 'custody', namespace: NS },
     spec: { nodes: 4 },
   });
-  op = startOperator(cp, 'op-keys');
+  op = startOperator(cp, 'op-keys', { gatewayUrl: () => lc.baseUrl });
   await eventually('leadership', async () => op.leading);
 });
 

@@ -289,7 +289,7 @@ describe('KmsCluster reconcile', () => {
     assert.equal(condition(first, 'Ready')?.observedGeneration, 1);
     assert.equal(
       (first.status as { gateway: { endpoint: string } }).gateway.endpoint,
-      'http://custody-gateway.vault.svc:8080',
+      'https://custody-gateway.vault.svc:8080',
     );
 
     for (const c of await list('/apis/cert-manager.io/v1/namespaces/vault/certificates'))
@@ -385,13 +385,16 @@ describe('KmsCluster reconcile', () => {
 
   test('spec changes roll out: new image, a fifth node, backups removed', async () => {
     await client.mergePatch(`${CR}/namespaces/${NS}/kmsclusters/custody`, {
-      spec: { nodes: 5, images: { node: 'custos-node:0.2.0' }, backup: null },
+      spec: { nodes: 5, images: { node: 'registry.example/custos-node:0.2.0' }, backup: null },
     });
     await eventually('5 StatefulSets on the new image', async () => {
       const sts = (await list('/apis/apps/v1/namespaces/vault/statefulsets')) as unknown as {
         spec: { template: { spec: { containers: { image: string }[] } } };
       }[];
-      return sts.length === 5 && sts.every((s) => s.spec.template.spec.containers[0]!.image === 'custos-node:0.2.0');
+      return (
+        sts.length === 5 &&
+        sts.every((s) => s.spec.template.spec.containers[0]!.image === 'registry.example/custos-node:0.2.0')
+      );
     });
     await eventually(
       'CronJobs pruned',
@@ -415,6 +418,45 @@ describe('KmsCluster reconcile', () => {
       (e: Error) => e.message,
     );
     assert.match(shrink, /nodes cannot be decreased/);
+  });
+
+  test('the image change rolls through the nodes one pod at a time, each only once all others are ready', async () => {
+    const ids = ['tss1', 'tss2', 'tss3', 'tss4', 'tss5'];
+    type Pod = { metadata: { uid: string }; status?: { conditions?: { type: string; status: string }[] } };
+    const pod = (id: string) => client.get(`/api/v1/namespaces/${NS}/pods/custody-${id}-0`) as Promise<Pod | undefined>;
+    const ready = (p: Pod | undefined) => p?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    // tss5 was created on the new image; until it is ready nothing else may restart.
+    await eventually('tss5 pod', async () => pod('tss5'));
+    const uids = new Map<string, string>();
+    for (const id of ids.slice(0, 4)) uids.set(id, (await pod(id))!.metadata.uid);
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const id of ids.slice(0, 4))
+      assert.equal((await pod(id))?.metadata.uid, uids.get(id), `${id} restarted early`);
+    await markPodReady(client, NS, 'custody-tss5-0');
+
+    const restarted: string[] = [];
+    const deadline = Date.now() + 120_000;
+    while (restarted.length < 4) {
+      assert.ok(Date.now() < deadline, `rollout stalled after ${restarted.join(', ')}`);
+      const pods = await Promise.all(ids.map(pod));
+      const down = ids.filter((_, i) => !ready(pods[i]));
+      assert.ok(down.length <= 1, `more than one node down at once: ${down.join(', ')}`);
+      for (const [i, id] of ids.entries()) {
+        const p = pods[i];
+        if (!p || id === 'tss5' || p.metadata.uid === uids.get(id)) continue;
+        // Recreated on the new revision: the kubelet would now start it and it would unseal.
+        uids.set(id, p.metadata.uid);
+        restarted.push(id);
+        await markPodReady(client, NS, `custody-${id}-0`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(restarted, ['tss1', 'tss2', 'tss3', 'tss4'], 'one at a time, in order');
+    const done = await eventually('NodesUpToDate', async () => {
+      const x = await getCluster();
+      return condition(x, 'NodesUpToDate')?.status === 'True' ? x : undefined;
+    });
+    assert.match(condition(done, 'NodesUpToDate')!.message, /5\/5 nodes updated/);
   });
 
   test('the operator recovers its watches after the API server is killed mid-watch', async () => {
@@ -459,13 +501,13 @@ describe('KmsCluster reconcile', () => {
       assert.equal(lease.spec.holderIdentity, 'op-b');
       // The new leader reconciles: a spec change is rolled out by it.
       await client.mergePatch(`${CR}/namespaces/${NS}/kmsclusters/custody`, {
-        spec: { images: { gateway: 'custos-gateway:0.2.0' } },
+        spec: { images: { gateway: 'registry.example/custos-gateway:0.2.0' } },
       });
       await eventually('new leader rolls out', async () => {
         const d = (await client.get('/apis/apps/v1/namespaces/vault/deployments/custody-gateway')) as unknown as {
           spec: { template: { spec: { containers: { image: string }[] } } };
         };
-        return d.spec.template.spec.containers[0]!.image === 'custos-gateway:0.2.0';
+        return d.spec.template.spec.containers[0]!.image === 'registry.example/custos-gateway:0.2.0';
       });
     } finally {
       op = standby;

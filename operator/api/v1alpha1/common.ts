@@ -16,6 +16,9 @@ export const DnsNameSchema = z
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
 
+/** A Kubernetes object passed through as is (Volume, Toleration, Affinity): the API server validates it where it lands. */
+export const FreeFormSchema = z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true });
+
 export const LocalObjectRefSchema = z.object({ name: DnsNameSchema }).strict();
 
 export const SecretKeyRefSchema = z

@@ -8,6 +8,8 @@ import {
   QuantitySchema,
   ResourceRequirementsSchema,
   SecretKeyRefSchema,
+  LocalObjectRefSchema,
+  FreeFormSchema,
   type ObjectMeta,
 } from './common.ts';
 
@@ -37,13 +39,60 @@ export const NetworkPeerSchema = z
     }),
   );
 
+/**
+ * A fully qualified image reference: registry host, path and a tag or digest. Unqualified names
+ * (resolved against whatever registry a node is configured with) and `latest` are refused.
+ */
+export const IMAGE_REFERENCE =
+  /^[a-z0-9.-]+(:[0-9]+)?\/[a-z0-9._/-]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$/;
+const notLatest = { rule: "!self.endsWith(':latest')", message: 'the latest tag is not allowed: pin a version' };
+const ImageSchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(IMAGE_REFERENCE, 'registry/path:tag or registry/path@sha256:digest')
+  .refine((s) => !s.endsWith(':latest'), notLatest.message)
+  .meta(cel(notLatest));
+export const DEFAULT_REGISTRY = 'ghcr.io/custos-dev';
+export const DEFAULT_IMAGE_TAG = '0.1.0';
+
 export const ImagesSchema = z
   .object({
-    node: z.string().min(1).max(512).default('custos-node:0.1.0'),
-    gateway: z.string().min(1).max(512).default('custos-gateway:0.1.0'),
-    backup: z.string().min(1).max(512).default('busybox:1.37'),
-    pkcs11Sidecar: z.string().min(1).max(512).optional(),
+    registry: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/)
+      .default(DEFAULT_REGISTRY)
+      .describe('Registry (and path) of custos-node and custos-gateway'),
+    tag: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/)
+      .refine((t) => t !== 'latest', notLatest.message)
+      .meta(cel({ rule: "self != 'latest'", message: notLatest.message }))
+      .default(DEFAULT_IMAGE_TAG)
+      .describe('Tag of custos-node and custos-gateway (never latest)'),
+    node: ImageSchema.optional().describe('Full reference; overrides registry and tag'),
+    gateway: ImageSchema.optional().describe('Full reference; overrides registry and tag'),
+    backup: ImageSchema.default('docker.io/library/busybox:1.37'),
+    pkcs11Sidecar: ImageSchema.optional(),
     pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+    pullSecrets: z.array(LocalObjectRefSchema).max(8).default([]).describe('imagePullSecrets of every pod'),
+  })
+  .strict();
+
+/** Extra scheduling and volumes for the node pods (e.g. an HSM client's config, dedicated hosts). */
+export const NodePodSchema = z
+  .object({
+    volumes: z.array(FreeFormSchema).max(16).optional().describe('core/v1 Volume objects'),
+    volumeMounts: z
+      .array(FreeFormSchema)
+      .max(16)
+      .optional()
+      .describe('core/v1 VolumeMount objects for the node container'),
+    tolerations: z.array(FreeFormSchema).max(16).optional(),
+    nodeSelector: z.record(z.string().max(317), z.string().max(63)).optional(),
+    affinity: FreeFormSchema.optional().describe('core/v1 Affinity'),
   })
   .strict();
 
@@ -68,6 +117,11 @@ export const UnsealSchema = z
         tokenLabel: z.string().min(1).max(32),
         keyLabel: z.string().min(1).max(128),
         pinSecretRef: SecretKeyRefSchema,
+        network: z
+          .object({ peer: NetworkPeerSchema, port: z.int().min(1).max(65535) })
+          .strict()
+          .optional()
+          .describe('A network HSM: the only egress the node pods get (the PKCS#11 sidecar dials it)'),
       })
       .strict()
       .optional(),
@@ -206,6 +260,7 @@ export const KmsClusterSpecSchema = z
     redis: RedisSchema.optional(),
     backup: BackupSchema.optional(),
     topologySpread: TopologySpreadSchema.optional(),
+    nodePod: NodePodSchema.optional(),
   })
   .strict()
   .meta(
@@ -259,7 +314,16 @@ export const KmsClusterStatusSchema = z.object({
   nodes: z.array(NodeStatusSchema).max(16).optional(),
   readyNodes: z.int().min(0).optional(),
   gateway: z.object({ endpoint: z.string().max(512).optional(), readyReplicas: z.int().min(0).optional() }).optional(),
-  accessKeySecret: z.string().max(253).optional().describe("Secret holding the operator's gateway access key"),
+  accessKeySecret: z
+    .string()
+    .max(253)
+    .optional()
+    .describe("Secret holding the operator's gateway access key (key-admin: cannot sign)"),
+  adminCredentialsSecret: z
+    .string()
+    .max(253)
+    .optional()
+    .describe('Secret holding the first admin access key: base_url, access_key, secret_key'),
   certificates: z.array(CertificateStatusSchema).max(20).optional(),
   tls: z
     .object({
