@@ -133,7 +133,7 @@ after(
 );
 
 describe('custos on a real Kubernetes cluster', () => {
-  test('helm install: CRDs and the operator', { timeout: 5 * MIN }, async () => {
+  test('helm install: CRDs and the operator', { timeout: 10 * MIN }, async () => {
     await timed('helm install', async () => {
       await kube.helm([
         'upgrade',
@@ -155,6 +155,11 @@ describe('custos on a real Kubernetes cluster', () => {
         '--timeout',
         '240s',
       ]);
+    });
+    // `make images` reuses the tag: restart so the operator runs the image just loaded.
+    await kube.kubectl(['-n', OPERATOR_NAMESPACE, 'rollout', 'restart', 'deployment/custos']);
+    await kube.kubectl(['-n', OPERATOR_NAMESPACE, 'rollout', 'status', 'deployment/custos', '--timeout=240s'], {
+      timeoutMs: 5 * MIN,
     });
     const crds = await kube.kubectl(['get', 'crd', '-o', 'name']);
     for (const crd of ['kmsclusters.custos.dev', 'managedkeys.custos.dev', 'keyrotations.custos.dev'])
