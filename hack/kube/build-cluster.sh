@@ -20,7 +20,7 @@ go_install() { # name package version
   local name=$1 pkg=$2 version=$3 work start=$SECONDS
   if [[ -x "$BIN/$name-$version" ]]; then log "$name $version cached"; return; fi
   work=$(mktemp -d)
-  log "building $name $version (cold: 1-2 min)"
+  log "building $name $version (cold: 1-20 min, depending on load)"
   GOBIN="$work" go install -trimpath -ldflags "-s -w -checklinkname=0" "$pkg@$version"
   mv "$work/$(basename "$pkg")" "$BIN/$name-$version"
   rm -rf "$work"

@@ -40,6 +40,7 @@ if [[ -n $(pid_of kubelet) ]] && kill -0 "$(pid_of kubelet)" 2>/dev/null &&
   for _ in $(seq 60); do [[ -z $(tasks) ]] && break; sleep 0.5; done
 fi
 for name in kubelet kube-router kube-proxy kube-apiserver etcd; do stop "$name"; done
+log "components stopped ($((SECONDS - START))s)"
 
 # 2. Whatever the kubelet did not stop: kill the tasks, then any shim of this containerd.
 if [[ -S $CONTAINERD_SOCK ]]; then
@@ -102,5 +103,6 @@ for root in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
   [[ -d $root ]] && find "$root" -depth -type d -exec rmdir {} + 2>/dev/null || true
 done
 
+log "network and cgroups cleaned ($((SECONDS - START))s)"
 rm -rf "$KUBE_STATE" "$KUBE_RUN"
 log "cluster down ($((SECONDS - START))s)"

@@ -33,8 +33,8 @@ fi
 
 # 1. Build what is missing (each step is a no-op when cached).
 bash hack/setup.d/30-kube-node.sh >/dev/null
-nice -n 5 bash hack/kube/build.sh | grep -v ' cached$' || true
-nice -n 5 bash hack/kube/build-cluster.sh | grep -v ' cached$' || true
+nice -n 5 bash hack/kube/build.sh | { grep -v ' cached$' || true; }
+nice -n 5 bash hack/kube/build-cluster.sh | { grep -v ' cached$' || true; }
 step "binaries and images ready"
 
 # 2. Fresh directories.
@@ -205,6 +205,7 @@ wait_for "kubernetes.default to resolve from a pod" 90 "${KUBECTL[@]}" -n kube-s
 "${KUBECTL[@]}" -n kube-system delete pod dns-check --wait=false >/dev/null
 step "cluster DNS answers"
 wait_for "kube-router's NetworkPolicy chains" 60 iptables -w -S KUBE-ROUTER-FORWARD
+wait_for "the cert-manager controllers to start" 60 grep -q '"starting controllers"' "$LOGS/cert-manager-controller.log"
 for name in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy \
   kube-router local-path-provisioner cert-manager-controller; do
   alive "$name" || die "$name exited (log: $LOGS/$name.log)"

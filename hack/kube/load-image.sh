@@ -12,7 +12,12 @@ for image in "$@"; do
     ctr_k8s images import "$image" >/dev/null
   else
     command -v docker >/dev/null || die "$image is not a file and docker is not installed"
-    docker save "$image" | ctr_k8s images import - >/dev/null
+    tar=$(mktemp --suffix=.tar)
+    # shellcheck disable=SC2064 # expand now: tar is per iteration
+    trap "rm -f '$tar'" EXIT
+    docker save -o "$tar" "$image" || die "docker save $image failed (is the image built, is DOCKER_HOST right?)"
+    ctr_k8s images import "$tar" >/dev/null
+    rm -f "$tar"
   fi
   log "loaded $image"
 done

@@ -5,7 +5,7 @@
 # built root filesystems as OCI images (busybox-static gives the one image with a shell: the
 # local-path helper pods and the test client pods). All from Debian: no container registry is used.
 set -euo pipefail
-pkgs=(containerd runc containernetworking-plugins iptables ipset conntrack umoci skopeo busybox-static gcc libc6-dev)
+pkgs=(containerd runc containernetworking-plugins iptables ipset conntrack umoci skopeo busybox-static gcc libc6-dev binutils gettext-base iproute2 util-linux openssl)
 need=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")

@@ -6,11 +6,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, X509Certificate } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { eventually } from '../kube/support/kube.ts';
 import { apply, clusterSetting, ensureCluster, kubectl, kubectlJson, stopCluster } from './support/cluster.ts';
 
 const NS = `smoke-${randomBytes(3).toString('hex')}`;
 const BUSYBOX = clusterSetting('BUSYBOX_IMAGE');
+const NODE_IP = clusterSetting('NODE_IP');
 let startedHere = false;
 
 type Obj = { metadata: { name: string }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
@@ -92,6 +95,41 @@ spec:
     const outside = await exec('hello', 'sh', '-c', 'nslookup example.com 2>&1; true');
     assert.match(outside, /NXDOMAIN|can't find/);
     assert.doesNotMatch(outside, /Name:\s*example\.com/);
+  });
+
+  test('a pod cannot open a connection outside the cluster, only to pods, Services and the API server', async () => {
+    // A listener on the machine's own outside address: without the egress guard the pod would
+    // reach it (local delivery, so nothing leaves the machine even if the guard were missing).
+    const hostIp = Object.values(networkInterfaces())
+      .flat()
+      .find(
+        (a) =>
+          a &&
+          a.family === 'IPv4' &&
+          !a.internal &&
+          !a.address.startsWith(NODE_IP.split('.').slice(0, 2).join('.') + '.'),
+      )?.address;
+    assert.ok(hostIp, 'the machine has an outside IPv4 address');
+    let accepted = 0;
+    const server: Server = createServer((sock) => {
+      accepted++;
+      sock.end('reached\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '0.0.0.0', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await waitPhase('hello', 'Running');
+      const probe = (target: string) =>
+        exec('hello', 'sh', '-c', `echo | nc -w 3 ${target}; echo "nc-exit=$?"`).then((o) => o.trim());
+      // Positive control: the API server through the kubernetes Service.
+      assert.match(await probe('kubernetes.default.svc.cluster.local 443'), /nc-exit=0$/);
+      assert.match(await probe(`${hostIp} ${port}`), /nc-exit=[1-9]\d*$/);
+      assert.equal(accepted, 0, 'the host listener saw no connection from the pod');
+      // The node address answers only the API server's port.
+      assert.match(await probe(`${NODE_IP} 10250`), /nc-exit=[1-9]\d*$/);
+    } finally {
+      server.close();
+    }
   });
 
   test('a PVC binds on the default local-path StorageClass and keeps what a pod wrote', async () => {

@@ -62,7 +62,7 @@ export const stopCluster = () => script('cluster-down.sh');
 /** A plain setting of hack/kube/lib.sh (the one place image names and versions are pinned). */
 export function clusterSetting(name: string): string {
   const lib = readFileSync(join(ROOT, 'hack/kube/lib.sh'), 'utf8');
-  const value = new RegExp(`^${name}="([^"$]+)"`, 'm').exec(lib)?.[1];
+  const value = new RegExp(`^${name}="?([^"$\\s]+)"?$`, 'm').exec(lib)?.[1];
   if (!value) throw new Error(`hack/kube/lib.sh has no plain ${name}`);
   return value;
 }
