@@ -31,6 +31,17 @@ export const NodeEnvSchema = z.object({
 });
 export type NodeEnv = z.input<typeof NodeEnvSchema>;
 
+/** The PKCS#11 KEK sidecar next to a node (node/kek-sidecar). */
+export const KekSidecarEnvSchema = z.object({
+  CUSTOS_NODE_ID: z.string().regex(NODE_ID_PATTERN, 'CUSTOS_NODE_ID must be a node id such as tss1'),
+  CUSTOS_PKCS11_MODULE: z.string().min(1),
+  CUSTOS_PKCS11_TOKEN_LABEL: z.string().min(1).max(32),
+  CUSTOS_PKCS11_KEY_LABEL: z.string().min(1),
+  CUSTOS_PKCS11_PIN_FILE: z.string().min(1),
+  CUSTOS_KEK_SOCKET: z.string().min(1),
+  CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+
 /**
  * The gateway's environment. Values are strings as the environment holds them; gateway/config.ts
  * maps them onto its configuration schema, which validates them in depth. The `_USER`/`_PASSWORD`

@@ -1,16 +1,7 @@
-/** The PKCS#11 sidecar's configuration from the environment (names as operator/builders/node.ts emits them). */
-import { z } from 'zod';
-import { NODE_ID_PATTERN } from '../../common/pki/identity.ts';
+/** The PKCS#11 sidecar's configuration from the environment (common/config/env.ts, shared with operator/builders/node.ts). */
+import { KekSidecarEnvSchema } from '../../common/config/env.ts';
 
-const EnvSchema = z.object({
-  CUSTOS_NODE_ID: z.string().regex(NODE_ID_PATTERN, 'CUSTOS_NODE_ID must be a node id such as tss1'),
-  CUSTOS_PKCS11_MODULE: z.string().min(1),
-  CUSTOS_PKCS11_TOKEN_LABEL: z.string().min(1).max(32),
-  CUSTOS_PKCS11_KEY_LABEL: z.string().min(1),
-  CUSTOS_PKCS11_PIN_FILE: z.string().min(1),
-  CUSTOS_KEK_SOCKET: z.string().min(1),
-  CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-});
+const EnvSchema = KekSidecarEnvSchema;
 
 export interface SidecarConfig {
   readonly nodeId: string;

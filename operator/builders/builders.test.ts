@@ -450,6 +450,12 @@ test('env contract: builder output round-trips through the node and gateway load
   assert.match(config.database.url ?? '', /^mysql:\/\/custos:pw@/);
   assert.equal(config.bootstrap_credentials_file?.split(',').length, 2);
 
+  // The PKCS#11 sidecar of the production sample loads its env the same way.
+  const { loadSidecarConfig } = await import('../../node/kek-sidecar/config.ts');
+  const sidecar = nodeStatefulSet(prod, 'tss1').spec!.template.spec!.containers.find((x) => x.name === 'pkcs11');
+  if (sidecar) assert.equal(loadSidecarConfig(resolveEnv(sidecar.env!, {})).nodeId, 'tss1');
+  assert.equal(prod.spec.unseal.mode === 'PKCS11', !!sidecar);
+
   // A name the process does not read, or a value it refuses, fails when the desired state is built.
   const { checkedEnv, EnvContractError } = await import('./env.ts');
   const { NodeEnvSchema } = await import('../../common/config/env.ts');

@@ -10,7 +10,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { KmsCluster } from '../api/v1alpha1/index.ts';
-import { NodeEnvSchema } from '../../common/config/env.ts';
+import { KekSidecarEnvSchema, NodeEnvSchema } from '../../common/config/env.ts';
 import { checkedEnv } from './env.ts';
 import {
   containerSecurityContext,
@@ -103,14 +103,14 @@ function unsealWiring(c: KmsCluster, id: string) {
     imagePullPolicy: c.spec.images.pullPolicy,
     // The node image ships the sidecar too; a vendor image adds its PKCS#11 library on top.
     command: ['node', '--max-semi-space-size=2', '/app/dist/node/kek-sidecar/main.js'],
-    env: [
+    env: checkedEnv(KekSidecarEnvSchema, [
       { name: 'CUSTOS_NODE_ID', value: id },
       { name: 'CUSTOS_PKCS11_MODULE', value: p.modulePath },
       { name: 'CUSTOS_PKCS11_TOKEN_LABEL', value: p.tokenLabel },
       { name: 'CUSTOS_PKCS11_KEY_LABEL', value: p.keyLabel },
       { name: 'CUSTOS_PKCS11_PIN_FILE', value: '/etc/custos/hsm/pin' },
       { name: 'CUSTOS_KEK_SOCKET', value: `${KEK_SOCKET_DIR}/kek.sock` },
-    ],
+    ]),
     volumeMounts: [socket, { name: 'hsm-pin', mountPath: '/etc/custos/hsm', readOnly: true }],
     securityContext: containerSecurityContext,
   };

@@ -261,6 +261,7 @@ describe('KmsCluster reconcile', () => {
       'custody-tss4-backup',
     ]);
     assert.deepEqual(await names('/api/v1/namespaces/vault/secrets'), [
+      'custody-admin-credentials',
       'custody-gateway-master-key',
       'custody-operator-credentials',
       'custody-unseal-tss1',
@@ -457,6 +458,45 @@ describe('KmsCluster reconcile', () => {
       return condition(x, 'NodesUpToDate')?.status === 'True' ? x : undefined;
     });
     assert.match(condition(done, 'NodesUpToDate')!.message, /5\/5 nodes updated/);
+  });
+
+  test('a reconcile that fails reports Ready=False with the reason, message and generation, and an Event', async () => {
+    // A claim the operator cannot converge: storageClassName is immutable on a PVC.
+    await client.create(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'broken-gateway-db', namespace: NS },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'slow', resources: { requests: { storage: '1Gi' } } },
+    });
+    await client.create(`${CR}/namespaces/${NS}/kmsclusters`, {
+      apiVersion: 'custos.dev/v1alpha1',
+      kind: 'KmsCluster',
+      metadata: { name: 'broken', namespace: NS },
+      spec: { storage: { storageClassName: 'fast' } },
+    });
+    try {
+      const ready = await eventually('Ready=False ReconcileFailed', async () => {
+        const c = condition(await client.get(`${CR}/namespaces/${NS}/kmsclusters/broken`), 'Ready');
+        return c?.reason === 'ReconcileFailed' ? c : undefined;
+      });
+      assert.equal(ready.status, 'False');
+      assert.equal(ready.observedGeneration, 1);
+      assert.match(ready.message, /PersistentVolumeClaim broken-gateway-db/);
+      const events = (await client.list(`/api/v1/namespaces/${NS}/events`)).items as unknown as {
+        reason: string;
+        type: string;
+        involvedObject: { name: string };
+      }[];
+      assert.ok(
+        events.some(
+          (e) => e.reason === 'ReconcileFailed' && e.type === 'Warning' && e.involvedObject.name === 'broken',
+        ),
+        'a Warning Event',
+      );
+    } finally {
+      await client.delete(`${CR}/namespaces/${NS}/kmsclusters/broken`);
+      await client.delete(`/api/v1/namespaces/${NS}/persistentvolumeclaims/broken-gateway-db`);
+    }
   });
 
   test('the operator recovers its watches after the API server is killed mid-watch', async () => {
