@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { CALL_SITES, OPERATOR_NAMESPACE_RULES, OPERATOR_RULES } from './rbac.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import {
   auditRows,
   healthyNodes,
@@ -28,7 +28,7 @@ test('roles: key-admin manages but never signs; signer signs; admin does everyth
 describe('a key-admin access key through the gateway API', () => {
   let gw: TestGateway;
   const keyAdmin = { accessKey: 'AK_key_admin', secretKey: 'sk_key_admin_secret_value_0001' };
-  before(async () => {
+  beforeAll(async () => {
     gw = await startTestGateway();
     gw.coordinator.health_ = healthyNodes();
     const dir = mkdtempSync(join(tmpdir(), 'custos-roles-'));
@@ -43,7 +43,7 @@ describe('a key-admin access key through the gateway API', () => {
     writeFileSync(legacy, JSON.stringify({ access_key: 'AK_legacy', secret_key: 'sk_legacy_secret_value_00001' }));
     await provisionBootstrapKey(gw.accessKeys, legacy);
   });
-  after(async () => gw.close());
+  afterAll(async () => gw.close());
 
   test('may read and change a key, is refused signing with 403, and the refusal is audited', async () => {
     const key = await insertKey(gw.db);

@@ -3,7 +3,7 @@
  * here, cluster DNS resolves Services (and nothing else), a PVC binds on local-path, a
  * NetworkPolicy is enforced, and the real cert-manager controller issues and renews certificates.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
@@ -46,7 +46,7 @@ const waitPhase = (name: string, want: string, ms = 120_000) =>
   eventually(`pod ${name} ${want}`, async () => (await phase(name)) === want, ms);
 const exec = (name: string, ...cmd: string[]) => kubectl(['-n', NS, 'exec', name, '--', ...cmd]);
 
-before(
+beforeAll(
   async () => {
     startedHere = await ensureCluster();
     await kubectl(['create', 'namespace', NS]);
@@ -54,7 +54,7 @@ before(
   { timeout: 60 * 60_000 },
 );
 
-after(
+afterAll(
   async () => {
     await kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=120s'], undefined, 150_000).catch((e) =>
       console.error(String(e)),

@@ -5,7 +5,7 @@
  * SoftHSM2 sidecar, and a KmsCluster deleted and re-created with its keys. The steps build on each
  * other and run in order; each has its own timeout, set from durations measured on 2 cores.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -118,14 +118,14 @@ async function readyKey(k: (typeof KEYS)[number], timeoutMs: number): Promise<Ke
 const nodeIdOf = (p: Pod) => p.metadata.labels['custos.dev/node-id'];
 
 let startedCluster = false;
-before(
+beforeAll(
   async () => {
     startedCluster = await timed('cluster-up and images', () => prepareCluster(env, kube, 60 * MIN));
   },
   { timeout: 61 * MIN },
 );
 
-after(
+afterAll(
   async () => {
     const dir = join(env.root, '.custos');
     mkdirSync(dir, { recursive: true });

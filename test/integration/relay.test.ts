@@ -3,7 +3,7 @@
  * messages from another session, injects messages in another node's name, and drops messages.
  * Each must end the session with a clear error, and no node may write a share.
  */
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll, beforeEach } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -24,7 +24,7 @@ let intercept: RelayInterceptor = (d) => d;
 const holders = ['tss1', 'tss2', 'tss3'];
 const newKeyId = () => `key_${randomBytes(16).toString('hex')}`;
 
-before(async () => {
+beforeAll(async () => {
   cluster = await startLocalCluster({ gg18PoolSize: 0 });
   coordinator = createGrpcCoordinator({
     home: cluster.home,
@@ -37,7 +37,7 @@ before(async () => {
     relayInterceptor: (d, from) => intercept(d, from),
   });
 });
-after(async () => {
+afterAll(async () => {
   await coordinator?.close();
   await cluster?.stop();
 });

@@ -4,7 +4,7 @@
  * new certificates (gRPC between gateway and nodes, and the gateway's HTTPS API), and signing keeps
  * working across the change.
  */
-import { after, before, test } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
@@ -60,7 +60,7 @@ async function servedSerial(address: string, id: string): Promise<string> {
   }
 }
 
-before(async () => {
+beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'custos-tls-reload-'));
   await ensureDevPki(home, ['tss1', 'tss2', 'tss3', 'tss4']);
   recorder = tls.createServer({ ...loadTlsMaterial(home, 'tss4'), requestCert: true, rejectUnauthorized: true });
@@ -87,7 +87,7 @@ before(async () => {
     fetch: cluster.fetch,
   });
 });
-after(async () => {
+afterAll(async () => {
   await cluster?.stop();
   recorder?.close();
 });

@@ -6,7 +6,7 @@
  * given the loopback address in code (never through the resource). It signs with the access key
  * held in the operator credentials Secret, pre-seeded here with the local gateway's bootstrap key.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -50,7 +50,7 @@ const keyStatus = (o: KubeObject | undefined) =>
     keyStatus?: string;
   };
 
-before(async () => {
+beforeAll(async () => {
   const home = mkdtempSync(join(tmpdir(), 'custos-kube-keys-'));
   await ensureDevPki(home, ['tss1', 'tss2', 'tss3', 'tss4'], { namespace: NS, cluster: 'custody' });
   [cp, lc] = await Promise.all([
@@ -91,7 +91,7 @@ before(async () => {
   await eventually('leadership', async () => op.leading);
 });
 
-after(async () => {
+afterAll(async () => {
   await op?.stop();
   await Promise.all([cp?.stop(), lc?.stop()]);
 });
