@@ -4,7 +4,7 @@ import { API_VERSION, type KmsCluster } from '../api/v1alpha1/index.ts';
 
 export const FIELD_MANAGER = 'custos-operator';
 export const NODE_PORT = 9000;
-/** Images run the compiled tree from /app/dist (see node/Dockerfile). */
+/** Images run the compiled tree from /app/dist (see the root Dockerfile). */
 export const NODE_READY_PROBE = ['node', '/app/dist/operator/probes/node-ready.js'];
 export const GATEWAY_PORT = 8080;
 export const CUSTOS_HOME = '/opt/kms/tss-server';
