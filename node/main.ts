@@ -25,7 +25,6 @@ async function main(): Promise<void> {
   const unsealed: { store?: ShareStore; pool?: PreParamsPool } = {};
   const preParams = {
     take: () => (unsealed.pool ? unsealed.pool.take() : Promise.reject(new Error(`${config.nodeId} is sealed`))),
-    takeReady: () => unsealed.pool?.takeReady(),
   };
   const server = createNodeServer(
     {
