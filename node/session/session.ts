@@ -2,10 +2,21 @@
  * One MPC session at a node: drives a protocol party (pure round functions) round by round,
  * opening inbound envelopes and sealing outbound ones. Nothing is written until the gateway
  * commits a keygen whose results agreed at every node.
+ *
+ * Point-to-point messages are encrypted under per-session keys (common/envelope/session-keys.ts):
+ * every node's round-0 broadcast carries its signed ephemeral key, a round-0 point-to-point
+ * message waits until its recipient's key has arrived, and the keys are erased after the last round.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EnvelopeError, openEnvelope, sealEnvelope, type EnvelopeKeys } from '../../common/envelope/envelope.ts';
+import {
+  EnvelopeError,
+  decryptEnvelope,
+  sealEnvelope,
+  verifyEnvelope,
+  type EnvelopeKeys,
+} from '../../common/envelope/envelope.ts';
+import { SessionKeys } from '../../common/envelope/session-keys.ts';
 import type { Envelope, NodeFrame, SessionErrorCode, SessionStart } from '../../common/rpc/tss-service.ts';
 import {
   ProtocolAbort,
@@ -82,6 +93,11 @@ export class MpcSession {
   private timeoutMs = DEFAULT_ROUND_TIMEOUT_MS;
   /** Frames are handled one at a time, in arrival order, even while a step awaits storage. */
   private queue: Promise<void> = Promise.resolve();
+  private sessionKeys: SessionKeys | undefined;
+  /** Round-0 point-to-point messages waiting for their recipient's session key. */
+  private deferred: OutboundMessage[] = [];
+  /** Verified point-to-point envelopes that arrived before their sender's session key. */
+  private early: Envelope[] = [];
 
   constructor(private readonly deps: SessionDeps) {}
 
@@ -129,8 +145,12 @@ export class MpcSession {
         }
         this.party = scheme.sign(ctx, record.secretShare, start.message);
       }
-      if (this.party.rounds.length === 0) await this.finish([]);
-      else this.emit(0, this.party.round(0, []));
+      if (this.party.rounds.length === 0) return this.finish([]);
+      if (!this.party.rounds[0]!.broadcast) {
+        throw new SessionFailure('INTERNAL', `${start.algo} round 0 has no broadcast to carry the session key`);
+      }
+      this.sessionKeys = new SessionKeys(start.session_id, self);
+      this.emit(0, this.party.round(0, []));
     });
   }
 
@@ -169,19 +189,58 @@ export class MpcSession {
         `round ${env.round} carries no ${broadcast ? 'broadcast' : 'p2p'} message`,
       );
     }
-    let payload: Uint8Array;
     try {
-      payload = openEnvelope(env, { sessionId: this.start.session_id, round: env.round }, this.deps.keys, senderKey);
+      const payload = this.open(env, senderKey);
+      if (payload === undefined) return; // waits for its sender's session key
+      this.file(env, payload);
+      if (broadcast && env.round === 0) {
+        const early = this.early.filter((e) => e.from === env.from);
+        this.early = this.early.filter((e) => e.from !== env.from);
+        for (const e of early) this.file(e, decryptEnvelope(e, this.sessionKeys!.pairSecret(e.from)));
+      }
     } catch (e) {
       if (e instanceof EnvelopeError) throw new SessionFailure('AUTH_FAILED', e.message);
       throw e;
     }
+    await this.advance();
+  }
+
+  private file(env: Envelope, payload: Uint8Array): void {
+    const broadcast = env.to === '';
     const slot = `${env.from}|${broadcast ? 'b' : 'p'}`;
     const box = this.inbox.get(env.round) ?? new Map<string, InboundMessage>();
     if (box.has(slot)) throw new SessionFailure('REPLAY', `duplicate round ${env.round} message from ${env.from}`);
     box.set(slot, { from: env.from, broadcast, payload });
     this.inbox.set(env.round, box);
-    await this.advance();
+  }
+
+  /**
+   * Verifies an envelope's signature, takes the session key from a round-0 broadcast (and sends
+   * the messages that waited for it), and decrypts a point-to-point payload. A point-to-point
+   * envelope that arrives before its sender's session key (its round-0 broadcast was delayed or
+   * dropped) is held back and undefined returned.
+   */
+  private open(env: Envelope, senderKey: KeyObject): Uint8Array | undefined {
+    const keys = this.sessionKeys!;
+    const expected = { sessionId: this.start.session_id, round: env.round };
+    const { payload, ephemeralPublicKey } = verifyEnvelope(env, expected, this.deps.keys.nodeId, senderKey);
+    if (env.to !== '') {
+      if (keys.has(env.from)) return decryptEnvelope(env, keys.pairSecret(env.from));
+      if (this.early.some((e) => e.from === env.from && e.round === env.round))
+        throw new SessionFailure('REPLAY', `duplicate round ${env.round} message from ${env.from}`);
+      this.early.push(env);
+      return undefined;
+    }
+    if (env.round !== 0) {
+      if (ephemeralPublicKey.length)
+        throw new EnvelopeError('MALFORMED', `${env.from} sent a session key after round 0`);
+      return payload;
+    }
+    keys.acceptPeer(env.from, ephemeralPublicKey);
+    const waiting = this.deferred.filter((m) => m.to === env.from);
+    this.deferred = this.deferred.filter((m) => m.to !== env.from);
+    this.send(0, waiting);
+    return payload;
   }
 
   /** Moves through every round whose messages are all in. */
@@ -209,22 +268,36 @@ export class MpcSession {
       if (msg.to !== undefined && (msg.to === nodeId || !this.peerKeys.has(msg.to))) {
         throw new SessionFailure('INTERNAL', `protocol addressed a message to ${msg.to}`);
       }
-      const header = { sessionId: this.start.session_id, round, from: nodeId, to: msg.to ?? '' };
-      const envelope = sealEnvelope(
-        header,
-        msg.payload,
-        this.deps.keys,
-        msg.to ? this.peerKeys.get(msg.to) : undefined,
-      );
+    }
+    // Broadcasts first: round 0's carries the session key its recipients need.
+    const ready = out.filter((m) => m.to === undefined || this.sessionKeys!.has(m.to));
+    this.deferred.push(...out.filter((m) => !ready.includes(m)));
+    this.send(
+      round,
+      ready.sort((a, b) => Number(a.to !== undefined) - Number(b.to !== undefined)),
+    );
+    this.armTimer();
+  }
+
+  private send(round: number, out: OutboundMessage[]): void {
+    const keys = this.sessionKeys!;
+    for (const msg of out) {
+      const header = { sessionId: this.start.session_id, round, from: this.deps.keys.nodeId, to: msg.to ?? '' };
+      const options = msg.to
+        ? { pairSecret: keys.pairSecret(msg.to) }
+        : round === 0
+          ? { ephemeralPublicKey: keys.publicKey }
+          : {};
+      const envelope = sealEnvelope(header, msg.payload, this.deps.keys, options);
       // Point-to-point payloads carry secret shares; only the ciphertext outlives this call.
       if (msg.to !== undefined) msg.payload.fill(0);
       this.deps.send({ frame: 'envelope', envelope });
     }
-    this.armTimer();
   }
 
   private async finish(msgs: InboundMessage[]): Promise<void> {
     clearTimeout(this.timer);
+    this.eraseSessionKeys();
     if (this.start.kind === 'KEYGEN') {
       const out = (this.party as MpcParty<KeygenOutput>).finish(msgs);
       this.pendingShare = {
@@ -321,8 +394,17 @@ export class MpcSession {
     });
   }
 
+  private eraseSessionKeys(): void {
+    this.sessionKeys?.erase();
+    this.sessionKeys = undefined;
+    for (const msg of this.deferred) msg.payload.fill(0);
+    this.deferred = [];
+    this.early = [];
+  }
+
   private cleanup(): void {
     clearTimeout(this.timer);
+    this.eraseSessionKeys();
     this.inbox.clear();
     this.pendingShare?.secretShare.fill(0);
     this.pendingShare = undefined;

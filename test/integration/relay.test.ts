@@ -1,11 +1,14 @@
 /**
  * The gateway plays a malicious relay against real TSS node processes: it flips bits, replays
  * messages from another session, injects messages in another node's name, and drops messages.
- * Each must end the session with a clear error, and no node may write a share.
+ * Each must end the session with a clear error, and no node may write a share. A recording of
+ * all relay traffic stays unreadable with every node's certificate key (forward secrecy).
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { builtinSchemes } from '../../common/protocols/registry.ts';
 import type { Envelope } from '../../common/rpc/tss-service.ts';
@@ -16,6 +19,7 @@ import {
 } from '../../gateway/coordinator/grpc-coordinator.ts';
 import { MpcSessionError, type MpcCoordinator } from '../../gateway/coordinator/types.ts';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
+import { oldEciesAttempts } from '../support/old-ecies.ts';
 
 let cluster: LocalCluster;
 let coordinator: MpcCoordinator;
@@ -118,6 +122,71 @@ for (const algo of ['EDDSA', 'BLS']) {
       intercept = (ds) =>
         ds.map((d) => (d.envelope.from === 'tss1' && d.to === 'tss2' && isP2p(d) ? { ...d, envelope: old } : d));
       await expectKeygenFailure(algo, (e) => assert.match(e.message, /another session/));
+    });
+
+    test(
+      'with every certificate private key, a recording of a completed session decrypts nothing',
+      { timeout: 30_000 },
+      async () => {
+        const recorded: Envelope[] = [];
+        intercept = (ds) => {
+          ds.forEach((d) => recorded.push(d.envelope));
+          return ds;
+        };
+        await coordinator.keygen({ keyId: newKeyId(), algo, holders, threshold: 2 });
+        const certKey = (id: string) => readFileSync(join(cluster.home, 'certs', id, `${id}.key`));
+        const privateKeys = cluster.nodes.map((n) => createPrivateKey(certKey(n.id)));
+        const publicKeys = privateKeys.map((k) => createPublicKey(k));
+        const ephemerals = recorded.filter((e) => e.round === 0 && e.to === '').map((e) => e.ephemeral_public_key);
+        assert.equal(new Set(ephemerals.map((e) => Buffer.from(e).toString('hex'))).size, holders.length);
+        assert.ok(
+          ephemerals.every((e) => e.length === 32),
+          'each round-0 broadcast carries a session key',
+        );
+        const p2p = recorded.filter((e) => e.to !== '');
+        assert.ok(p2p.length >= holders.length * (holders.length - 1), 'recorded the point-to-point shares');
+        for (const env of p2p) assert.equal(oldEciesAttempts(env, privateKeys, publicKeys, ephemerals), 0);
+      },
+    );
+
+    test('a relay that substitutes a session key is caught by the signature', { timeout: 30_000 }, async () => {
+      const { generateKeyPairSync } = await import('node:crypto');
+      const mine = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }).x!;
+      let done = false;
+      intercept = (ds) =>
+        ds.map((d) => {
+          if (done || isP2p(d) || d.envelope.round !== 0 || d.to !== 'tss2') return d;
+          done = true;
+          return { ...d, envelope: { ...d.envelope, ephemeral_public_key: Buffer.from(mine, 'base64url') } };
+        });
+      await expectKeygenFailure(algo, (e) => {
+        assert.match(e.message, /bad signature/);
+        assert.equal(e.kind, 'abort');
+      });
+      assert.ok(done);
+    });
+
+    test('a session key replayed from another session is refused', { timeout: 30_000 }, async () => {
+      const captured: Envelope[] = [];
+      intercept = (ds) => {
+        ds.forEach((d) => captured.push(d.envelope));
+        return ds;
+      };
+      await coordinator.keygen({ keyId: newKeyId(), algo, holders, threshold: 2 });
+      const old = captured.find((e) => e.from === 'tss1' && e.round === 0 && e.to === '')!;
+      assert.equal(old.ephemeral_public_key.length, 32);
+      for (const replay of [
+        (env: Envelope) => ({ ...old, session_id: env.session_id }), // the old broadcast, relabelled
+        (env: Envelope) => ({ ...env, ephemeral_public_key: old.ephemeral_public_key }), // the old key, spliced in
+      ]) {
+        intercept = (ds) =>
+          ds.map((d) =>
+            d.envelope.from === 'tss1' && d.to === 'tss2' && !isP2p(d) && d.envelope.round === 0
+              ? { ...d, envelope: replay(d.envelope) }
+              : d,
+          );
+        await expectKeygenFailure(algo, (e) => assert.match(e.message, /bad signature/));
+      }
     });
 
     test('a message replayed from an earlier round of the same session', async () => {
