@@ -11,6 +11,7 @@ import { loadNodeConfig, type NodeConfig } from './config.ts';
 import { openPreParamsPool } from './preparams/encrypted-store.ts';
 import type { PreParamsPool } from './preparams/pool.ts';
 import { createNodeServer } from './server.ts';
+import { SeenSessions } from './session/seen-sessions.ts';
 import { unsealOrInit, unsealOrInitWithKek } from './storage/dek-file.ts';
 import { dekFilePath, shareDbPath } from './storage/paths.ts';
 import { ShareStore } from './storage/share-store.ts';
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const log = pino({ name: 'tss-node', level: config.logLevel, base: { node: config.nodeId } });
   const tls = loadTlsMaterial(config.home, config.nodeId);
   // Both stay undefined while sealed; set once the password unwrapped the DEK.
-  const unsealed: { store?: ShareStore; pool?: PreParamsPool } = {};
+  const unsealed: { store?: ShareStore; pool?: PreParamsPool; seen?: SeenSessions } = {};
   const preParams = {
     take: () => (unsealed.pool ? unsealed.pool.take() : Promise.reject(new Error(`${config.nodeId} is sealed`))),
   };
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     {
       nodeId: config.nodeId,
       shares: () => unsealed.store,
+      seenSessions: () => unsealed.seen,
       schemes: builtinSchemes({ gg18PreParams: preParams }),
       preParamsReady: () => unsealed.pool?.size ?? 0,
     },
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
   unsealed.pool = await openPreParamsPool(store, config.gg18PoolSize, (err) =>
     log.error({ err: (err as Error).message }, 'could not persist GG18 pre-params'),
   );
+  unsealed.seen = await SeenSessions.open(store);
   unsealed.store = store;
   log.info({ shares: await store.count(), gg18PreParams: unsealed.pool.size }, 'unsealed, serving sessions');
 }

@@ -9,6 +9,7 @@ import { envelopeKeysFrom, type EnvelopeKeys } from '../common/envelope/envelope
 import { identityOfCertificate } from '../common/pki/identity.ts';
 import type { ThresholdScheme } from '../common/protocols/types.ts';
 import { tssNodeService, type HealthResponse, type NodeFrame, type SessionFrame } from '../common/rpc/tss-service.ts';
+import type { SeenSessions } from './session/seen-sessions.ts';
 import { MpcSession, type ShareAccess } from './session/session.ts';
 
 export const NODE_VERSION = '0.1.0';
@@ -23,6 +24,8 @@ export interface NodeTls {
 export interface NodeState {
   readonly nodeId: string;
   shares(): (ShareAccess & { count(): Promise<number> }) | undefined;
+  /** Session ids already used; undefined while sealed. */
+  seenSessions(): SeenSessions | undefined;
   readonly schemes: ReadonlyMap<string, ThresholdScheme>;
   /** GG18 pre-params ready now. */
   preParamsReady(): number;
@@ -96,6 +99,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
       return;
     }
     const shares = state.shares();
+    const seen = state.seenSessions();
     let mpc: MpcSession | undefined;
     const send = (frame: NodeFrame) => {
       if (!call.writableEnded) call.write(frame);
@@ -109,7 +113,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
           send({ frame: 'error', error: { code: 'BAD_START', message: 'the first frame must be start', culprit: '' } });
           return call.end();
         }
-        if (!shares) {
+        if (!shares || !seen) {
           send({ frame: 'error', error: { code: 'SEALED', message: `${state.nodeId} is sealed`, culprit: '' } });
           return call.end();
         }
@@ -120,6 +124,7 @@ export function createNodeServer(state: NodeState, tls: NodeTls, log: Logger) {
           shares,
           send,
           log: log.child({ session: frame.start.session_id }),
+          claimSession: (id, deadlineMs) => seen.claim(id, deadlineMs),
         });
         live.add(mpc);
         void mpc.begin(frame.start);

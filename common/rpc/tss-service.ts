@@ -42,6 +42,8 @@ export interface SessionStart {
   message: Buffer;
   round_timeout_ms: number;
   peer_certificates: Record<string, Buffer>;
+  /** Unix ms when the gateway gives up on the session (node/session/seen-sessions.ts). */
+  deadline_ms: number;
 }
 
 export interface Envelope {

@@ -194,11 +194,12 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
   }
 
   async function runSession(
-    start: Omit<SessionStart, 'peer_certificates' | 'round_timeout_ms'>,
+    start: Omit<SessionStart, 'peer_certificates' | 'round_timeout_ms' | 'deadline_ms'>,
     timeoutMs: number,
     twoPhase: boolean,
   ): Promise<Map<string, SessionResult>> {
     const certs = await peerCertificates(start.parties);
+    const deadlineMs = Date.now() + timeoutMs;
     const participants = new Set(start.parties);
     const streams = new Map<string, grpc.ClientDuplexStream<SessionFrame, NodeFrame>>();
     const results = new Map<string, SessionResult>();
@@ -293,7 +294,12 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         for (const p of start.parties) if (p !== nodeId) peers[p] = certs[p]!;
         stream.write({
           frame: 'start',
-          start: { ...start, round_timeout_ms: roundTimeoutMs(start.kind), peer_certificates: peers },
+          start: {
+            ...start,
+            round_timeout_ms: roundTimeoutMs(start.kind),
+            peer_certificates: peers,
+            deadline_ms: deadlineMs,
+          },
         });
       }
     });

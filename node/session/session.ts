@@ -43,6 +43,8 @@ export interface SessionDeps {
   readonly shares: ShareAccess;
   send(frame: NodeFrame): void;
   readonly log: Logger;
+  /** Accepts a session id once, persistently (seen-sessions.ts); throws a SessionFailure otherwise. */
+  claimSession(sessionId: string, deadlineMs: number): Promise<void>;
 }
 
 export class SessionFailure extends Error {
@@ -110,6 +112,7 @@ export class MpcSession {
     await this.guard(async () => {
       const self = this.deps.keys.nodeId;
       validateStart(start, self, this.deps.schemes);
+      await this.deps.claimSession(start.session_id, start.deadline_ms);
       this.start = start;
       this.timeoutMs = start.round_timeout_ms || DEFAULT_ROUND_TIMEOUT_MS;
       for (const peer of start.parties) {

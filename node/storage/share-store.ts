@@ -8,6 +8,7 @@
  *   share/<keyId>    0x01 | u32 share version | nonce(12) | ciphertext | tag(16)
  *   secret/<name>    0x01 | nonce(12) | ciphertext | tag(16)     (e.g. pre-generated Paillier keys)
  *   meta/dek-check   0x01 | nonce(12) | ciphertext | tag(16)     (proves the DEK belongs to this DB)
+ *   session/<id>     0x01 | nonce(12) | ciphertext | tag(16)     (a session id seen, until when; node/session/seen-sessions.ts)
  *
  * The share version sits in clear before the nonce because it is part of the associated data and
  * must be known before decryption; everything else about a share is encrypted.
@@ -24,6 +25,8 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const SHARE_PREFIX = 'share/';
 const SECRET_PREFIX = 'secret/';
+const SESSION_PREFIX = 'session/';
+const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 const DEK_CHECK_KEY = 'meta/dek-check';
 const DEK_CHECK_PLAINTEXT = new TextEncoder().encode('custos share store v1');
 
@@ -197,6 +200,36 @@ export class ShareStore {
     await this.db.del(SECRET_PREFIX + name, { sync: true });
   }
 
+  /** Remembers a session id until `forgetAfterMs` (Unix ms), authenticated like a secret. */
+  async rememberSession(sessionId: string, forgetAfterMs: number): Promise<void> {
+    assertSessionId(sessionId);
+    const until = new Uint8Array(8);
+    new DataView(until.buffer).setBigUint64(0, BigInt(forgetAfterMs));
+    const sealed = this.encrypt(until, this.sessionAad(sessionId));
+    await this.db.put(SESSION_PREFIX + sessionId, concat(Uint8Array.of(FORMAT), sealed), { sync: true });
+  }
+
+  /** Every remembered session id with its retention end. Throws TAMPERED on an altered entry. */
+  async seenSessions(): Promise<Map<string, number>> {
+    const seen = new Map<string, number>();
+    for await (const [key, value] of this.db.iterator(prefixRange(SESSION_PREFIX))) {
+      const id = key.slice(SESSION_PREFIX.length);
+      if (!SESSION_ID_PATTERN.test(id) || value[0] !== FORMAT) throw tampered(`session entry ${id} is malformed`);
+      const until = this.decrypt(value.subarray(1), this.sessionAad(id), `session entry ${id}`);
+      if (until.length !== 8) throw tampered(`session entry ${id} is malformed`);
+      seen.set(id, Number(new DataView(until.buffer, until.byteOffset, 8).getBigUint64(0)));
+    }
+    return seen;
+  }
+
+  async forgetSessions(sessionIds: readonly string[]): Promise<void> {
+    sessionIds.forEach(assertSessionId);
+    await this.db.batch(
+      sessionIds.map((id) => ({ type: 'del' as const, key: SESSION_PREFIX + id })),
+      { sync: true },
+    );
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }
@@ -228,6 +261,10 @@ export class ShareStore {
 
   private shareAad(keyId: string, version: number): Uint8Array {
     return encodeFields(['custos-share-v1', keyId, this.nodeId, version]);
+  }
+
+  private sessionAad(sessionId: string): Uint8Array {
+    return encodeFields(['custos-seen-session-v1', sessionId, this.nodeId]);
   }
 
   private secretAad(name: string): Uint8Array {
@@ -267,6 +304,10 @@ function tampered(message: string): ShareStoreError {
 
 function assertStoreKey(name: string): void {
   if (!STORE_KEY_PATTERN.test(name)) throw new ShareStoreError('INVALID_ARGUMENT', `invalid key id or name ${name}`);
+}
+
+function assertSessionId(id: string): void {
+  if (!SESSION_ID_PATTERN.test(id)) throw new ShareStoreError('INVALID_ARGUMENT', 'invalid session id');
 }
 
 /** All keys that start with `prefix` ('/' + 1 is '0'). */

@@ -2,7 +2,8 @@
  * The gateway plays a malicious relay against real TSS node processes: it flips bits, replays
  * messages from another session, injects messages in another node's name, and drops messages.
  * Each must end the session with a clear error, and no node may write a share. A recording of
- * all relay traffic stays unreadable with every node's certificate key (forward secrecy).
+ * all relay traffic stays unreadable with every node's certificate key (forward secrecy), and a
+ * recorded session-open replayed to a restarted node is refused.
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { builtinSchemes } from '../../common/protocols/registry.ts';
-import type { Envelope } from '../../common/rpc/tss-service.ts';
+import * as grpc from '@grpc/grpc-js';
+import { loadTlsMaterial } from '../../common/pki/dev-pki.ts';
+import {
+  TssNodeClient,
+  type Envelope,
+  type NodeFrame,
+  type SessionFrame,
+  type SessionStart,
+} from '../../common/rpc/tss-service.ts';
 import {
   createGrpcCoordinator,
   type Delivery,
@@ -256,3 +265,65 @@ test('a node refuses a session from a client that is not the gateway', async () 
     await impostor.close();
   }
 });
+
+/** Opens a session stream to `nodeId` with the gateway's certificate and returns the node's first frame. */
+async function firstFrame(nodeId: string, start: SessionStart): Promise<NodeFrame> {
+  const tls = loadTlsMaterial(cluster.home, 'gateway');
+  const address = cluster.nodes.find((n) => n.id === nodeId)!.address;
+  const client = new TssNodeClient(address, grpc.credentials.createSsl(tls.ca, tls.key, tls.cert), {
+    'grpc.ssl_target_name_override': nodeId,
+    'grpc.default_authority': nodeId,
+  }) as unknown as { Session(): grpc.ClientDuplexStream<SessionFrame, NodeFrame>; close(): void };
+  const stream = client.Session();
+  try {
+    return await new Promise<NodeFrame>((resolve, reject) => {
+      stream.on('data', resolve);
+      stream.on('error', reject);
+      stream.write({ frame: 'start', start });
+    });
+  } finally {
+    stream.cancel();
+    client.close();
+  }
+}
+
+test(
+  'a session-open replayed with a used session id after the node restarts is refused',
+  { timeout: 120_000 },
+  async () => {
+    const certificate = (id: string) => readFileSync(join(cluster.home, 'certs', id, `${id}.cert`));
+    const start = (sessionId: string, deadlineMs: number): SessionStart => ({
+      session_id: sessionId,
+      kind: 'KEYGEN',
+      algo: 'EDDSA',
+      key_id: newKeyId(),
+      parties: holders,
+      holders,
+      threshold: 2,
+      message: Buffer.alloc(0),
+      round_timeout_ms: 1000,
+      peer_certificates: { tss1: certificate('tss1'), tss3: certificate('tss3') },
+      deadline_ms: deadlineMs,
+    });
+    const recorded = start(`replayed-${randomBytes(8).toString('hex')}`, Date.now() + 60_000);
+    const first = await firstFrame('tss2', recorded);
+    assert.equal(first.frame, 'envelope', 'the first open is accepted');
+
+    await cluster.killNode('tss2');
+    await cluster.startNode('tss2');
+
+    const replayed = await firstFrame('tss2', recorded);
+    assert.equal(replayed.frame, 'error');
+    assert.equal(replayed.frame === 'error' && replayed.error.code, 'REPLAY');
+    assert.match(replayed.frame === 'error' ? replayed.error.message : '', /already used/);
+    // Relabelled as a new key: the session id alone decides.
+    const relabelled = await firstFrame('tss2', { ...recorded, key_id: newKeyId() });
+    assert.equal(relabelled.frame === 'error' && relabelled.error.code, 'REPLAY');
+    // A start past its deadline (an old recording whose id was since forgotten) is refused too.
+    const stale = await firstFrame('tss2', start(`stale-${randomBytes(8).toString('hex')}`, Date.now() - 10 * 60_000));
+    assert.equal(stale.frame === 'error' && stale.error.code, 'BAD_START');
+    assert.match(stale.frame === 'error' ? stale.error.message : '', /past its deadline/);
+    // The restarted node still takes part in fresh sessions.
+    await coordinator.keygen({ keyId: newKeyId(), algo: 'EDDSA', holders, threshold: 2 });
+  },
+);
