@@ -242,7 +242,7 @@ export class MpcSession {
     keys.acceptPeer(env.from, ephemeralPublicKey);
     const waiting = this.deferred.filter((m) => m.to === env.from);
     this.deferred = this.deferred.filter((m) => m.to !== env.from);
-    this.send(0, waiting);
+    this.sealAndSend(0, waiting);
     return payload;
   }
 
@@ -275,14 +275,14 @@ export class MpcSession {
     // Broadcasts first: round 0's carries the session key its recipients need.
     const ready = out.filter((m) => m.to === undefined || this.sessionKeys!.has(m.to));
     this.deferred.push(...out.filter((m) => !ready.includes(m)));
-    this.send(
+    this.sealAndSend(
       round,
       ready.sort((a, b) => Number(a.to !== undefined) - Number(b.to !== undefined)),
     );
     this.armTimer();
   }
 
-  private send(round: number, out: OutboundMessage[]): void {
+  private sealAndSend(round: number, out: OutboundMessage[]): void {
     const keys = this.sessionKeys!;
     for (const msg of out) {
       const header = { sessionId: this.start.session_id, round, from: this.deps.keys.nodeId, to: msg.to ?? '' };
