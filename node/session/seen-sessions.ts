@@ -6,7 +6,9 @@
  * (it is past the moment the id was forgotten), and the index holds only live sessions.
  *
  * The ids live in the node's encrypted store (authenticated under the DEK) and are written
- * before the session's first message leaves the node.
+ * before the session's first message leaves the node, without an fsync (it is on the path of
+ * every signature): they survive a crash or restart of the node process, not a power loss of its
+ * host within the session's lifetime.
  */
 import { SessionFailure } from './session.ts';
 

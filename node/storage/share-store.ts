@@ -284,7 +284,8 @@ export class ShareStore {
     const until = new Uint8Array(8);
     new DataView(until.buffer).setBigUint64(0, BigInt(forgetAfterMs));
     const sealed = this.encrypt(until, this.sessionAad(sessionId));
-    await this.db.put(SESSION_PREFIX + sessionId, concat(Uint8Array.of(FORMAT), sealed), { sync: true });
+    // No fsync: on the path of every session; the write survives a process crash, not a power loss.
+    await this.db.put(SESSION_PREFIX + sessionId, concat(Uint8Array.of(FORMAT), sealed), { sync: false });
   }
 
   /** Every remembered session id with its retention end. Throws TAMPERED on an altered entry. */
@@ -304,7 +305,7 @@ export class ShareStore {
     sessionIds.forEach(assertSessionId);
     await this.db.batch(
       sessionIds.map((id) => ({ type: 'del' as const, key: SESSION_PREFIX + id })),
-      { sync: true },
+      { sync: false },
     );
   }
 
