@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test, afterAll } from 'vitest';
 
 const home = mkdtempSync(join(tmpdir(), 'custos-pki-cli-'));
-after(() => rmSync(home, { recursive: true, force: true }));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
 const cli = new URL('./dev-pki.ts', import.meta.url).pathname;
 
 function run(...args: string[]) {

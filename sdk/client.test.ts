@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
@@ -48,7 +48,7 @@ test('what the SDK signs is what the verifier recomputes: queries, path escapes 
     if (req.url.startsWith('/api/v1/keys?')) return { status: 200, body: { keys: [sampleKey()], next_cursor: null } };
     return { status: 200, body: sampleKey() };
   });
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
 
   const created = await client.generateKey({ format: { algo_type: 'EDDSA', curve: 'ED25519' }, label });
   assert.equal(created.label, label);
@@ -72,7 +72,7 @@ test('what the SDK signs is what the verifier recomputes: queries, path escapes 
 
 test('a tampered signature is refused by the verifier (the check can fail)', async (t) => {
   const gateway = await startScriptedGateway(() => ({ status: 200, body: sampleKey() }));
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   const client = new CustosClient({ baseUrl: gateway.url, accessKey: TEST_ACCESS_KEY, secretKey: 'wrong-secret' });
   await assert.rejects(client.getKey('key_0123456789abcdef0123456789abcdef'), (err: unknown) => {
     assert.ok(err instanceof CustosApiError);
@@ -88,7 +88,7 @@ test('429 with Retry-After waits as told, then succeeds with a freshly signed re
   const { gateway, client, sleeps } = await harness((_req, i) =>
     i === 0 ? errorReply(429, 'RATE_LIMITED', 'slow down', { 'retry-after': '2' }) : { status: 200, body: sampleKey() },
   );
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   const key = await client.getKey('key_0123456789abcdef0123456789abcdef');
   assert.equal(key.key_id, 'key_0123456789abcdef0123456789abcdef');
   assert.deepEqual(sleeps, [{ ms: 2000, afterRequests: 1 }]);
@@ -104,7 +104,7 @@ test('Retry-After as an HTTP date is honoured', async (t) => {
       ? errorReply(503, 'CLUSTER_UNAVAILABLE', 'sealed', { 'retry-after': when })
       : { status: 200, body: sampleKey() },
   );
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   await client.getKey('key_0123456789abcdef0123456789abcdef');
   assert.equal(sleeps.length, 1);
   assert.ok(sleeps[0]!.ms > 1000 && sleeps[0]!.ms <= 4000, `waited ${sleeps[0]!.ms} ms`);
@@ -115,7 +115,7 @@ test('a Retry-After longer than maxDelayMs is not waited for; the error carries 
     () => errorReply(429, 'RATE_LIMITED', 'slow down', { 'retry-after': '60' }),
     { maxDelayMs: 5000 },
   );
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   await assert.rejects(client.getKey('key_0123456789abcdef0123456789abcdef'), (err: unknown) => {
     assert.ok(err instanceof CustosApiError);
     assert.equal(err.code, 'RATE_LIMITED');
@@ -130,7 +130,7 @@ test('503 without Retry-After backs off exponentially with jitter, then succeeds
   const { gateway, client, sleeps } = await harness((_req, i) =>
     i < 2 ? errorReply(503, 'CLUSTER_UNAVAILABLE', 'no quorum') : { status: 200, body: sampleKey() },
   );
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   await client.getKey('key_0123456789abcdef0123456789abcdef');
   // random() = 0.5 under ceilings 100, 200
   assert.deepEqual(sleeps, [
@@ -144,7 +144,7 @@ test('503 without Retry-After backs off exponentially with jitter, then succeeds
 test('connection refused, then the gateway comes up: the retry succeeds', async (t) => {
   const port = await freePort();
   let gateway: ScriptedGateway | undefined;
-  t.after(() => gateway?.close());
+  t.onTestFinished(() => gateway?.close());
   const sleeps: number[] = [];
   const client = new CustosClient({
     baseUrl: `http://127.0.0.1:${port}`,
@@ -186,7 +186,7 @@ test('a gateway that never answers times out as a connection error', async (t) =
   const sockets: Socket[] = [];
   const silent = createServer((s) => void sockets.push(s));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
+  t.onTestFinished(() => {
     for (const s of sockets) s.destroy();
     silent.close();
   });
@@ -202,7 +202,7 @@ test('a gateway that never answers times out as a connection error', async (t) =
 
 test('502 (aborted MPC session) is not retried', async (t) => {
   const { gateway, client, sleeps } = await harness(() => errorReply(502, 'MPC_SESSION_FAILED', 'node tss2 left'));
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   await assert.rejects(
     client.sign('key_0123456789abcdef0123456789abcdef', { data: '0x00', data_type: 'RAW' }),
     (err: unknown) => err instanceof CustosApiError && err.status === 502 && err.code === 'MPC_SESSION_FAILED',
@@ -213,7 +213,7 @@ test('502 (aborted MPC session) is not retried', async (t) => {
 
 test('400 is not retried and keeps the gateway error code, message and request id', async (t) => {
   const { gateway, client } = await harness(() => errorReply(400, 'INVALID_SIGN_DATA', 'data is not hex'));
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   await assert.rejects(
     client.sign('key_0123456789abcdef0123456789abcdef', { data: 'zz', data_type: 'RAW' }),
     (err: unknown) => {
@@ -232,7 +232,7 @@ test('retries exhausted: the last 503 is thrown after maxAttempts requests', asy
   const { gateway, client, sleeps } = await harness(() => errorReply(503, 'CLUSTER_UNAVAILABLE', 'no quorum'), {
     maxAttempts: 3,
   });
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   await assert.rejects(
     client.listKeys(),
     (err: unknown) => err instanceof CustosApiError && err.status === 503 && err.code === 'CLUSTER_UNAVAILABLE',
@@ -246,7 +246,7 @@ test('generateKey sends one automatic idempotency key, the same on every retry',
   const { gateway, client } = await harness((_req, i) =>
     i % 2 === 0 ? errorReply(503, 'CLUSTER_UNAVAILABLE', 'no quorum') : { status: 201, body: sampleKey() },
   );
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   await client.generateKey({});
   await client.generateKey({}, { idempotencyKey: 'mine-1' });
   const keys = gateway.requests.map((r) => r.headers['idempotency-key']);
@@ -268,7 +268,7 @@ test('iterateKeys follows next_cursor until it is null', async (t) => {
     const keys = page.ids.map((c) => sampleKey({ key_id: `key_${c.repeat(32)}` }));
     return { status: 200, body: { keys, next_cursor: page.next } };
   });
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   const ids: string[] = [];
   for await (const key of client.iterateKeys({ limit: 2, status: 'ACTIVE' })) ids.push(key.key_id);
   assert.deepEqual(
@@ -291,7 +291,7 @@ test('answers outside the contract become UNEXPECTED_RESPONSE errors', async (t)
       ? { status: 502, rawBody: '<html>Bad Gateway</html>', headers: { 'x-request-id': 'proxy-1' } }
       : { status: 200, body: { key_id: 'not-a-key' } },
   );
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   await assert.rejects(client.health(), (err: unknown) => {
     assert.ok(err instanceof CustosApiError);
     assert.deepEqual([err.status, err.code, err.requestId], [502, 'UNEXPECTED_RESPONSE', 'proxy-1']);
@@ -309,7 +309,7 @@ test('answers outside the contract become UNEXPECTED_RESPONSE errors', async (t)
 test('ready() returns a 503 "not ready" answer as data, without retrying', async (t) => {
   const notReady = { ready: false, quorum: 2, nodes: [] };
   const { gateway, client, sleeps } = await harness(() => ({ status: 503, body: notReady }));
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   assert.deepEqual(await client.ready(), notReady);
   assert.equal(gateway.requests.length, 1);
   assert.deepEqual(sleeps, []);
@@ -318,7 +318,7 @@ test('ready() returns a 503 "not ready" answer as data, without retrying', async
 
 test('updateStatus sends PUT with the reason and a base URL path prefix is kept', async (t) => {
   const gateway = await startScriptedGateway(() => ({ status: 200, body: sampleKey({ status: 'FROZEN' }) }));
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   const client = new CustosClient({
     baseUrl: `${gateway.url}/custos/`,
     accessKey: TEST_ACCESS_KEY,

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { signRequest, signatureMatches, stringToSign, NONCE_PATTERN } from './request-signing.ts';

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync,
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import * as tls from 'node:tls';
 import { DevPkiError, custosHome, ensureDevPki, loadTlsMaterial, pkiLayout, type PkiLayout } from './dev-pki.ts';
 import { CertificateIdentityError, identityOfCertificate, verifyIssuedBy } from './identity.ts';
@@ -18,7 +18,7 @@ function tempHome(): string {
   roots.push(dir);
   return dir;
 }
-after(() => roots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(() => roots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 function hasOpenssl(): boolean {
   try {
@@ -32,7 +32,7 @@ function hasOpenssl(): boolean {
 describe('dev PKI', () => {
   let home: string;
   let layout: PkiLayout;
-  before(async () => {
+  beforeAll(async () => {
     home = tempHome();
     layout = await ensureDevPki(home, NODES);
   });

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test, afterAll } from 'vitest';
 import { writeFileExclusive } from './exclusive-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'custos-excl-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('writes a new file with the exact mode and never replaces an existing one', async () => {
   const path = join(dir, 'nested/secret.key');

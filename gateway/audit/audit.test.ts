@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test, beforeEach, afterEach } from 'vitest';
 import { sql } from 'kysely';
 import { migrateToLatest, openDatabase, type Db } from '../db/index.ts';
 import { createAuditLog, type AuditLog } from './audit-log.ts';

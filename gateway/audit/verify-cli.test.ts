@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { loadOrCreateKeyFile } from '../auth/key-file.ts';
 import { migrateToLatest, openDatabase } from '../db/index.ts';
 import { createAuditLog } from './audit-log.ts';

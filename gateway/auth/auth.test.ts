@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import { AUTH_HEADERS, signRequest, TIMESTAMP_WINDOW_MS } from '../../common/auth/request-signing.ts';
 import {
   ACCESS_KEY,
@@ -12,10 +12,10 @@ import {
 
 describe('request authentication', () => {
   let gw: TestGateway;
-  before(async () => {
+  beforeAll(async () => {
     gw = await startTestGateway();
   });
-  after(async () => gw.close());
+  afterAll(async () => gw.close());
 
   async function expectRejected(
     res: Awaited<ReturnType<typeof signedRequest>>,

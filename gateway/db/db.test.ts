@@ -3,19 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import { createAccessKeyStore, provisionBootstrapKey } from '../auth/access-keys.ts';
 import { migrateToLatest, openDatabase, type Db } from './index.ts';
 
 describe('metadata database (SQLite)', () => {
   let dir: string;
   let db: Db;
-  before(async () => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'custos-db-'));
     db = openDatabase({ home: dir });
     await migrateToLatest(db);
   });
-  after(async () => {
+  afterAll(async () => {
     await db.destroy();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import { GenerateKeyRequestSchema } from '../../common/api/schemas.ts';
 import { createAuditLog } from '../audit/audit-log.ts';
 import { verifyAuditLog } from '../audit/verify.ts';
@@ -19,12 +19,12 @@ describe('metadata database on MariaDB (MySQL dialect)', () => {
   let n = 0;
   const freshUrl = () => server.createDatabase(`custos_t${++n}`);
 
-  before(async () => {
+  beforeAll(async () => {
     // A real server, never a skip: make test installs it (hack/setup.d/10-mariadb.sh).
     assert.ok(mariadbAvailable(), 'mariadbd is not installed: run hack/test-deps.sh');
     server = await startMariaDb();
   });
-  after(async () => server?.stop());
+  afterAll(async () => server?.stop());
 
   test('migrations run twice; access key secrets are sealed in the table', async () => {
     const db = openDatabase({ url: await freshUrl(), home: '/nonexistent' });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll, beforeEach } from 'vitest';
 import { MpcSessionError } from '../coordinator/types.ts';
 import {
   auditRows,
@@ -15,10 +15,10 @@ const EDDSA = { format: { curve: 'ED25519', algo_type: 'EDDSA' }, shard_properti
 
 describe('gateway API: bad input', () => {
   let gw: TestGateway;
-  before(async () => {
+  beforeAll(async () => {
     gw = await startTestGateway({ body_limit_bytes: 4096 });
   });
-  after(async () => gw.close());
+  afterAll(async () => gw.close());
   beforeEach(() => {
     gw.coordinator.health_ = healthyNodes();
     gw.coordinator.hang = false;

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import { healthyNodes, signedRequest, startTestGateway, type TestGateway } from './test-support.ts';
 
 describe('system routes', () => {
   let gw: TestGateway;
-  before(async () => {
+  beforeAll(async () => {
     gw = await startTestGateway();
   });
-  after(async () => gw.close());
+  afterAll(async () => gw.close());
 
   test('/health answers without auth and carries a request id', async () => {
     const res = await gw.app.inject({ method: 'GET', url: '/health' });

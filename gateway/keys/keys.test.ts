@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import { GenerateKeyRequestSchema } from '../../common/api/schemas.ts';
 import {
   auditRows,
@@ -15,10 +15,10 @@ const BODY = { format: { curve: 'ED25519', algo_type: 'EDDSA' }, label: 'hot-wal
 
 describe('key lifecycle', () => {
   let gw: TestGateway;
-  before(async () => {
+  beforeAll(async () => {
     gw = await startTestGateway({ mpc_timeout_ms: 200 });
   });
-  after(async () => gw.close());
+  afterAll(async () => gw.close());
 
   test('idempotent generate: same header and body returns the stored key with 200; another body is 409', async () => {
     const stored = await insertKey(gw.db, {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import { createMemoryNonceCache, createRedisNonceCache } from '../auth/nonce-cache.ts';
 import { redisAvailable, startRedis, type RedisServer } from './redis-server.ts';
 import { createMemoryRateLimiter, createRedisRateLimiter, takeToken } from './token-bucket.ts';
@@ -45,12 +45,12 @@ describe('nonce cache in memory', () => {
 
 describe('Redis-backed nonce cache and rate limiter', () => {
   let redis: RedisServer;
-  before(async () => {
+  beforeAll(async () => {
     // A real server, never a skip: make test installs it (hack/setup.d/10-debian-packages.sh).
     assert.ok(redisAvailable(), 'redis-server is not installed: run hack/test-deps.sh');
     redis = await startRedis();
   });
-  after(async () => redis?.stop());
+  afterAll(async () => redis?.stop());
 
   test('two replicas share nonces: a nonce used on one is refused on the other', async () => {
     const a = createRedisNonceCache(redis.client());

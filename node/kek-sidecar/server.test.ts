@@ -5,14 +5,14 @@ import { lstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test, afterAll } from 'vitest';
 import { pino } from 'pino';
 import { KekSocketError, fetchKekFromSocket, type KekSocketErrorCode } from '../unseal/kek-socket.ts';
 import { KekStatus, decodeKekResponse } from './protocol.ts';
 import { serveKek } from './server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'custos-kek-sock-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const log = pino({ level: 'silent' });
 const KEK = new Uint8Array(randomBytes(32));
 let n = 0;

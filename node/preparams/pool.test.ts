@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { decodePreParams, encodePreParams, validatePreParams } from '../../common/protocols/gg18/preparams.ts';
 import { fixturePreParams } from '../../common/protocols/gg18/fixtures.ts';
 import { PreParamsPool, type PreParamsStore } from './pool.ts';

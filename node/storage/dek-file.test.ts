@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test, afterAll } from 'vitest';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { scrypt } from '@noble/hashes/scrypt.js';
@@ -42,7 +42,7 @@ function tempDir(): string {
   roots.push(dir);
   return dir;
 }
-after(() => roots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(() => roots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 async function rejectsWith(promise: Promise<unknown>, code: UnsealErrorCode): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {

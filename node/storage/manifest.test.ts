@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { ClassicLevel } from 'classic-level';
 import { checkRecords, ManifestError } from './manifest.ts';
 import { ShareStore, ShareStoreError, type ShareRecord, type ShareStoreErrorCode } from './share-store.ts';

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test, afterAll } from 'vitest';
 import { ClassicLevel } from 'classic-level';
 import { createDekFile } from './dek-file.ts';
 import { dekFilePath, shareDbPath } from './paths.ts';
@@ -17,7 +17,7 @@ function tempDir(): string {
   roots.push(dir);
   return dir;
 }
-after(() => roots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(() => roots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 

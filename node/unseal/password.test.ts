@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test, afterAll } from 'vitest';
 import {
   MAX_PASSWORD_BYTES,
   UnsealPasswordError,
@@ -12,7 +12,7 @@ import {
 } from './password.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'custos-unseal-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const bytes = (s: string) => new Uint8Array(Buffer.from(s));
 
 async function rejectsWith(promise: Promise<unknown>, code: UnsealPasswordErrorCode): Promise<void> {

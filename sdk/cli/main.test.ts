@@ -1,5 +1,5 @@
 /** The `custos` executable as a real process (shebang and all) against a signature-verifying gateway. */
-import { test } from 'node:test';
+import { test, type TestContext } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,11 +41,9 @@ function runCustos(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
-type TestContext = { after: (fn: () => unknown) => void };
-
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'custos-cli-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -59,7 +57,7 @@ function custosHome(t: TestContext, baseUrl: string): string {
 
 async function withGateway(t: TestContext, script: Script) {
   const gateway: ScriptedGateway = await startScriptedGateway(script);
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   return { gateway, env: { CUSTOS_HOME: custosHome(t, gateway.url) } };
 }
 
@@ -113,7 +111,7 @@ test('keys sign --type EIP712 --data-file sends the typed data', async (t) => {
 
 test('keys status with --credentials FILE and --base-url overriding the file', async (t) => {
   const gateway = await startScriptedGateway(() => ({ status: 200, body: sampleKey({ status: 'ARCHIVED' }) }));
-  t.after(() => gateway.close());
+  t.onTestFinished(() => gateway.close());
   const home = custosHome(t, 'http://127.0.0.1:9'); // the file's own URL is never dialled
   const run = await runCustos(
     ['--credentials', join(home, 'credentials.json'), '--base-url', gateway.url, 'keys', 'status', KEY, 'ARCHIVED'],

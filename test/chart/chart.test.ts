@@ -4,7 +4,7 @@
  * generated from a real API server (see support/schemas.ts); helm and kubeconform are built by
  * hack/kube/build.sh.
  */
-import { after, before, test } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -73,7 +73,7 @@ const writeDocs = (name: string, docs: unknown[]): string => {
   return file;
 };
 
-before(async () => {
+beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'custos-chart-'));
   schemas = join(work, 'schemas');
   binary('helm');
@@ -96,7 +96,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await cp?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });

@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import { pino } from 'pino';
 import { ensureDevPki } from '../../common/pki/dev-pki.ts';
 import { createGrpcCoordinator } from '../../gateway/coordinator/grpc-coordinator.ts';
@@ -32,7 +32,7 @@ const socket = join(run, 'kek.sock');
 let token: SoftHsmToken;
 const started: Proc[] = [];
 
-before(async () => {
+beforeAll(async () => {
   token = initSoftHsmToken(join(root, 'hsm'), TOKEN, PIN);
   createKeys(token, [
     { label: KEY, kind: 'hmac', value: KEY_VALUE, extractable: false },
@@ -44,7 +44,7 @@ before(async () => {
   writeFileSync(join(run, 'wrong-pin'), 'not-the-pin\n', { mode: 0o600 });
   await ensureDevPki(home, [NODE]);
 });
-after(async () => {
+afterAll(async () => {
   await Promise.all(started.map((p) => p.stop()));
   rmSync(root, { recursive: true, force: true });
 });
@@ -110,7 +110,7 @@ async function sidecarFails(proc: Proc, code: string): Promise<void> {
   assert.ok(!proc.output.includes(PIN), 'the PIN is never printed');
 }
 
-describe('HSM unseal through the PKCS#11 sidecar', { concurrency: false }, () => {
+describe('HSM unseal through the PKCS#11 sidecar', () => {
   let firstDek: Buffer;
 
   test('the HSM key is sensitive: the token will not hand out its value', () => {

@@ -2,7 +2,7 @@
  * End to end through real processes: four TSS nodes and the gateway over mTLS on loopback, driven
  * through the HTTP API with the SDK. Signatures are checked with standard, non-threshold verifiers.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
@@ -24,11 +24,11 @@ function verifyBls(signature: string, message: Uint8Array, publicKey: string): b
 let cluster: LocalCluster;
 let client: CustosClient;
 
-before(async () => {
+beforeAll(async () => {
   cluster = await startLocalCluster({ gg18PoolSize: 0 });
   client = new CustosClient({ baseUrl: cluster.baseUrl, accessKey: cluster.accessKey, secretKey: cluster.secretKey });
 });
-after(async () => {
+afterAll(async () => {
   await cluster?.stop();
 });
 

@@ -3,7 +3,7 @@
  * pre-params pools start empty), HASH, EIP-191 and EIP-712 signatures checked with ethers and
  * @noble/curves, addresses checked against independent libraries, and signing with a holder down.
  */
-import { after, before, test } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
@@ -40,7 +40,7 @@ const typedData = {
   message: { to: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB', amount: '1000000000000000000', memo: 'withdrawal #42' },
 };
 
-before(async () => {
+beforeAll(async () => {
   cluster = await startLocalCluster({ gg18PoolSize: 0 });
   // Keygen waits while three nodes generate safe primes for their Paillier keys.
   client = new CustosClient({
@@ -51,7 +51,7 @@ before(async () => {
   });
   key = await client.generateKey({ format: { algo_type: 'GG18', curve: 'SECP256K1' }, label: 'gg18-it' });
 });
-after(async () => {
+afterAll(async () => {
   await cluster?.stop();
 });
 

@@ -5,7 +5,7 @@
  * all relay traffic stays unreadable with every node's certificate key (forward secrecy), and a
  * recorded session-open replayed to a restarted node is refused.
  */
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll, beforeEach } from 'vitest';
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -36,7 +36,7 @@ let intercept: RelayInterceptor = (d) => d;
 const holders = ['tss1', 'tss2', 'tss3'];
 const newKeyId = () => `key_${randomBytes(16).toString('hex')}`;
 
-before(async () => {
+beforeAll(async () => {
   cluster = await startLocalCluster({ gg18PoolSize: 0 });
   coordinator = createGrpcCoordinator({
     home: cluster.home,
@@ -49,7 +49,7 @@ before(async () => {
     relayInterceptor: (d, from) => intercept(d, from),
   });
 });
-after(async () => {
+afterAll(async () => {
   await coordinator?.close();
   await cluster?.stop();
 });

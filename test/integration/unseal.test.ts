@@ -2,7 +2,7 @@
  * The node process and its unseal password: a wrong password or a tampered .dek stops the node
  * with a clear error before it serves sessions, and changes nothing on disk.
  */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -2,7 +2,7 @@
  * The operator entrypoint (operator/main.ts) as real processes: two replicas, the leader is
  * SIGKILLed (no lease release, as in a crash) and the standby takes over once the lease expires.
  */
-import { after, before, test } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -43,7 +43,7 @@ const holder = async () =>
   )?.spec?.holderIdentity;
 const metrics = async (name: string) => (await fetch(`http://127.0.0.1:${procs.get(name)!.port}/metrics`)).text();
 
-before(async () => {
+beforeAll(async () => {
   cp = await startControlPlane();
   client = clientFor(cp).client;
   await installCrds(client, [
@@ -54,7 +54,7 @@ before(async () => {
   await ensureNamespace(client, 'vault');
 });
 
-after(async () => {
+afterAll(async () => {
   for (const { child } of procs.values()) if (child.exitCode === null) child.kill('SIGKILL');
   await cp?.stop();
 });

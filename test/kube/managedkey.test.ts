@@ -4,7 +4,7 @@
  * through the KmsCluster's custos.dev/gateway-url annotation and signs with the access key held in
  * the operator credentials Secret, pre-seeded here with the local gateway's bootstrap key.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -45,7 +45,7 @@ const keyStatus = (o: KubeObject | undefined) =>
     keyStatus?: string;
   };
 
-before(async () => {
+beforeAll(async () => {
   [cp, lc] = await Promise.all([startControlPlane(), startLocalCluster({ nodeCount: 4, gg18PoolSize: 0 })]);
   client = clientFor(cp).client;
   gateway = new GatewayClient({ baseUrl: lc.baseUrl, accessKey: lc.accessKey, secretKey: lc.secretKey });
@@ -72,7 +72,7 @@ before(async () => {
   await eventually('leadership', async () => op.leading);
 });
 
-after(async () => {
+afterAll(async () => {
   await op?.stop();
   await Promise.all([cp?.stop(), lc?.stop()]);
 });

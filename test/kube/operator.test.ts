@@ -3,7 +3,7 @@
  * hack/kube/build.sh). No kubelet and no cert-manager controller run: the tests patch pod and
  * Certificate status the way they would.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from './support/control-plane.ts';
@@ -37,7 +37,7 @@ const list = async (path: string, selector = 'app.kubernetes.io/instance=custody
   (await client.list(path, `labelSelector=${encodeURIComponent(selector)}`)).items;
 const getCluster = () => client.get(`${CR}/namespaces/${NS}/kmsclusters/custody`);
 
-before(async () => {
+beforeAll(async () => {
   cp = await startControlPlane();
   client = clientFor(cp).client;
   await installCrds(client, [
@@ -48,7 +48,7 @@ before(async () => {
   await ensureNamespace(client, 'custos-system');
 });
 
-after(async () => {
+afterAll(async () => {
   await op?.stop();
   await cp?.stop();
 });

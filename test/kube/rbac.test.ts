@@ -3,7 +3,7 @@
  * Role and bindings (rendered by helm) are installed into a real API server, and the operator runs
  * impersonating that ServiceAccount.
  */
-import { after, before, test } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ let admin: KubeClient;
 let op: Operator;
 let asOperator: KubeClient;
 
-before(async () => {
+beforeAll(async () => {
   cp = await startControlPlane();
   admin = clientFor(cp).client;
   await installCrds(admin, [
@@ -65,7 +65,7 @@ before(async () => {
   op.start();
 });
 
-after(async () => {
+afterAll(async () => {
   await op?.stop();
   await cp?.stop();
 });

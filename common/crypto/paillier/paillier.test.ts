@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { fixturePreParams } from '../../protocols/gg18/fixtures.ts';
 import { randomBelow } from '../bigint/index.ts';
 import {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { fixturePreParams } from '../../protocols/gg18/fixtures.ts';
 import { isProbablePrime, modPow, randomBelow, randomBits, randomUnit } from '../bigint/index.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it, beforeAll } from 'vitest';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { bytesToHex, hexToBytes } from '@noble/curves/utils.js';
 import herumi from 'bls-eth-wasm';
@@ -60,7 +60,7 @@ const SPEC_SIGN_CASES = [
   },
 ] as const;
 
-before(() => herumi.init(herumi.BLS12_381));
+beforeAll(() => herumi.init(herumi.BLS12_381));
 
 describe('BLS ciphersuite', () => {
   it('noble with our DST reproduces the consensus-spec sign cases; herumi agrees', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { ProtocolAbort, type SessionContext } from '../types.ts';
 import { checkKeygenContext, checkSigningContext, onePerSender, RoundCounter } from './session.ts';
 

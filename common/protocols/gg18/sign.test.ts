@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { computeAddress, recoverAddress } from 'ethers';
 import { ProtocolAbort, type OutboundMessage, type PartyId } from '../types.ts';
