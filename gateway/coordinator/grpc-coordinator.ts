@@ -9,7 +9,6 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { devTlsPaths, ReloadingTls } from '../../common/pki/tls-files.ts';
 import { identityOfCertificate, peerMismatch } from '../../common/pki/identity.ts';
-import { loadTlsMaterial } from '../../common/pki/dev-pki.ts';
 import { judgeAccusation } from '../../common/abort/evidence.ts';
 import { keygenTranscriptId, SignPolicySchema } from '../../common/authz/client-keys.ts';
 import { certificatePublicKey } from '../../common/envelope/envelope.ts';
