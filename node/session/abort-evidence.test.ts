@@ -5,7 +5,7 @@
  */
 import { describe, test, beforeAll } from 'vitest';
 import assert from 'node:assert/strict';
-import { createPrivateKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { NonceReplayCache } from '../authz/client-authorization.ts';
 import { makePeerVerifier } from '../server.ts';
 import type { ShareRecord } from '../storage/share-store.ts';
 import { MpcSession } from './session.ts';
+import { oldEciesAttempts } from '../../test/support/old-ecies.ts';
 
 const holders = ['tss1', 'tss2', 'tss3'];
 let home: string;
@@ -190,6 +191,19 @@ describe('identifiable abort with evidence', { timeout: 60_000 }, () => {
     assert.equal(verdict.outcome, 'guilty');
     assert.equal((verdict as { culprit: string }).culprit, 'tss3');
     assert.match(verdict.reason, /does not match its sender’s commitments/);
+
+    // The certificate keys, all of them, still open nothing: only the revealed session secret does.
+    const certPrivate = holders.map((id) => keys.get(id)!.signingKey);
+    const certPublic = certPrivate.map((k) => createPublicKey(k));
+    const shareEnvelope = evidence.envelopes.find((e) => e.to === 'tss1')!;
+    const asEnvelope: Envelope = {
+      ...shareEnvelope,
+      body: Buffer.from(shareEnvelope.body, 'hex'),
+      ephemeral_public_key: Buffer.from(shareEnvelope.ephemeral_public_key, 'hex'),
+      iv: Buffer.from(shareEnvelope.iv, 'hex'),
+      signature: Buffer.from(shareEnvelope.signature, 'hex'),
+    };
+    assert.equal(oldEciesAttempts(asEnvelope, certPrivate, certPublic), 0);
 
     // Tampering with the evidence turns it against the accuser, never the accused.
     const wrongSecret = { ...evidence, pair_secret: randomBytes(32).toString('hex') };
