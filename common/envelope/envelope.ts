@@ -1,7 +1,7 @@
 /**
- * End-to-end protection of MPC protocol messages between TSS nodes (DESIGN section 2). The gateway
- * relays envelopes but can neither read point-to-point payloads, alter any payload, move one to
- * another session, round, sender or recipient, nor forge one.
+ * End-to-end protection of MPC protocol messages between TSS nodes (docs/security.md, "Node
+ * envelopes"). The gateway relays envelopes but can neither read point-to-point payloads, alter
+ * any payload, move one to another session, round, sender or recipient, nor forge one.
  *
  * Every envelope is signed by the sender's certificate key over the session id, round, sender,
  * recipient and content. The certificate key only signs: point-to-point payloads are encrypted

@@ -103,7 +103,10 @@ export class SessionKeys {
     return this.pairSecrets.has(peer);
   }
 
-  /** The pairwise secret with `peer`; only valid until `erase`. */
+  /**
+   * The pairwise secret with `peer`; only valid until `erase`. It leaves the node only as evidence
+   * against `peer` after a judged DKG abort (common/abort/evidence.ts).
+   */
   pairSecret(peer: string): Uint8Array {
     const secret = this.pairSecrets.get(peer);
     if (!secret) throw new EnvelopeError('AUTH_FAILED', `no session key from ${peer} yet`);
