@@ -11,6 +11,7 @@ import { loadNodeConfig, type NodeConfig } from './config.ts';
 import { openPreParamsPool } from './preparams/encrypted-store.ts';
 import type { PreParamsPool } from './preparams/pool.ts';
 import { createNodeServer } from './server.ts';
+import { SeenSessions } from './session/seen-sessions.ts';
 import { unsealOrInit, unsealOrInitWithKek } from './storage/dek-file.ts';
 import { dekFilePath, shareDbPath } from './storage/paths.ts';
 import { ShareStore } from './storage/share-store.ts';
@@ -28,15 +29,15 @@ async function main(): Promise<void> {
     },
   ).start();
   // Both stay undefined while sealed; set once the password unwrapped the DEK.
-  const unsealed: { store?: ShareStore; pool?: PreParamsPool } = {};
+  const unsealed: { store?: ShareStore; pool?: PreParamsPool; seen?: SeenSessions } = {};
   const preParams = {
     take: () => (unsealed.pool ? unsealed.pool.take() : Promise.reject(new Error(`${config.nodeId} is sealed`))),
-    takeReady: () => unsealed.pool?.takeReady(),
   };
   const server = createNodeServer(
     {
       nodeId: config.nodeId,
       shares: () => unsealed.store,
+      seenSessions: () => unsealed.seen,
       schemes: builtinSchemes({ gg18PreParams: preParams }),
       preParamsReady: () => unsealed.pool?.size ?? 0,
       abortLimit: config.abortLimit,
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   unsealed.pool = await openPreParamsPool(store, config.gg18PoolSize, (err) =>
     log.error({ err: (err as Error).message }, 'could not persist GG18 pre-params'),
   );
+  unsealed.seen = await SeenSessions.open(store);
   unsealed.store = store;
   log.info({ shares: await store.count(), gg18PreParams: unsealed.pool.size }, 'unsealed, serving sessions');
 }

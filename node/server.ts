@@ -22,6 +22,7 @@ import {
 import { GATEWAY_TRUSTED_POLICY, PolicyChangeSchema, policyHash } from '../common/authz/client-keys.ts';
 import { AuthorizationError, checkPolicyChange, NonceReplayCache } from './authz/client-authorization.ts';
 import { UnattributedAbortLimit, type SecretStore } from './aborts/abort-limit.ts';
+import type { SeenSessions } from './session/seen-sessions.ts';
 import { MpcSession, type ShareAccess } from './session/session.ts';
 
 export const NODE_VERSION = '0.1.0';
@@ -32,6 +33,8 @@ export interface NodeState {
   shares(): (ShareAccess & SecretStore & { count(): Promise<number> }) | undefined;
   /** Unattributed sign aborts per key after which the node refuses that key until cleared. */
   readonly abortLimit: number;
+  /** Session ids already used; undefined while sealed. */
+  seenSessions(): SeenSessions | undefined;
   readonly schemes: ReadonlyMap<string, ThresholdScheme>;
   /** GG18 pre-params ready now. */
   preParamsReady(): number;
@@ -149,6 +152,7 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
       return;
     }
     const shares = state.shares();
+    const seen = state.seenSessions();
     let mpc: MpcSession | undefined;
     const send = (frame: NodeFrame) => {
       if (!call.writableEnded) call.write(frame);
@@ -170,7 +174,7 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
           });
           return call.end();
         }
-        if (!shares) {
+        if (!shares || !seen) {
           send({
             frame: 'error',
             error: { code: 'SEALED', message: `${state.nodeId} is sealed`, culprit: '', evidence: new Uint8Array() },
@@ -187,6 +191,7 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
           clientNonces,
           startedAtMs,
           aborts,
+          claimSession: (id, deadlineMs) => seen.claim(id, deadlineMs),
         });
         live.add(mpc);
         void mpc.begin(frame.start);

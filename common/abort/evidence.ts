@@ -5,34 +5,29 @@
  * - the culprit's envelopes of this session (and the other participants' broadcasts), each signed
  *   by its sender's certificate key and bound to session, round, sender and recipient, so the
  *   accuser can neither invent nor alter what the culprit said;
- * - for each of the culprit's point-to-point envelopes to the accuser, the ECDH shared point
- *   Z = d·E (d: the accuser's key, E: the envelope's ephemeral key) with a Chaum–Pedersen proof
- *   that log_G(D) = log_E(Z). Z opens that one envelope and no other (the key derivation binds
- *   E and the envelope's session, round, sender and recipient). It is revealed only for envelopes
- *   that decrypted, i.e. whose sender knew Z already, so it tells the culprit nothing and gives
- *   nobody a decryption oracle for the accuser's key.
+ * - when the culprit sent the accuser point-to-point envelopes, the pairwise session secret of the
+ *   two (session-keys.ts), which opens their traffic of this one session and nothing else. One of
+ *   the two is dishonest whenever an accusation is made, and that one knows every message between
+ *   them already, so the reveal shows the judge no more than a corrupted party's view. It is not
+ *   checked against the key exchange (X25519 has no proof of equality of discrete logarithms);
+ *   it is checked by the culprit-signed ciphertext itself: each message key is HKDF of the secret
+ *   and the envelope's AAD, so a false secret yields an unrelated AES-256-GCM key under which the
+ *   culprit's tag verifies with probability about 2^-128.
+ *
+ * Secrets are revealed only for DKG keygen sessions of algorithms that judge them: signing
+ * sessions are never opened (FROST and BLS signing have no point-to-point messages; GG18 aborts
+ * stay unattributed).
  *
  * The judge checks all of that and then re-runs the protocol's own checks on the culprit's
  * messages (ThresholdScheme.judge). Guilty: the culprit is blamed. Refuted (forged evidence, or
  * messages that pass every check): the accuser is. Otherwise the abort is unattributed.
  */
-import { p256 } from '@noble/curves/nist.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { randomBytes, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import {
-  decryptWithSharedSecret,
-  envelopeSignatureValid,
-  rawPublicKey,
-  type EnvelopeKeys,
-} from '../envelope/envelope.ts';
+import { decryptEnvelope, envelopeSignatureValid } from '../envelope/envelope.ts';
 import type { PartyId, SentMessage, SessionContext, ThresholdScheme } from '../protocols/types.ts';
-import type { Envelope } from '../rpc/tss-service.ts';
-
-const Point = p256.Point;
-const ORDER = Point.Fn.ORDER;
-const DLEQ_DST = 'custos-abort-reveal-dleq-v1';
+import type { Envelope, SessionKind } from '../rpc/tss-service.ts';
 
 const HexSchema = z
   .string()
@@ -50,15 +45,13 @@ const WireEnvelopeSchema = z
     signature: HexSchema,
   })
   .strict();
-const RevealSchema = z
-  .object({ envelope: z.number().int().min(0), shared_point: HexSchema, c: HexSchema, s: HexSchema })
-  .strict();
 export const AbortEvidenceSchema = z
   .object({
     accuser: z.string().max(64),
     culprit: z.string().max(64),
     envelopes: z.array(WireEnvelopeSchema).max(256),
-    reveals: z.array(RevealSchema).max(64),
+    /** The accuser's pairwise session secret with the culprit, hex; empty when nothing is revealed. */
+    pair_secret: z.string().regex(/^([0-9a-f]{64})?$/),
   })
   .strict();
 export type AbortEvidence = z.infer<typeof AbortEvidenceSchema>;
@@ -84,73 +77,31 @@ const fromWire = (w: z.infer<typeof WireEnvelopeSchema>): Envelope => ({
   signature: hexToBytes(w.signature),
 });
 
-function challenge(points: readonly InstanceType<typeof Point>[], context: Uint8Array): bigint {
-  const parts = [new TextEncoder().encode(DLEQ_DST), context, ...points.map((p) => p.toBytes(true))];
-  const h = sha256(Uint8Array.from(parts.flatMap((p) => [...p])));
-  return BigInt(`0x${bytesToHex(h)}`) % ORDER;
+/** Whether an accuser may reveal a pairwise session secret: DKG keygens of algorithms that judge them. */
+export function mayRevealPairSecret(kind: SessionKind, scheme: ThresholdScheme): boolean {
+  return kind === 'KEYGEN' && scheme.judge !== undefined;
 }
-
-function scalarOf(keys: EnvelopeKeys): bigint {
-  return BigInt(`0x${keys.ecdh.getPrivateKey('hex')}`);
-}
-
-/** Chaum–Pedersen proof that Z = d·E for the d with D = d·G, bound to `context`. */
-export function proveSharedPoint(keys: EnvelopeKeys, ephemeral: Uint8Array, context: Uint8Array) {
-  const d = scalarOf(keys);
-  const E = Point.fromBytes(ephemeral);
-  const D = Point.BASE.multiply(d);
-  const Z = E.multiply(d);
-  const k = (BigInt(`0x${randomBytes(48).toString('hex')}`) % (ORDER - 1n)) + 1n;
-  const c = challenge([D, E, Z, Point.BASE.multiply(k), E.multiply(k)], context);
-  const s = (k + c * d) % ORDER;
-  return { sharedPoint: Z.toBytes(true), c, s };
-}
-
-/** Verifies the proof; returns Z's x-coordinate (the ECDH secret) when it holds. */
-export function verifySharedPoint(
-  recipientKey: KeyObject,
-  ephemeral: Uint8Array,
-  reveal: { shared_point: string; c: string; s: string },
-  context: Uint8Array,
-): Uint8Array | undefined {
-  try {
-    const D = Point.fromBytes(rawPublicKey(recipientKey));
-    const E = Point.fromBytes(ephemeral);
-    const Z = Point.fromBytes(hexToBytes(reveal.shared_point));
-    const c = BigInt(`0x${reveal.c || '0'}`);
-    const s = BigInt(`0x${reveal.s || '0'}`);
-    if (c >= ORDER || s <= 0n || s >= ORDER) return undefined;
-    const A1 = Point.BASE.multiply(s).subtract(D.multiplyUnsafe(c));
-    const A2 = E.multiply(s).subtract(Z.multiplyUnsafe(c));
-    if (challenge([D, E, Z, A1, A2], context) !== c) return undefined;
-    return Z.toBytes(false).subarray(1, 33);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Binds a reveal to the one envelope it opens. */
-const revealContext = (env: Envelope) => sha256(Uint8Array.from([...env.signature, ...env.ephemeral_public_key]));
 
 /**
  * The evidence an accuser sends with an abort: the culprit's envelopes, everybody's broadcasts,
- * and a proven reveal for each of the culprit's point-to-point envelopes to the accuser.
+ * and (only where `mayRevealPairSecret`) the pairwise secret that opens the culprit's
+ * point-to-point envelopes to the accuser.
  */
-export function buildEvidence(keys: EnvelopeKeys, culprit: PartyId, received: readonly Envelope[]): AbortEvidence {
+export function buildEvidence(input: {
+  accuser: PartyId;
+  culprit: PartyId;
+  received: readonly Envelope[];
+  pairSecret?: Uint8Array;
+}): AbortEvidence {
+  const { accuser, culprit, received, pairSecret } = input;
   const chosen = received.filter((e) => e.from === culprit || e.to === '');
-  const reveals = chosen.flatMap((env, index) => {
-    if (env.from !== culprit || env.to !== keys.nodeId) return [];
-    const proof = proveSharedPoint(keys, env.ephemeral_public_key, revealContext(env));
-    return [
-      {
-        envelope: index,
-        shared_point: bytesToHex(proof.sharedPoint),
-        c: proof.c.toString(16),
-        s: proof.s.toString(16),
-      },
-    ];
-  });
-  return { accuser: keys.nodeId, culprit, envelopes: chosen.map(toWire), reveals };
+  const opens = chosen.some((e) => e.from === culprit && e.to === accuser);
+  return {
+    accuser,
+    culprit,
+    envelopes: chosen.map(toWire),
+    pair_secret: opens && pairSecret ? bytesToHex(pairSecret) : '',
+  };
 }
 
 export type Judgement =
@@ -172,7 +123,7 @@ export function judgeAccusation(input: {
 }): Judgement {
   const parsed = AbortEvidenceSchema.safeParse(input.evidence);
   if (!parsed.success) return { outcome: 'unattributed', reason: 'no evidence, or malformed evidence' };
-  const { accuser, culprit, reveals } = parsed.data;
+  const { accuser, culprit } = parsed.data;
   const parties = input.ctx.parties;
   if (!parties.includes(accuser) || !parties.includes(culprit) || accuser === culprit) {
     return { outcome: 'unattributed', reason: 'accuser or culprit is not a participant' };
@@ -196,16 +147,16 @@ export function judgeAccusation(input: {
       continue;
     }
     if (env.from !== culprit || env.to !== accuser) continue;
-    const reveal = reveals.find((r) => r.envelope === index);
-    const accuserKey = input.certificateKey(accuser)!;
-    const shared = reveal && verifySharedPoint(accuserKey, env.ephemeral_public_key, reveal, revealContext(env));
-    if (!shared) return refuted(`envelope ${index} comes without a valid proof of its decryption`);
+    if (!mayRevealPairSecret(input.kind, input.scheme)) {
+      return { outcome: 'unattributed', reason: 'point-to-point messages of this session are never revealed' };
+    }
+    if (!parsed.data.pair_secret) return refuted(`envelope ${index} comes without the secret that opens it`);
     try {
       messages.push({
         from: env.from,
         round: env.round,
         to: env.to,
-        payload: decryptWithSharedSecret(env, accuserKey, shared),
+        payload: decryptEnvelope(env, hexToBytes(parsed.data.pair_secret)),
       });
     } catch {
       return refuted(`the revealed secret does not open envelope ${index}`);

@@ -1,15 +1,18 @@
 /**
- * End-to-end protection of MPC protocol messages between TSS nodes (DESIGN section 2). The gateway
- * relays envelopes but can neither read point-to-point payloads, alter any payload, move one to
- * another session, round, sender or recipient, nor forge one: every envelope is signed by the
- * sender's certificate key over the session id, round, sender and recipient, and point-to-point
- * payloads are encrypted to the recipient's certificate key with ECIES (ephemeral P-256 ECDH,
- * HKDF-SHA-256, AES-256-GCM) under the same associated data.
+ * End-to-end protection of MPC protocol messages between TSS nodes (docs/security.md, "Node
+ * envelopes"). The gateway relays envelopes but can neither read point-to-point payloads, alter
+ * any payload, move one to another session, round, sender or recipient, nor forge one.
+ *
+ * Every envelope is signed by the sender's certificate key over the session id, round, sender,
+ * recipient and content. The certificate key only signs: point-to-point payloads are encrypted
+ * with AES-256-GCM under a key derived from a per-session pairwise secret (session-keys.ts: X25519
+ * of two ephemeral keys, each published in its owner's signed round-0 broadcast and erased when
+ * the session ends), so a recording of relay traffic stays unreadable even to someone who later
+ * obtains every node's certificate key (forward secrecy).
  */
 import {
   createCipheriv,
   createDecipheriv,
-  createECDH,
   hkdfSync,
   randomBytes,
   sign,
@@ -19,8 +22,7 @@ import {
 } from 'node:crypto';
 import type { Envelope } from '../rpc/tss-service.ts';
 
-const DOMAIN = 'custos-envelope-v1';
-const CURVE = 'prime256v1';
+const DOMAIN = 'custos-envelope-v2';
 
 export class EnvelopeError extends Error {
   constructor(
@@ -32,30 +34,17 @@ export class EnvelopeError extends Error {
   }
 }
 
-/** A node's certificate key pair, as the envelope layer uses it. */
+/** A node's certificate key, as the envelope layer uses it: for signing only. */
 export interface EnvelopeKeys {
   readonly nodeId: string;
   readonly signingKey: KeyObject;
-  /** The same private scalar as an ECDH object, for decrypting point-to-point payloads. */
-  readonly ecdh: ReturnType<typeof createECDH>;
 }
 
 export function envelopeKeysFrom(nodeId: string, privateKey: KeyObject): EnvelopeKeys {
   const jwk = privateKey.export({ format: 'jwk' });
   if (jwk.crv !== 'P-256' || !jwk.d)
     throw new EnvelopeError('MALFORMED', `${nodeId}: certificate key must be ECDSA P-256`);
-  const ecdh = createECDH(CURVE);
-  const d = Buffer.from(jwk.d, 'base64url');
-  ecdh.setPrivateKey(d);
-  d.fill(0);
-  return { nodeId, signingKey: privateKey, ecdh };
-}
-
-/** Uncompressed SEC1 encoding of a P-256 public key taken from a certificate. */
-export function rawPublicKey(publicKey: KeyObject): Buffer {
-  const jwk = publicKey.export({ format: 'jwk' });
-  if (jwk.crv !== 'P-256' || !jwk.x || !jwk.y) throw new EnvelopeError('MALFORMED', 'peer key must be ECDSA P-256');
-  return Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+  return { nodeId, signingKey: privateKey };
 }
 
 function lengthPrefixed(s: string): Buffer {
@@ -87,9 +76,9 @@ function signedBytes(aad: Buffer, env: Pick<Envelope, 'ephemeral_public_key' | '
   ]);
 }
 
-function deriveKey(shared: Buffer, ephemeralPublic: Uint8Array, recipientPublic: Uint8Array, aad: Buffer): Buffer {
-  const salt = Buffer.concat([Buffer.from(ephemeralPublic), Buffer.from(recipientPublic)]);
-  return Buffer.from(hkdfSync('sha256', shared, salt, aad, 32));
+/** The AES-256-GCM key of one envelope: the pairwise session secret expanded with its AAD. */
+function messageKey(pairSecret: Uint8Array, aad: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', pairSecret, Buffer.alloc(0), aad, 32));
 }
 
 export interface EnvelopeHeader {
@@ -100,29 +89,35 @@ export interface EnvelopeHeader {
   readonly to: string;
 }
 
-/** Seals a payload: encrypted to `recipientKey` when `to` is set, signed in every case. */
+export interface SealOptions {
+  /** Point-to-point: the pairwise session secret shared with `header.to`. */
+  readonly pairSecret?: Uint8Array;
+  /** The sender's session ephemeral public key, published in its round-0 broadcast. */
+  readonly ephemeralPublicKey?: Uint8Array;
+}
+
+/** Seals a payload: encrypted under the pairwise session secret when `to` is set, signed in every case. */
 export function sealEnvelope(
   header: EnvelopeHeader,
   payload: Uint8Array,
   sender: EnvelopeKeys,
-  recipientKey?: KeyObject,
+  options: SealOptions = {},
 ): Envelope {
   const aad = envelopeAad(header.sessionId, header.round, header.from, header.to);
   let body: Buffer;
-  let ephemeralPublic = Buffer.alloc(0);
   let iv = Buffer.alloc(0);
+  const ephemeralPublic = Buffer.from(options.ephemeralPublicKey ?? []);
   if (header.to) {
-    if (!recipientKey) throw new EnvelopeError('MALFORMED', `no certificate key for recipient ${header.to}`);
-    const recipientPublic = rawPublicKey(recipientKey);
-    const ephemeral = createECDH(CURVE);
-    ephemeralPublic = ephemeral.generateKeys();
-    const shared = ephemeral.computeSecret(recipientPublic);
-    const key = deriveKey(shared, ephemeralPublic, recipientPublic, aad);
+    if (!options.pairSecret) throw new EnvelopeError('MALFORMED', `no session key for recipient ${header.to}`);
+    if (ephemeralPublic.length) throw new EnvelopeError('MALFORMED', 'ephemeral keys are published in broadcasts');
+    const key = messageKey(options.pairSecret, aad);
     iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad);
-    body = Buffer.concat([cipher.update(payload), cipher.final(), cipher.getAuthTag()]);
-    shared.fill(0);
-    key.fill(0);
+    try {
+      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad);
+      body = Buffer.concat([cipher.update(payload), cipher.final(), cipher.getAuthTag()]);
+    } finally {
+      key.fill(0);
+    }
   } else {
     body = Buffer.from(payload);
   }
@@ -141,15 +136,17 @@ export function sealEnvelope(
 }
 
 /**
- * Verifies and opens an envelope addressed to `recipient` (or broadcast) in the expected session
- * and round. `senderKey` must be the certificate key of the node named in `env.from`.
+ * Verifies the signature of an envelope addressed to `recipient` (or broadcast) in the expected
+ * session and round. `senderKey` must be the certificate key of the node named in `env.from`.
+ * Returns a broadcast's payload and signed ephemeral key; a point-to-point envelope still needs
+ * `decryptEnvelope` once the pairwise secret with its sender is known.
  */
-export function openEnvelope(
+export function verifyEnvelope(
   env: Envelope,
   expected: { sessionId: string; round: number },
-  recipient: EnvelopeKeys,
+  recipient: string,
   senderKey: KeyObject,
-): Uint8Array {
+): { payload: Uint8Array; ephemeralPublicKey: Uint8Array } {
   if (env.session_id !== expected.sessionId) {
     throw new EnvelopeError('MISDIRECTED', `envelope from ${env.from} belongs to another session`);
   }
@@ -159,25 +156,24 @@ export function openEnvelope(
       `envelope from ${env.from} is for round ${env.round}, expected ${expected.round}`,
     );
   }
-  if (env.to !== '' && env.to !== recipient.nodeId) {
+  if (env.to !== '' && env.to !== recipient) {
     throw new EnvelopeError('MISDIRECTED', `envelope from ${env.from} is addressed to ${env.to}`);
   }
   const aad = envelopeAad(env.session_id, env.round, env.from, env.to);
   const authentic = verify('sha256', signedBytes(aad, env), senderKey, Buffer.from(env.signature));
   if (!authentic) throw new EnvelopeError('AUTH_FAILED', `envelope claimed from ${env.from} has a bad signature`);
-  if (env.to === '') return Uint8Array.from(env.body);
+  if (env.to !== '' && env.ephemeral_public_key.length)
+    throw new EnvelopeError('MALFORMED', `point-to-point envelope from ${env.from} carries an ephemeral key`);
+  return { payload: Uint8Array.from(env.body), ephemeralPublicKey: Uint8Array.from(env.ephemeral_public_key) };
+}
 
+/** Decrypts a verified point-to-point envelope with the pairwise session secret of its sender. */
+export function decryptEnvelope(env: Envelope, pairSecret: Uint8Array): Uint8Array {
   const body = Buffer.from(env.body);
-  if (env.iv.length !== 12 || body.length < 16)
+  if (env.to === '' || env.iv.length !== 12 || body.length < 16)
     throw new EnvelopeError('MALFORMED', `envelope from ${env.from} is malformed`);
-  const recipientPublic = recipient.ecdh.getPublicKey();
-  let shared: Buffer;
-  try {
-    shared = recipient.ecdh.computeSecret(Buffer.from(env.ephemeral_public_key));
-  } catch {
-    throw new EnvelopeError('MALFORMED', `envelope from ${env.from} carries an invalid ephemeral key`);
-  }
-  const key = deriveKey(shared, env.ephemeral_public_key, recipientPublic, aad);
+  const aad = envelopeAad(env.session_id, env.round, env.from, env.to);
+  const key = messageKey(pairSecret, aad);
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(env.iv)).setAAD(aad);
     decipher.setAuthTag(body.subarray(body.length - 16));
@@ -185,7 +181,6 @@ export function openEnvelope(
   } catch {
     throw new EnvelopeError('AUTH_FAILED', `envelope from ${env.from} failed decryption`);
   } finally {
-    shared.fill(0);
     key.fill(0);
   }
 }
@@ -202,25 +197,5 @@ export function envelopeSignatureValid(env: Envelope, senderKey: KeyObject): boo
     return verify('sha256', signedBytes(aad, env), senderKey, Buffer.from(env.signature));
   } catch {
     return false;
-  }
-}
-
-/**
- * Decrypts a point-to-point envelope given its ECDH shared secret (the x-coordinate), as a third
- * party does when the recipient revealed that secret to prove what the sender sent.
- */
-export function decryptWithSharedSecret(env: Envelope, recipientKey: KeyObject, sharedX: Uint8Array): Uint8Array {
-  const aad = envelopeAad(env.session_id, env.round, env.from, env.to);
-  const body = Buffer.from(env.body);
-  if (env.iv.length !== 12 || body.length < 16) throw new EnvelopeError('MALFORMED', 'envelope is malformed');
-  const key = deriveKey(Buffer.from(sharedX), env.ephemeral_public_key, rawPublicKey(recipientKey), aad);
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(env.iv)).setAAD(aad);
-    decipher.setAuthTag(body.subarray(body.length - 16));
-    return new Uint8Array(Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]));
-  } catch {
-    throw new EnvelopeError('AUTH_FAILED', `envelope from ${env.from} failed decryption`);
-  } finally {
-    key.fill(0);
   }
 }

@@ -210,8 +210,8 @@ async function createLeaf(
       signingKey: caKey,
       extensions: [
         new BasicConstraintsExtension(false, undefined, true),
-        // keyAgreement: peers encrypt point-to-point protocol messages to this key (ECIES).
-        new KeyUsagesExtension(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyAgreement, true),
+        // Signing only (TLS handshakes, envelopes): protocol messages use per-session keys.
+        new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
         new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth]),
         new SubjectAlternativeNameExtension([
           { type: 'dns', value: id },

@@ -7,13 +7,14 @@ import type { ThresholdScheme } from './types.ts';
 export interface SchemeOptions {
   /**
    * Where a node takes GG18 Paillier/ring-Pedersen pre-params for keygen (its pool). The gateway,
-   * which only combines and verifies, passes none.
+   * which only combines and verifies, passes none. Only the asynchronous `take` is used: the pool
+   * persists an item's removal before handing it out.
    */
-  readonly gg18PreParams?: { take(): Promise<PreParams>; takeReady(): PreParams | undefined };
+  readonly gg18PreParams?: { take(): Promise<PreParams> };
 }
 
 export function builtinSchemes(opts: SchemeOptions = {}): Map<string, ThresholdScheme> {
-  const gg18 = createGg18Scheme({ preParams: opts.gg18PreParams });
+  const gg18 = createGg18Scheme();
   const pool = opts.gg18PreParams;
   const gg18WithPool: ThresholdScheme = pool
     ? { ...gg18, prepareKeygen: async (ctx) => gg18.keygenWith(ctx, await pool.take()) }

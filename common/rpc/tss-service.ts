@@ -47,6 +47,8 @@ export interface SessionStart {
   sign_policy: Buffer;
   /** SIGN: JSON SignAuthorization, empty when none. */
   authorization: Buffer;
+  /** Unix ms when the gateway gives up on the session (node/session/seen-sessions.ts). */
+  deadline_ms: number;
 }
 
 export interface PolicyChangeRequest {

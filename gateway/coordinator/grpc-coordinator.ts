@@ -234,11 +234,12 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
   }
 
   async function runSession(
-    start: Omit<SessionStart, 'peer_certificates' | 'round_timeout_ms'>,
+    start: Omit<SessionStart, 'peer_certificates' | 'round_timeout_ms' | 'deadline_ms'>,
     timeoutMs: number,
     twoPhase: boolean,
   ): Promise<Map<string, SessionResult>> {
     const certs = await peerCertificates(start.parties);
+    const deadlineMs = Date.now() + timeoutMs;
     const participants = new Set(start.parties);
     const streams = new Map<string, grpc.ClientDuplexStream<SessionFrame, NodeFrame>>();
     const results = new Map<string, SessionResult>();
@@ -358,15 +359,20 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         for (const p of start.parties) if (p !== nodeId) peers[p] = certs[p]!;
         stream.write({
           frame: 'start',
-          start: { ...start, round_timeout_ms: roundTimeoutMs(start.kind), peer_certificates: peers },
+          start: {
+            ...start,
+            round_timeout_ms: roundTimeoutMs(start.kind),
+            peer_certificates: peers,
+            deadline_ms: deadlineMs,
+          },
         });
       }
     });
   }
 
-  /** Checks an accusation's evidence as any holder could: envelopes, reveals, then the protocol's own checks. */
+  /** Checks an accusation's evidence as any holder could: signed envelopes, the revealed secret, then the protocol's own checks. */
   function judge(
-    start: Omit<SessionStart, 'peer_certificates' | 'round_timeout_ms'>,
+    start: Omit<SessionStart, 'peer_certificates' | 'round_timeout_ms' | 'deadline_ms'>,
     certs: Record<string, Buffer>,
     reporter: string,
     evidence: Uint8Array,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, vi } from 'vitest';
-import { encodePreParams, validatePreParams } from '../../common/protocols/gg18/preparams.ts';
+import { decodePreParams, encodePreParams, validatePreParams } from '../../common/protocols/gg18/preparams.ts';
 import { fixturePreParams } from '../../common/protocols/gg18/fixtures.ts';
 import { PreParamsPool, type PreParamsStore } from './pool.ts';
 
@@ -33,11 +33,11 @@ test('persisted items are served first, validated on load, and the store follows
   const pool = await PreParamsPool.open({ target: 0, store });
   try {
     assert.equal(pool.size, 2);
-    const first = pool.takeReady()!;
+    const first = await pool.take();
     assert.equal(first.paillier.n, fixtures[0]!.paillier.n);
     const second = await pool.take();
     assert.equal(second.paillier.n, fixtures[1]!.paillier.n);
-    assert.equal(pool.takeReady(), undefined);
+    assert.equal(pool.size, 0);
   } finally {
     await pool.close();
   }
@@ -58,4 +58,91 @@ test('an empty pool generates fresh, valid pre-params on demand in its worker th
     await pool.close();
   }
   await assert.rejects(pool.take(), /closed/);
+});
+
+/**
+ * A store whose saves stay pending until released, so a test can "crash" the node between the
+ * moment an item leaves the pool and the moment its removal is on disk: the durable content is
+ * what a restarted node loads.
+ */
+class StallingStore implements PreParamsStore {
+  durable: Uint8Array[];
+  saveStarted: Promise<void>;
+  private started!: () => void;
+  private pending: { items: Uint8Array[]; release: (ok: boolean) => void }[] = [];
+  constructor(items: Uint8Array[]) {
+    this.durable = items.map((i) => Uint8Array.from(i));
+    this.saveStarted = new Promise((resolve) => (this.started = resolve));
+  }
+  async load(): Promise<Uint8Array[]> {
+    return this.durable.map((i) => Uint8Array.from(i));
+  }
+  save(items: Uint8Array[]): Promise<void> {
+    const copy = items.map((i) => Uint8Array.from(i));
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({
+        items: copy,
+        release: (ok) => {
+          if (!ok) return reject(new Error('disk full'));
+          this.durable = copy;
+          resolve();
+        },
+      });
+      this.started();
+    });
+  }
+  release(ok: boolean): void {
+    for (const p of this.pending.splice(0)) p.release(ok);
+  }
+}
+
+test(
+  'a crash between handing out an item and persisting its removal never reuses the item',
+  { timeout: 60_000 },
+  async () => {
+    const store = new StallingStore([encodePreParams(fixtures[0]!), encodePreParams(fixtures[1]!)]);
+    const handedOut: bigint[] = [];
+    const first = await PreParamsPool.open({ target: 0, store });
+    let firstReturned = false;
+    const taking = first.take().then((p) => {
+      firstReturned = true;
+      handedOut.push(p.paillier.n);
+    });
+    await store.saveStarted;
+    // Let every ready continuation run: the item must still be held back while its removal is unsaved.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(firstReturned, false, 'an item was handed out before its removal was persisted');
+
+    // Crash: the process dies with the save unfinished; a restarted node loads what is durable.
+    const restarted = await PreParamsPool.open({
+      target: 0,
+      store: { load: () => store.load(), save: async () => {} },
+    });
+    try {
+      handedOut.push((await restarted.take()).paillier.n);
+      handedOut.push((await restarted.take()).paillier.n);
+    } finally {
+      await restarted.close();
+    }
+    store.release(false); // the dead process's write never lands
+    await assert.rejects(taking, /could not persist the removal/);
+    await first.close();
+    assert.equal(new Set(handedOut).size, handedOut.length, 'one Paillier key was handed out twice');
+    assert.equal(handedOut.length, 2);
+  },
+);
+
+test('take returns once the removal is durable', { timeout: 60_000 }, async () => {
+  const store = new StallingStore([encodePreParams(fixtures[0]!), encodePreParams(fixtures[1]!)]);
+  const pool = await PreParamsPool.open({ target: 0, store });
+  try {
+    const taking = pool.take();
+    await store.saveStarted;
+    store.release(true);
+    assert.equal((await taking).paillier.n, fixtures[0]!.paillier.n);
+    assert.equal(store.durable.length, 1);
+    assert.equal(validatePreParams(decodePreParams(store.durable[0]!)), true);
+  } finally {
+    await pool.close();
+  }
 });

@@ -3,6 +3,9 @@
  * items by a background worker thread so that keygen does not wait for safe primes. The pool is
  * persisted through `store`, which the runtime backs with the node's encrypted store (the items
  * are secret). `take()` returns a ready item or waits for the worker's next one.
+ *
+ * A persisted item is handed out only after the store has durably dropped it: were the removal
+ * saved afterwards, a crash in between would hand the same Paillier key to a second keygen.
  */
 import { Worker } from 'node:worker_threads';
 import { decodePreParams, validatePreParams, type PreParams } from '../../common/protocols/gg18/preparams.ts';
@@ -45,7 +48,7 @@ export class PreParamsPool {
       if (isValid(item)) pool.items.push(item);
       else dropped = true;
     }
-    if (dropped) pool.persist();
+    if (dropped) pool.persist().catch(pool.onSaveError);
     pool.refill();
     return pool;
   }
@@ -55,20 +58,24 @@ export class PreParamsPool {
     return this.items.length;
   }
 
-  /** A ready item now, or undefined (for GG18's synchronous `keygen(ctx)`). */
-  takeReady(): PreParams | undefined {
-    const item = this.items.shift();
-    if (!item) return undefined;
-    this.persist();
-    this.refill();
-    return consume(item);
-  }
-
-  /** A ready item, or the next one the worker generates. */
+  /**
+   * A ready item, or the next one the worker generates. A persisted item is removed from the store
+   * before it is returned; when that save fails the item is discarded, never handed out.
+   */
   async take(): Promise<PreParams> {
-    const ready = this.takeReady();
-    if (ready) return ready;
+    const ready = this.items.shift();
+    if (ready) {
+      this.refill();
+      try {
+        await this.persist();
+      } catch (error) {
+        ready.fill(0);
+        throw new Error('could not persist the removal of a GG18 pre-params item', { cause: error });
+      }
+      return consume(ready);
+    }
     if (this.closed) throw new Error('pre-params pool is closed');
+    // A fresh item goes straight from the worker to this waiter: it was never persisted.
     const item = new Promise<Uint8Array>((resolve, reject) => {
       this.waiters.push(resolve);
       this.failures.push(reject);
@@ -120,20 +127,22 @@ export class PreParamsPool {
       waiter(item);
     } else {
       this.items.push(item);
-      this.persist();
+      this.persist().catch(this.onSaveError);
     }
     this.refill();
   }
 
-  /** Saves a snapshot; saves are serialised so that the last state wins. */
-  private persist(): void {
+  /**
+   * Saves a snapshot; saves are serialised so that the last state wins. The returned promise
+   * settles when this snapshot is stored (or failed to be).
+   */
+  private persist(): Promise<void> {
     const store = this.store;
-    if (!store) return;
+    if (!store) return Promise.resolve();
     const snapshot = this.items.map((i) => Uint8Array.from(i));
-    this.saving = this.saving
-      .then(() => store.save(snapshot))
-      .catch(this.onSaveError)
-      .finally(() => snapshot.forEach((s) => s.fill(0)));
+    const saved = this.saving.then(() => store.save(snapshot)).finally(() => snapshot.forEach((s) => s.fill(0)));
+    this.saving = saved.catch(() => {});
+    return saved;
   }
 }
 

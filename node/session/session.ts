@@ -2,10 +2,21 @@
  * One MPC session at a node: drives a protocol party (pure round functions) round by round,
  * opening inbound envelopes and sealing outbound ones. Nothing is written until the gateway
  * commits a keygen whose results agreed at every node.
+ *
+ * Point-to-point messages are encrypted under per-session keys (common/envelope/session-keys.ts):
+ * every node's round-0 broadcast carries its signed ephemeral key, a round-0 point-to-point
+ * message waits until its recipient's key has arrived, and the keys are erased after the last round.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EnvelopeError, openEnvelope, sealEnvelope, type EnvelopeKeys } from '../../common/envelope/envelope.ts';
+import {
+  EnvelopeError,
+  decryptEnvelope,
+  sealEnvelope,
+  verifyEnvelope,
+  type EnvelopeKeys,
+} from '../../common/envelope/envelope.ts';
+import { SessionKeys } from '../../common/envelope/session-keys.ts';
 import type { Envelope, NodeFrame, SessionErrorCode, SessionStart } from '../../common/rpc/tss-service.ts';
 import {
   ProtocolAbort,
@@ -26,7 +37,12 @@ import {
   type SignPolicy,
 } from '../../common/authz/client-keys.ts';
 import { AuthorizationError, checkSignAuthorization, type NonceReplayCache } from '../authz/client-authorization.ts';
-import { buildEvidence, judgeAccusation, type AbortEvidence } from '../../common/abort/evidence.ts';
+import {
+  buildEvidence,
+  judgeAccusation,
+  mayRevealPairSecret,
+  type AbortEvidence,
+} from '../../common/abort/evidence.ts';
 import { AbortLimitReached } from '../aborts/abort-limit.ts';
 
 export interface ShareAccess {
@@ -48,6 +64,8 @@ export interface SessionDeps {
   readonly startedAtMs: number;
   /** Sign sessions for a key that aborted without a proven culprit: counted, and refused past a limit. */
   readonly aborts: { assertOpen(keyId: string): Promise<void>; record(keyId: string): Promise<number> };
+  /** Accepts a session id once, persistently (seen-sessions.ts); throws a SessionFailure otherwise. */
+  claimSession(sessionId: string, deadlineMs: number): Promise<void>;
 }
 
 export class SessionFailure extends Error {
@@ -104,6 +122,11 @@ export class MpcSession {
   private timeoutMs = DEFAULT_ROUND_TIMEOUT_MS;
   /** Frames are handled one at a time, in arrival order, even while a step awaits storage. */
   private queue: Promise<void> = Promise.resolve();
+  private sessionKeys: SessionKeys | undefined;
+  /** Round-0 point-to-point messages waiting for their recipient's session key. */
+  private deferred: OutboundMessage[] = [];
+  /** Verified point-to-point envelopes that arrived before their sender's session key. */
+  private early: Envelope[] = [];
 
   constructor(private readonly deps: SessionDeps) {}
 
@@ -116,6 +139,7 @@ export class MpcSession {
     await this.guard(async () => {
       const self = this.deps.keys.nodeId;
       validateStart(start, self, this.deps.schemes);
+      await this.deps.claimSession(start.session_id, start.deadline_ms);
       this.start = start;
       this.timeoutMs = start.round_timeout_ms || DEFAULT_ROUND_TIMEOUT_MS;
       for (const peer of start.parties) {
@@ -165,8 +189,12 @@ export class MpcSession {
         this.signing = true;
         this.party = scheme.sign(ctx, record.secretShare, start.message);
       }
-      if (this.party.rounds.length === 0) await this.finish([]);
-      else this.emit(0, this.party.round(0, []));
+      if (this.party.rounds.length === 0) return this.finish([]);
+      if (!this.party.rounds[0]!.broadcast) {
+        throw new SessionFailure('INTERNAL', `${start.algo} round 0 has no broadcast to carry the session key`);
+      }
+      this.sessionKeys = new SessionKeys(start.session_id, self);
+      this.emit(0, this.party.round(0, []));
     });
   }
 
@@ -233,14 +261,23 @@ export class MpcSession {
   /** Evidence for an accusation, and whether this node's own judge finds the culprit guilty. */
   private evidenceAgainst(culprit: string): { evidence: AbortEvidence; proven: boolean } | undefined {
     if (!this.peerKeys.has(culprit)) return undefined;
-    const evidence = buildEvidence(this.deps.keys, culprit, this.received);
     const self = this.deps.keys.nodeId;
+    const scheme = this.deps.schemes.get(this.start.algo)!;
+    // Called before cleanup erases the session keys (fail), which it does right after.
+    const keys = this.sessionKeys;
+    const reveal = mayRevealPairSecret(this.start.kind, scheme) && keys?.has(culprit);
+    const evidence = buildEvidence({
+      accuser: self,
+      culprit,
+      received: this.received,
+      pairSecret: reveal ? keys!.pairSecret(culprit) : undefined,
+    });
     const judgement = judgeAccusation({
       evidence,
       sessionId: this.start.session_id,
       kind: this.start.kind,
       ctx: this.ctx,
-      scheme: this.deps.schemes.get(this.start.algo)!,
+      scheme,
       certificateKey: (id) => (id === self ? createPublicKey(this.deps.keys.signingKey) : this.peerKeys.get(id)),
     });
     return { evidence, proven: judgement.outcome === 'guilty' };
@@ -265,13 +302,24 @@ export class MpcSession {
         `round ${env.round} carries no ${broadcast ? 'broadcast' : 'p2p'} message`,
       );
     }
-    let payload: Uint8Array;
     try {
-      payload = openEnvelope(env, { sessionId: this.start.session_id, round: env.round }, this.deps.keys, senderKey);
+      const payload = this.open(env, senderKey);
+      if (payload === undefined) return; // waits for its sender's session key
+      this.file(env, payload);
+      if (broadcast && env.round === 0) {
+        const early = this.early.filter((e) => e.from === env.from);
+        this.early = this.early.filter((e) => e.from !== env.from);
+        for (const e of early) this.file(e, decryptEnvelope(e, this.sessionKeys!.pairSecret(e.from)));
+      }
     } catch (e) {
       if (e instanceof EnvelopeError) throw new SessionFailure('AUTH_FAILED', e.message);
       throw e;
     }
+    await this.advance();
+  }
+
+  private file(env: Envelope, payload: Uint8Array): void {
+    const broadcast = env.to === '';
     const slot = `${env.from}|${broadcast ? 'b' : 'p'}`;
     const box = this.inbox.get(env.round) ?? new Map<string, InboundMessage>();
     const earlier = box.get(slot);
@@ -284,7 +332,35 @@ export class MpcSession {
     }
     box.set(slot, { from: env.from, broadcast, payload });
     this.inbox.set(env.round, box);
-    await this.advance();
+  }
+
+  /**
+   * Verifies an envelope's signature, takes the session key from a round-0 broadcast (and sends
+   * the messages that waited for it), and decrypts a point-to-point payload. A point-to-point
+   * envelope that arrives before its sender's session key (its round-0 broadcast was delayed or
+   * dropped) is held back and undefined returned.
+   */
+  private open(env: Envelope, senderKey: KeyObject): Uint8Array | undefined {
+    const keys = this.sessionKeys!;
+    const expected = { sessionId: this.start.session_id, round: env.round };
+    const { payload, ephemeralPublicKey } = verifyEnvelope(env, expected, this.deps.keys.nodeId, senderKey);
+    if (env.to !== '') {
+      if (keys.has(env.from)) return decryptEnvelope(env, keys.pairSecret(env.from));
+      if (this.early.some((e) => e.from === env.from && e.round === env.round))
+        throw new SessionFailure('REPLAY', `duplicate round ${env.round} message from ${env.from}`);
+      this.early.push(env);
+      return undefined;
+    }
+    if (env.round !== 0) {
+      if (ephemeralPublicKey.length)
+        throw new EnvelopeError('MALFORMED', `${env.from} sent a session key after round 0`);
+      return payload;
+    }
+    keys.acceptPeer(env.from, ephemeralPublicKey);
+    const waiting = this.deferred.filter((m) => m.to === env.from);
+    this.deferred = this.deferred.filter((m) => m.to !== env.from);
+    this.sealAndSend(0, waiting);
+    return payload;
   }
 
   /** Moves through every round whose messages are all in. */
@@ -312,24 +388,40 @@ export class MpcSession {
       if (msg.to !== undefined && (msg.to === nodeId || !this.peerKeys.has(msg.to))) {
         throw new SessionFailure('INTERNAL', `protocol addressed a message to ${msg.to}`);
       }
-      const header = { sessionId: this.start.session_id, round, from: nodeId, to: msg.to ?? '' };
-      const envelope = sealEnvelope(
-        header,
-        msg.payload,
-        this.deps.keys,
-        msg.to ? this.peerKeys.get(msg.to) : undefined,
-      );
+    }
+    // Broadcasts first: round 0's carries the session key its recipients need.
+    const ready = out.filter((m) => m.to === undefined || this.sessionKeys!.has(m.to));
+    this.deferred.push(...out.filter((m) => !ready.includes(m)));
+    this.sealAndSend(
+      round,
+      ready.sort((a, b) => Number(a.to !== undefined) - Number(b.to !== undefined)),
+    );
+    this.armTimer();
+  }
+
+  private sealAndSend(round: number, out: OutboundMessage[]): void {
+    const keys = this.sessionKeys!;
+    for (const msg of out) {
+      const header = { sessionId: this.start.session_id, round, from: this.deps.keys.nodeId, to: msg.to ?? '' };
+      const options = msg.to
+        ? { pairSecret: keys.pairSecret(msg.to) }
+        : round === 0
+          ? { ephemeralPublicKey: keys.publicKey }
+          : {};
+      const envelope = sealEnvelope(header, msg.payload, this.deps.keys, options);
       // Point-to-point payloads carry secret shares; only the ciphertext outlives this call.
       if (msg.to !== undefined) msg.payload.fill(0);
       this.deps.send({ frame: 'envelope', envelope });
     }
-    this.armTimer();
   }
 
   private async finish(msgs: InboundMessage[]): Promise<void> {
     clearTimeout(this.timer);
     if (this.start.kind === 'KEYGEN') {
+      // A DKG checks the shares it received here; an abort needs the session keys for its
+      // evidence (fail erases them right after), so they are erased only once finish succeeded.
       const out = (this.party as MpcParty<KeygenOutput>).finish(msgs);
+      this.eraseSessionKeys();
       this.pendingShare = {
         keyId: this.start.key_id,
         algo: this.start.algo,
@@ -349,6 +441,7 @@ export class MpcSession {
       });
     } else {
       const output = (this.party as MpcParty<Uint8Array>).finish(msgs);
+      this.eraseSessionKeys();
       this.phase = 'done';
       this.deps.send({
         frame: 'result',
@@ -432,8 +525,17 @@ export class MpcSession {
     });
   }
 
+  private eraseSessionKeys(): void {
+    this.sessionKeys?.erase();
+    this.sessionKeys = undefined;
+    for (const msg of this.deferred) msg.payload.fill(0);
+    this.deferred = [];
+    this.early = [];
+  }
+
   private cleanup(): void {
     clearTimeout(this.timer);
+    this.eraseSessionKeys();
     this.inbox.clear();
     this.received = [];
     this.pendingShare?.secretShare.fill(0);

@@ -8,6 +8,12 @@
  *   share/<keyId>    0x01 | u32 share version | nonce(12) | ciphertext | tag(16)
  *   secret/<name>    0x01 | nonce(12) | ciphertext | tag(16)     (e.g. pre-generated Paillier keys)
  *   meta/dek-check   0x01 | nonce(12) | ciphertext | tag(16)     (proves the DEK belongs to this DB)
+ *   session/<id>     0x01 | nonce(12) | ciphertext | tag(16)     (a session id seen, until when; node/session/seen-sessions.ts)
+ *   meta/manifest    0x01 | nonce(12) | ciphertext | tag(16)     (key ids and share versions, counter; manifest.ts)
+ *
+ * The manifest's counter is anchored in `<dir>.anchor`, outside the database directory. A share
+ * rolled back to an older version, a deleted share and an old manifest put back are refused at
+ * open (unseal) and on read with ROLLED_BACK, DELETED or TAMPERED, never served.
  *
  * The share version sits in clear before the nonce because it is part of the associated data and
  * must be known before decryption; everything else about a share is encrypted.
@@ -24,13 +30,30 @@ import {
 } from '../../common/authz/client-keys.ts';
 import { NODE_ID_PATTERN } from '../../common/pki/identity.ts';
 import { FieldDecodeError, FieldReader, encodeFields } from './encoding.ts';
+import {
+  ManifestError,
+  checkAnchor,
+  checkRecords,
+  decodeAnchor,
+  encodeAnchor,
+  manifestKeys,
+  openManifest,
+  readAnchor,
+  sealManifest,
+  writeAnchor,
+  type Manifest,
+  type ManifestKeys,
+} from './manifest.ts';
 
 const FORMAT = 1;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const SHARE_PREFIX = 'share/';
 const SECRET_PREFIX = 'secret/';
+const SESSION_PREFIX = 'session/';
+const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 const DEK_CHECK_KEY = 'meta/dek-check';
+const MANIFEST_KEY = 'meta/manifest';
 const DEK_CHECK_PLAINTEXT = new TextEncoder().encode('custos share store v1');
 
 /** Key ids and secret names: they become LevelDB keys, so a plain, bounded alphabet. */
@@ -55,7 +78,7 @@ export const ShareRecordSchema = z
 /** One key's share at this node. `secretShare` is secret: zero it once used. */
 export type ShareRecord = z.infer<typeof ShareRecordSchema>;
 
-export type ShareStoreErrorCode = 'TAMPERED' | 'WRONG_KEY' | 'LOCKED' | 'INVALID_ARGUMENT';
+export type ShareStoreErrorCode = 'TAMPERED' | 'ROLLED_BACK' | 'DELETED' | 'WRONG_KEY' | 'LOCKED' | 'INVALID_ARGUMENT';
 
 export class ShareStoreError extends Error {
   constructor(
@@ -68,11 +91,24 @@ export class ShareStoreError extends Error {
   }
 }
 
+export interface ShareStoreOptions {
+  /** Where the manifest counter is anchored (default `<dir>.anchor`), outside the database. */
+  readonly anchorPath?: string;
+}
+
 export class ShareStore {
+  private manifest: Manifest = { counter: 0, shares: new Map() };
+  /** Share writes, one at a time: each one rewrites the manifest. */
+  private writes: Promise<unknown> = Promise.resolve();
+  /** The share being written: a read may see it on disk just before the manifest in memory does. */
+  private inFlight: { keyId: string; version: number } | undefined;
+
   private constructor(
     private readonly db: ClassicLevel<string, Uint8Array>,
     readonly nodeId: string,
     private readonly key: KeyObject,
+    private readonly manifestKeys: ManifestKeys,
+    private readonly anchorPath: string,
   ) {}
 
   /**
@@ -80,7 +116,12 @@ export class ShareStore {
    * object; the caller keeps, and zeroes, its own buffer. Fails with LOCKED when another process
    * has the database open, and WRONG_KEY when the DEK is not the one the database was created with.
    */
-  static async open(dir: string, nodeId: string, dek: Uint8Array): Promise<ShareStore> {
+  static async open(
+    dir: string,
+    nodeId: string,
+    dek: Uint8Array,
+    options: ShareStoreOptions = {},
+  ): Promise<ShareStore> {
     if (!NODE_ID_PATTERN.test(nodeId)) throw new ShareStoreError('INVALID_ARGUMENT', `invalid node id ${nodeId}`);
     if (dek.length !== 32) throw new ShareStoreError('INVALID_ARGUMENT', 'the DEK must be 32 bytes');
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -94,9 +135,11 @@ export class ShareStore {
       }
       throw err;
     }
-    const store = new ShareStore(db, nodeId, createSecretKey(dek));
+    const anchorPath = options.anchorPath ?? `${dir.replace(/\/+$/, '')}.anchor`;
+    const store = new ShareStore(db, nodeId, createSecretKey(dek), manifestKeys(dek), anchorPath);
     try {
       await store.checkDek();
+      await store.loadManifest();
     } catch (err) {
       await db.close();
       throw err;
@@ -104,13 +147,26 @@ export class ShareStore {
     return store;
   }
 
-  /** Stores (or replaces, e.g. after a refresh) this node's share of `record.keyId`. */
+  /**
+   * Stores (or replaces, e.g. after a refresh) this node's share of `record.keyId`, and the
+   * manifest entry for it in the same atomic write. A version older than the stored one is refused.
+   */
   async put(record: ShareRecord): Promise<void> {
     const parsed = ShareRecordSchema.safeParse(record);
     if (!parsed.success) throw new ShareStoreError('INVALID_ARGUMENT', z.prettifyError(parsed.error));
     const r = parsed.data;
     if (!r.holders.includes(this.nodeId)) {
       throw new ShareStoreError('INVALID_ARGUMENT', `node ${this.nodeId} is not a holder of ${r.keyId}`);
+    }
+    const write = this.writes.then(() => this.writeShare(r));
+    this.writes = write.catch(() => {});
+    return write;
+  }
+
+  private async writeShare(r: ShareRecord): Promise<void> {
+    const current = this.manifest.shares.get(r.keyId);
+    if (current !== undefined && r.version < current) {
+      throw new ShareStoreError('INVALID_ARGUMENT', `share ${r.keyId} version ${r.version} is older than ${current}`);
     }
     const plaintext = encodeFields([
       r.algo,
@@ -127,8 +183,23 @@ export class ShareStore {
       header[0] = FORMAT;
       new DataView(header.buffer).setUint32(1, r.version);
       const sealed = this.encrypt(plaintext, this.shareAad(r.keyId, r.version));
-      await this.db.put(SHARE_PREFIX + r.keyId, concat(header, sealed), { sync: true });
+      const next: Manifest = {
+        counter: this.manifest.counter + 1,
+        shares: new Map([...this.manifest.shares, [r.keyId, r.version]]),
+      };
+      this.inFlight = { keyId: r.keyId, version: r.version };
+      await this.db.batch(
+        [
+          { type: 'put', key: SHARE_PREFIX + r.keyId, value: concat(header, sealed) },
+          { type: 'put', key: MANIFEST_KEY, value: this.sealedManifest(next) },
+        ],
+        { sync: true },
+      );
+      this.manifest = next;
+      // A crash before this line leaves the anchor one behind, which open accepts.
+      await writeAnchor(this.anchorPath, encodeAnchor(this.nodeId, next.counter, this.manifestKeys));
     } finally {
+      this.inFlight = undefined;
       plaintext.fill(0);
     }
   }
@@ -137,9 +208,13 @@ export class ShareStore {
   async get(keyId: string): Promise<ShareRecord | undefined> {
     assertStoreKey(keyId);
     const value = await this.db.get(SHARE_PREFIX + keyId);
-    if (value === undefined) return undefined;
+    if (value === undefined) {
+      this.checkAgainstManifest(keyId, undefined);
+      return undefined;
+    }
     if (value.length < 5 || value[0] !== FORMAT) throw tampered(`share ${keyId} has an unknown format`);
     const version = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(1);
+    this.checkAgainstManifest(keyId, version);
     const plaintext = this.decrypt(value.subarray(5), this.shareAad(keyId, version), `share ${keyId}`);
     try {
       const reader = new FieldReader(plaintext);
@@ -171,7 +246,13 @@ export class ShareStore {
 
   async has(keyId: string): Promise<boolean> {
     assertStoreKey(keyId);
-    return (await this.db.get(SHARE_PREFIX + keyId)) !== undefined;
+    const present = (await this.db.get(SHARE_PREFIX + keyId)) !== undefined;
+    if (present !== this.manifest.shares.has(keyId) && this.inFlight?.keyId !== keyId) {
+      throw present
+        ? tampered(`the share of ${keyId} is not in the manifest`)
+        : new ShareStoreError('DELETED', `the share of ${keyId} is missing (deleted)`);
+    }
+    return present;
   }
 
   /** Key ids with a share here, in byte order. */
@@ -208,8 +289,112 @@ export class ShareStore {
     await this.db.del(SECRET_PREFIX + name, { sync: true });
   }
 
+  /** Remembers a session id until `forgetAfterMs` (Unix ms), authenticated like a secret. */
+  async rememberSession(sessionId: string, forgetAfterMs: number): Promise<void> {
+    assertSessionId(sessionId);
+    const until = new Uint8Array(8);
+    new DataView(until.buffer).setBigUint64(0, BigInt(forgetAfterMs));
+    const sealed = this.encrypt(until, this.sessionAad(sessionId));
+    // No fsync: on the path of every session; the write survives a process crash, not a power loss.
+    await this.db.put(SESSION_PREFIX + sessionId, concat(Uint8Array.of(FORMAT), sealed), { sync: false });
+  }
+
+  /** Every remembered session id with its retention end. Throws TAMPERED on an altered entry. */
+  async seenSessions(): Promise<Map<string, number>> {
+    const seen = new Map<string, number>();
+    for await (const [key, value] of this.db.iterator(prefixRange(SESSION_PREFIX))) {
+      const id = key.slice(SESSION_PREFIX.length);
+      if (!SESSION_ID_PATTERN.test(id) || value[0] !== FORMAT) throw tampered(`session entry ${id} is malformed`);
+      const until = this.decrypt(value.subarray(1), this.sessionAad(id), `session entry ${id}`);
+      if (until.length !== 8) throw tampered(`session entry ${id} is malformed`);
+      seen.set(id, Number(new DataView(until.buffer, until.byteOffset, 8).getBigUint64(0)));
+    }
+    return seen;
+  }
+
+  async forgetSessions(sessionIds: readonly string[]): Promise<void> {
+    sessionIds.forEach(assertSessionId);
+    await this.db.batch(
+      sessionIds.map((id) => ({ type: 'del' as const, key: SESSION_PREFIX + id })),
+      { sync: false },
+    );
+  }
+
   async close(): Promise<void> {
+    await this.writes;
     await this.db.close();
+    this.manifestKeys.seal.fill(0);
+    this.manifestKeys.anchor.fill(0);
+  }
+
+  /**
+   * Loads the manifest and checks it against its anchor and against the share records present.
+   * A database without a manifest (new, or written before manifests existed) gets one listing
+   * its records, unless an anchor shows that a manifest existed.
+   */
+  private async loadManifest(): Promise<void> {
+    try {
+      const records = await this.recordVersions();
+      const anchorBytes = await readAnchor(this.anchorPath);
+      const value = await this.db.get(MANIFEST_KEY);
+      if (value === undefined) {
+        if (anchorBytes !== undefined) {
+          throw new ManifestError('DELETED', `the share manifest of node ${this.nodeId} is missing (deleted)`);
+        }
+        const fresh: Manifest = { counter: 1, shares: records };
+        await this.db.put(MANIFEST_KEY, this.sealedManifest(fresh), { sync: true });
+        await writeAnchor(this.anchorPath, encodeAnchor(this.nodeId, fresh.counter, this.manifestKeys));
+        this.manifest = fresh;
+        return;
+      }
+      if (value[0] !== FORMAT) throw new ManifestError('TAMPERED', 'the share manifest has an unknown format');
+      const manifest = openManifest(value.subarray(1), this.nodeId, this.manifestKeys);
+      if (anchorBytes === undefined) {
+        throw new ManifestError('DELETED', `the manifest anchor ${this.anchorPath} is missing (deleted)`);
+      }
+      const anchored = decodeAnchor(anchorBytes, this.nodeId, this.manifestKeys);
+      checkAnchor(manifest, anchored);
+      checkRecords(manifest, records);
+      if (manifest.counter > anchored) {
+        await writeAnchor(this.anchorPath, encodeAnchor(this.nodeId, manifest.counter, this.manifestKeys));
+      }
+      this.manifest = manifest;
+    } catch (err) {
+      if (err instanceof ManifestError) throw new ShareStoreError(err.code, err.message, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Key id -> share version of every record, read from the clear header. */
+  private async recordVersions(): Promise<Map<string, number>> {
+    const versions = new Map<string, number>();
+    for await (const [key, value] of this.db.iterator(prefixRange(SHARE_PREFIX))) {
+      const keyId = key.slice(SHARE_PREFIX.length);
+      if (value.length < 5 || value[0] !== FORMAT) throw tampered(`share ${keyId} has an unknown format`);
+      versions.set(keyId, new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(1));
+    }
+    return versions;
+  }
+
+  /** Refuses a record (or its absence) that disagrees with the manifest. */
+  private checkAgainstManifest(keyId: string, version: number | undefined): void {
+    if (this.inFlight?.keyId === keyId && this.inFlight.version === version) return;
+    const expected = this.manifest.shares.get(keyId);
+    if (expected === undefined) {
+      if (version !== undefined) throw tampered(`the share of ${keyId} is not in the manifest`);
+      return;
+    }
+    if (version === undefined) throw new ShareStoreError('DELETED', `the share of ${keyId} is missing (deleted)`);
+    if (version !== expected) {
+      throw new ShareStoreError(
+        'ROLLED_BACK',
+        `the share of ${keyId} is version ${version}, the manifest says ${expected} (rolled back or replaced)`,
+      );
+    }
+  }
+
+  private sealedManifest(m: Manifest): Uint8Array {
+    return concat(Uint8Array.of(FORMAT), sealManifest(m, this.nodeId, this.manifestKeys));
   }
 
   /** Writes the DEK check on a new database; on an existing one, proves the DEK opens it. */
@@ -239,6 +424,10 @@ export class ShareStore {
 
   private shareAad(keyId: string, version: number): Uint8Array {
     return encodeFields(['custos-share-v1', keyId, this.nodeId, version]);
+  }
+
+  private sessionAad(sessionId: string): Uint8Array {
+    return encodeFields(['custos-seen-session-v1', sessionId, this.nodeId]);
   }
 
   private secretAad(name: string): Uint8Array {
@@ -290,6 +479,10 @@ function tampered(message: string): ShareStoreError {
 
 function assertStoreKey(name: string): void {
   if (!STORE_KEY_PATTERN.test(name)) throw new ShareStoreError('INVALID_ARGUMENT', `invalid key id or name ${name}`);
+}
+
+function assertSessionId(id: string): void {
+  if (!SESSION_ID_PATTERN.test(id)) throw new ShareStoreError('INVALID_ARGUMENT', 'invalid session id');
 }
 
 /** All keys that start with `prefix` ('/' + 1 is '0'). */

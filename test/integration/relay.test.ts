@@ -1,15 +1,26 @@
 /**
  * The gateway plays a malicious relay against real TSS node processes: it flips bits, replays
  * messages from another session, injects messages in another node's name, and drops messages.
- * Each must end the session with a clear error, and no node may write a share.
+ * Each must end the session with a clear error, and no node may write a share. A recording of
+ * all relay traffic stays unreadable with every node's certificate key (forward secrecy), and a
+ * recorded session-open replayed to a restarted node is refused.
  */
 import { describe, test, beforeAll, afterAll, beforeEach } from 'vitest';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { builtinSchemes } from '../../common/protocols/registry.ts';
-import type { Envelope } from '../../common/rpc/tss-service.ts';
+import * as grpc from '@grpc/grpc-js';
+import { loadTlsMaterial } from '../../common/pki/dev-pki.ts';
+import {
+  TssNodeClient,
+  type Envelope,
+  type NodeFrame,
+  type SessionFrame,
+  type SessionStart,
+} from '../../common/rpc/tss-service.ts';
 import {
   createGrpcCoordinator,
   type Delivery,
@@ -18,6 +29,7 @@ import {
 import { MpcSessionError, type MpcCoordinator } from '../../gateway/coordinator/types.ts';
 import { eventually } from '../support/eventually.ts';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
+import { oldEciesAttempts } from '../support/old-ecies.ts';
 
 let cluster: LocalCluster;
 let coordinator: MpcCoordinator;
@@ -162,6 +174,71 @@ for (const algo of ['EDDSA', 'BLS']) {
       await expectKeygenFailure(algo, (e) => assert.match(e.message, /another session/));
     });
 
+    test(
+      'with every certificate private key, a recording of a completed session decrypts nothing',
+      { timeout: 30_000 },
+      async () => {
+        const recorded: Envelope[] = [];
+        intercept = (ds) => {
+          ds.forEach((d) => recorded.push(d.envelope));
+          return ds;
+        };
+        await coordinator.keygen({ keyId: newKeyId(), algo, holders, threshold: 2 });
+        const certKey = (id: string) => readFileSync(join(cluster.home, 'certs', id, `${id}.key`));
+        const privateKeys = cluster.nodes.map((n) => createPrivateKey(certKey(n.id)));
+        const publicKeys = privateKeys.map((k) => createPublicKey(k));
+        const ephemerals = recorded.filter((e) => e.round === 0 && e.to === '').map((e) => e.ephemeral_public_key);
+        assert.equal(new Set(ephemerals.map((e) => Buffer.from(e).toString('hex'))).size, holders.length);
+        assert.ok(
+          ephemerals.every((e) => e.length === 32),
+          'each round-0 broadcast carries a session key',
+        );
+        const p2p = recorded.filter((e) => e.to !== '');
+        assert.ok(p2p.length >= holders.length * (holders.length - 1), 'recorded the point-to-point shares');
+        for (const env of p2p) assert.equal(oldEciesAttempts(env, privateKeys, publicKeys, ephemerals), 0);
+      },
+    );
+
+    test('a relay that substitutes a session key is caught by the signature', { timeout: 30_000 }, async () => {
+      const { generateKeyPairSync } = await import('node:crypto');
+      const mine = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }).x!;
+      let done = false;
+      intercept = (ds) =>
+        ds.map((d) => {
+          if (done || isP2p(d) || d.envelope.round !== 0 || d.to !== 'tss2') return d;
+          done = true;
+          return { ...d, envelope: { ...d.envelope, ephemeral_public_key: Buffer.from(mine, 'base64url') } };
+        });
+      await expectKeygenFailure(algo, (e) => {
+        assert.match(e.message, /bad signature/);
+        assert.equal(e.kind, 'abort');
+      });
+      assert.ok(done);
+    });
+
+    test('a session key replayed from another session is refused', { timeout: 30_000 }, async () => {
+      const captured: Envelope[] = [];
+      intercept = (ds) => {
+        ds.forEach((d) => captured.push(d.envelope));
+        return ds;
+      };
+      await coordinator.keygen({ keyId: newKeyId(), algo, holders, threshold: 2 });
+      const old = captured.find((e) => e.from === 'tss1' && e.round === 0 && e.to === '')!;
+      assert.equal(old.ephemeral_public_key.length, 32);
+      for (const replay of [
+        (env: Envelope) => ({ ...old, session_id: env.session_id }), // the old broadcast, relabelled
+        (env: Envelope) => ({ ...env, ephemeral_public_key: old.ephemeral_public_key }), // the old key, spliced in
+      ]) {
+        intercept = (ds) =>
+          ds.map((d) =>
+            d.envelope.from === 'tss1' && d.to === 'tss2' && !isP2p(d) && d.envelope.round === 0
+              ? { ...d, envelope: replay(d.envelope) }
+              : d,
+          );
+        await expectKeygenFailure(algo, (e) => assert.match(e.message, /bad signature/));
+      }
+    });
+
     test('a message replayed from an earlier round of the same session', async () => {
       const seen: Delivery[] = [];
       intercept = (ds) => {
@@ -296,3 +373,66 @@ describe('a certificate of another cluster under the same CA', () => {
     }
   });
 });
+/** Opens a session stream to `nodeId` with the gateway's certificate and returns the node's first frame. */
+async function firstFrame(nodeId: string, start: SessionStart): Promise<NodeFrame> {
+  const tls = loadTlsMaterial(cluster.home, 'gateway');
+  const address = cluster.nodes.find((n) => n.id === nodeId)!.address;
+  const client = new TssNodeClient(address, grpc.credentials.createSsl(tls.ca, tls.key, tls.cert), {
+    'grpc.ssl_target_name_override': nodeId,
+    'grpc.default_authority': nodeId,
+  }) as unknown as { Session(): grpc.ClientDuplexStream<SessionFrame, NodeFrame>; close(): void };
+  const stream = client.Session();
+  try {
+    return await new Promise<NodeFrame>((resolve, reject) => {
+      stream.on('data', resolve);
+      stream.on('error', reject);
+      stream.write({ frame: 'start', start });
+    });
+  } finally {
+    stream.cancel();
+    client.close();
+  }
+}
+
+test(
+  'a session-open replayed with a used session id after the node restarts is refused',
+  { timeout: 120_000 },
+  async () => {
+    const certificate = (id: string) => readFileSync(join(cluster.home, 'certs', id, `${id}.cert`));
+    const start = (sessionId: string, deadlineMs: number): SessionStart => ({
+      session_id: sessionId,
+      kind: 'KEYGEN',
+      algo: 'EDDSA',
+      key_id: newKeyId(),
+      parties: holders,
+      holders,
+      threshold: 2,
+      message: Buffer.alloc(0),
+      sign_policy: Buffer.alloc(0),
+      authorization: Buffer.alloc(0),
+      round_timeout_ms: 1000,
+      peer_certificates: { tss1: certificate('tss1'), tss3: certificate('tss3') },
+      deadline_ms: deadlineMs,
+    });
+    const recorded = start(`replayed-${randomBytes(8).toString('hex')}`, Date.now() + 60_000);
+    const first = await firstFrame('tss2', recorded);
+    assert.equal(first.frame, 'envelope', 'the first open is accepted');
+
+    await cluster.killNode('tss2');
+    await cluster.startNode('tss2');
+
+    const replayed = await firstFrame('tss2', recorded);
+    assert.equal(replayed.frame, 'error');
+    assert.equal(replayed.frame === 'error' && replayed.error.code, 'REPLAY');
+    assert.match(replayed.frame === 'error' ? replayed.error.message : '', /already used/);
+    // Relabelled as a new key: the session id alone decides.
+    const relabelled = await firstFrame('tss2', { ...recorded, key_id: newKeyId() });
+    assert.equal(relabelled.frame === 'error' && relabelled.error.code, 'REPLAY');
+    // A start past its deadline (an old recording whose id was since forgotten) is refused too.
+    const stale = await firstFrame('tss2', start(`stale-${randomBytes(8).toString('hex')}`, Date.now() - 10 * 60_000));
+    assert.equal(stale.frame === 'error' && stale.error.code, 'BAD_START');
+    assert.match(stale.frame === 'error' ? stale.error.message : '', /past its deadline/);
+    // The restarted node still takes part in fresh sessions.
+    await coordinator.keygen({ keyId: newKeyId(), algo: 'EDDSA', holders, threshold: 2 });
+  },
+);
