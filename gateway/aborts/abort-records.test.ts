@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MpcSessionError } from '../coordinator/types.ts';
 import { migrateToLatest, openDatabase } from '../db/index.ts';
-import { healthyNodes } from '../http/test-support.ts';
+import { healthyNodes } from '../testing/http-harness.ts';
 import { selectKeygenNodes, selectSigners } from '../keys/node-selection.ts';
 import { createMetrics } from '../metrics.ts';
 import { classifyAbort, createAbortRecords } from './abort-records.ts';

@@ -8,7 +8,7 @@ import {
   signedRequest,
   startTestGateway,
   type TestGateway,
-} from '../http/test-support.ts';
+} from '../testing/http-harness.ts';
 
 describe('request authentication', () => {
   let gw: TestGateway;

@@ -10,7 +10,7 @@ import {
   signedRequest,
   startTestGateway,
   type TestGateway,
-} from '../http/test-support.ts';
+} from '../testing/http-harness.ts';
 import { provisionBootstrapKey } from './access-keys.ts';
 import { mayPerform } from './roles.ts';
 

@@ -9,7 +9,7 @@ import { GenerateKeyRequestSchema } from '../../common/api/schemas.ts';
 import { createAuditLog } from '../audit/audit-log.ts';
 import { verifyAuditLog } from '../audit/verify.ts';
 import { createAccessKeyStore } from '../auth/access-keys.ts';
-import { auditRows, insertKey, keyCount, newNonce, signedRequest, startTestGateway } from '../http/test-support.ts';
+import { auditRows, insertKey, keyCount, newNonce, signedRequest, startTestGateway } from '../testing/http-harness.ts';
 import { requestHash } from '../keys/service.ts';
 import { migrateToLatest, openDatabase } from './index.ts';
 import { mariadbAvailable, startMariaDb, type MariaDbServer } from '../../test/support/mariadb-server.ts';

@@ -9,7 +9,7 @@ import {
   signedRequest,
   startTestGateway,
   type TestGateway,
-} from './test-support.ts';
+} from '../testing/http-harness.ts';
 
 const EDDSA = { format: { curve: 'ED25519', algo_type: 'EDDSA' }, shard_properties: { shard_count: 3, threshold: 2 } };
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test, beforeAll, afterAll } from 'vitest';
-import { healthyNodes, signedRequest, startTestGateway, type TestGateway } from './test-support.ts';
+import { healthyNodes, signedRequest, startTestGateway, type TestGateway } from '../testing/http-harness.ts';
 
 describe('system routes', () => {
   let gw: TestGateway;

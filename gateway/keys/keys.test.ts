@@ -8,7 +8,7 @@ import {
   signedRequest,
   startTestGateway,
   type TestGateway,
-} from '../http/test-support.ts';
+} from '../testing/http-harness.ts';
 import { requestHash } from './service.ts';
 
 const BODY = { format: { curve: 'ED25519', algo_type: 'EDDSA' }, label: 'hot-wallet' };

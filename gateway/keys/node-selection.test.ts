@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { describe, test } from 'vitest';
-import { healthyNodes } from '../http/test-support.ts';
+import { healthyNodes } from '../testing/http-harness.ts';
 import { selectKeygenNodes, selectSigners } from './node-selection.ts';
 import { decodeCursor, ecdsaResponse, encodeCursor } from './service.ts';
 

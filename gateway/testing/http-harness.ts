@@ -25,7 +25,7 @@ import type { KeyRow } from '../db/schema.ts';
 import { newKeyId } from '../keys/service.ts';
 import { createMetrics } from '../metrics.ts';
 import { createMemoryRateLimiter } from '../ratelimit/token-bucket.ts';
-import { buildGatewayApp } from './app.ts';
+import { buildGatewayApp } from '../http/app.ts';
 
 export const ACCESS_KEY = 'AK_test_0001';
 export const SECRET_KEY = 'sk_test_secret_value_that_must_never_be_on_disk';
