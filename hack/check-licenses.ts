@@ -27,7 +27,7 @@ export const OSI_APPROVED = new Set([
   'Zlib',
 ]);
 
-/** Packages that must never ship (DESIGN section 10: non-commercial licences). */
+/** Packages that must never ship (non-commercial licences; README "Libraries, and why"). */
 export const DENIED = [/^@silencelaboratories\/dkls-wasm-ll-/, /^@bitgo\/sdk-lib-mpc$/];
 
 /** Whether an SPDX expression is satisfiable with OSI-approved licences only. */

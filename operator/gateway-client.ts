@@ -1,4 +1,4 @@
-/** The operator's signed HTTP client for the gateway API (DESIGN section 5). */
+/** The operator's signed HTTP client for the gateway API (README "HTTP API"). */
 import { randomBytes } from 'node:crypto';
 import {
   IDEMPOTENCY_HEADER,

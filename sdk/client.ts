@@ -104,7 +104,7 @@ function keyPath(keyId: string, suffix = ''): string {
 }
 
 /**
- * Signed request headers (DESIGN section 5) for exactly this URL and these body bytes: HMAC with a
+ * Signed request headers (README "HTTP API") for exactly this URL and these body bytes: HMAC with a
  * secret key, or an Ed25519 / P-256 signature of the same string with a private key.
  */
 export function authHeaders(opts: {

@@ -1,7 +1,7 @@
 /**
- * The gateway's HTTP contract (DESIGN section 5, the seed's section 3.3) as zod schemas: the one
+ * The gateway's HTTP contract (README "HTTP API", gateway/README.md) as zod schemas: the one
  * source of request validation, TypeScript types, the OpenAPI document and the SDK's types.
- * JSON field names follow the seed (snake_case).
+ * JSON field names are snake_case, as custody APIs of this kind use.
  */
 import { z } from 'zod';
 import { CLIENT_KEY_ALGORITHMS, PolicyApprovalSchema, SignPolicySchema } from '../authz/client-keys.ts';

@@ -11,7 +11,7 @@ const req = {
   body: '{"a":1}',
 };
 
-test('string to sign follows DESIGN section 5 exactly', () => {
+test('string to sign follows README "HTTP API" exactly', () => {
   const bodyHash = createHash('sha256').update('{"a":1}').digest('hex');
   assert.equal(stringToSign(req), `POST\n/api/v1/keys/generate?x=1\n1700000000000\nabcdefghijklmnop\n${bodyHash}`);
 });

@@ -3,7 +3,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { timingSafeEqual } from 'node:crypto';
 
-/** Header names of the AccessKey/SecretKey request signature (DESIGN section 5). */
+/** Header names of the AccessKey/SecretKey request signature (README "HTTP API"). */
 export const AUTH_HEADERS = {
   accessKey: 'x-kms-accesskey',
   timestamp: 'x-kms-timestamp',

@@ -45,7 +45,7 @@ describe('dev PKI', () => {
     layout = await ensureDevPki(home, NODES);
   });
 
-  test('writes the seed layout with private keys readable by the owner only', () => {
+  test('writes the documented layout with private keys readable by the owner only', () => {
     assert.equal(layout.caCert, join(home, 'certs/ca.cert'));
     assert.equal(layout.caKey, join(home, 'certs/ca.key'));
     assert.equal(layout.entities.gateway?.cert, join(home, 'certs/gateway/gateway.cert'));

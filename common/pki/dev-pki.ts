@@ -1,5 +1,5 @@
 /**
- * The development certificate hierarchy (DESIGN section 2; the seed's layout under CUSTOS_HOME):
+ * The development certificate hierarchy (docs/architecture.md "Trust boundaries"; layout under CUSTOS_HOME as in README "Dev PKI"):
  *
  *   certs/ca.cert, certs/ca.key                      one CA, 10 years
  *   certs/gateway/gateway.cert, gateway.key          the gateway

@@ -1,5 +1,5 @@
 /**
- * Verifies a request's AccessKey/SecretKey signature (DESIGN section 5). Order matters: nothing
+ * Verifies a request's AccessKey/SecretKey signature (README "HTTP API", gateway/README.md "HTTP behaviour"). Order matters: nothing
  * about a key (disabled, allow-list) is revealed before the caller proved they hold its secret,
  * and a nonce is only remembered once the signature is good, so forgeries cannot burn nonces.
  */

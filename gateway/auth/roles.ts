@@ -1,5 +1,5 @@
 /**
- * Access-key roles, the minimal part of the governance model (docs/api.md "Roles"): `admin` may do
+ * Access-key roles, the minimal part of the governance model (gateway/README.md "Configuration"): `admin` may do
  * everything (every key of a credentials file without roles is one, as before roles existed),
  * `key-admin` manages keys (generate, change status, read) but can never sign, `signer` signs and
  * reads. Approvers, auditors and scopes come with the full governance model.

@@ -1,6 +1,6 @@
 /**
  * The gateway's MPC coordinator: one gRPC/mTLS client per TSS node, a cached view of their
- * health, and sessions driven over the star relay (DESIGN section 2). The relay only routes
+ * health, and sessions driven over the star relay (docs/architecture.md). The relay only routes
  * envelopes; it cannot read or forge them (the nodes check that), and it checks cheaply what it
  * can: that a node only speaks in its own name and only to participants.
  */

@@ -1,6 +1,6 @@
 /**
  * The node's data-encryption key (DEK) at rest, wrapped by a key-encryption key (KEK) derived from
- * the unseal password, or handed over by the PKCS#11 sidecar (DESIGN section 4, docs/hsm.md).
+ * the unseal password, or handed over by the PKCS#11 sidecar (docs/architecture.md "State", docs/hsm.md).
  * File format, version 1 (one line of JSON):
  *
  *   {"sha256":"<hex of the body's exact bytes>","body":{"format":"custos-dek","version":1,

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { pkiLayout } from '../../common/pki/dev-pki.ts';
 import { assertEntityId } from '../../common/pki/identity.ts';
 
-/** `certs/<id>/<id>.dek`: next to the node's certificate, apart from its data (the seed's layout). */
+/** `certs/<id>/<id>.dek`: next to the node's certificate, apart from its data (README "Shares at rest"). */
 export function dekFilePath(home: string, nodeId: string): string {
   return join(pkiLayout(home, nodeId).dir, `${nodeId}.dek`);
 }

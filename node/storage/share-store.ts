@@ -1,5 +1,5 @@
 /**
- * A node's key shares at rest (DESIGN section 4): classic-level (LevelDB) keyed by key id, every
+ * A node's key shares at rest (docs/architecture.md "State"): classic-level (LevelDB) keyed by key id, every
  * value AES-256-GCM under the DEK with a fresh 96-bit nonce and associated data binding the key id,
  * this node's id and the share version. A value that was altered, moved to another key id or copied
  * from another node's database fails authentication and is reported, never returned.

@@ -1,5 +1,5 @@
 /**
- * Where a node's unseal password comes from (DESIGN section 4): a mounted Secret file, an
+ * Where a node's unseal password comes from (README "Shares at rest"): a mounted Secret file, an
  * environment variable (dev mode only: environments leak into process listings, crash dumps and
  * child processes), or typed at the terminal with echo off. The result is a Uint8Array the caller
  * owns and zeroes once the DEK is unwrapped.

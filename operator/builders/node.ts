@@ -126,7 +126,7 @@ function unsealWiring(c: KmsCluster, id: string) {
 export const NODE_TLS_DIR = '/etc/custos/tls';
 
 /**
- * The seed's layout under CUSTOS_HOME on the node's volume: certs/{id}/ holds the wrapped DEK
+ * The layout under CUSTOS_HOME (README "Shares at rest") on the node's volume: certs/{id}/ holds the wrapped DEK
  * ({id}.dek), data/leveldb_{id} the shares. The certificate Secret is mounted as a directory,
  * never with subPath (a subPath mount is never updated, and a renewal would go unseen); the node
  * reloads it when the files change (CUSTOS_TLS_DIR).

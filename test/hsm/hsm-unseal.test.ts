@@ -1,6 +1,6 @@
 /**
  * HSM unseal end to end: a real SoftHSM2 token, the real PKCS#11 sidecar process and a real node
- * process (DESIGN section 4, docs/hsm.md). CUSTOS_RUNTIME=dist runs both from the compiled build.
+ * process (docs/hsm.md). CUSTOS_RUNTIME=dist runs both from the compiled build.
  */
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
