@@ -390,6 +390,35 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
     };
   }
 
+  /** Runs an operation on a key's holders; a failure is audited with its reason and answered as an API error. */
+  async function onHolders<T>(
+    operation: 'ABORT_COUNT_CLEAR' | 'KEY_POLICY_CHANGE',
+    keyId: string,
+    holders: readonly string[],
+    ctx: RequestContext,
+    trail: Record<string, unknown>,
+    run: () => Promise<T>,
+    started?: number,
+  ): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const apiErr = mpcFailure(err);
+      await audit.record({
+        operation,
+        result: 'FAILURE',
+        requestId: ctx.requestId,
+        userId: ctx.userId,
+        keyId,
+        errorCode: apiErr.code,
+        nodeId: holders.join(','),
+        ...(started === undefined ? {} : { durationMs: performance.now() - started }),
+        trail: { ...ctx.trail, reason: err instanceof Error ? err.message : String(err), ...trail },
+      });
+      throw new ApiError(apiErr.status, apiErr.code, apiErr.message, apiErr.headers, true);
+    }
+  }
+
   return {
     async abortSummary(keyId) {
       await rowOf(keyId);
@@ -399,23 +428,9 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
     async clearAbortCounts(keyId, ctx) {
       const row = await rowOf(keyId);
       const holders = JSON.parse(row.shard_nodes) as string[];
-      let cleared: Record<string, number>;
-      try {
-        cleared = await coordinator.clearAbortCount(holders, keyId);
-      } catch (err) {
-        const apiErr = mpcFailure(err);
-        await audit.record({
-          operation: 'ABORT_COUNT_CLEAR',
-          result: 'FAILURE',
-          requestId: ctx.requestId,
-          userId: ctx.userId,
-          keyId,
-          errorCode: apiErr.code,
-          nodeId: holders.join(','),
-          trail: { ...ctx.trail, reason: err instanceof Error ? err.message : String(err) },
-        });
-        throw new ApiError(apiErr.status, apiErr.code, apiErr.message, apiErr.headers, true);
-      }
+      const cleared = await onHolders('ABORT_COUNT_CLEAR', keyId, holders, ctx, {}, () =>
+        coordinator.clearAbortCount(holders, keyId),
+      );
       await audit.record({
         operation: 'ABORT_COUNT_CLEAR',
         result: 'SUCCESS',
@@ -432,28 +447,15 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
       const row = await rowOf(keyId);
       const holders = JSON.parse(row.shard_nodes) as string[];
       const started = performance.now();
-      let policyHash: string;
-      try {
-        policyHash = await coordinator.changeSignPolicy(holders, { key_id: keyId, ...req });
-      } catch (err) {
-        const apiErr = mpcFailure(err);
-        await audit.record({
-          operation: 'KEY_POLICY_CHANGE',
-          result: 'FAILURE',
-          requestId: ctx.requestId,
-          userId: ctx.userId,
-          keyId,
-          errorCode: apiErr.code,
-          nodeId: holders.join(','),
-          durationMs: performance.now() - started,
-          trail: {
-            ...ctx.trail,
-            reason: err instanceof Error ? err.message : String(err),
-            version: req.policy.version,
-          },
-        });
-        throw new ApiError(apiErr.status, apiErr.code, apiErr.message, apiErr.headers, true);
-      }
+      const policyHash = await onHolders(
+        'KEY_POLICY_CHANGE',
+        keyId,
+        holders,
+        ctx,
+        { version: req.policy.version },
+        () => coordinator.changeSignPolicy(holders, { key_id: keyId, ...req }),
+        started,
+      );
       await opts.signPolicies.put(keyId, req.policy);
       await audit.record({
         operation: 'KEY_POLICY_CHANGE',
