@@ -12,7 +12,7 @@ import {
   type TestGateway,
 } from '../testing/http-harness.ts';
 import { provisionBootstrapKey } from './access-keys.ts';
-import { mayPerform } from './roles.ts';
+import { mayPerform, rolesGranting } from './roles.ts';
 
 test('roles: key-admin manages but never signs; signer signs; admin does everything', () => {
   assert.equal(mayPerform(['key-admin'], 'KEY_SIGN'), false);
@@ -23,6 +23,18 @@ test('roles: key-admin manages but never signs; signer signs; admin does everyth
   assert.equal(mayPerform(['signer'], 'KEY_SIGN'), true);
   assert.equal(mayPerform(['admin'], 'KEY_SIGN'), true);
   assert.equal(mayPerform([], undefined), false);
+});
+
+test('roles: approver decides approvals, auditor reads the audit log, neither signs nor manages', () => {
+  assert.equal(mayPerform(['approver'], 'APPROVAL_RESULT'), true);
+  assert.equal(mayPerform(['approver'], 'KEY_SIGN'), false);
+  assert.equal(mayPerform(['approver'], 'AUDIT_READ'), false);
+  assert.equal(mayPerform(['auditor'], 'AUDIT_READ'), true);
+  assert.equal(mayPerform(['auditor'], 'KEY_GENERATE'), false);
+  assert.equal(mayPerform(['key-admin'], 'AUDIT_READ'), false);
+  assert.equal(mayPerform(['key-admin'], 'CONFIG_CHANGE'), false);
+  assert.deepEqual(rolesGranting('AUDIT_READ'), ['admin', 'auditor']);
+  assert.deepEqual(rolesGranting('CONFIG_CHANGE'), ['admin']);
 });
 
 describe('a key-admin access key through the gateway API', () => {

@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { describeIssues } from '../../common/chains/digests.ts';
-import type { AuditOperation } from '../audit/chain.ts';
+import type { Permission } from '../auth/roles.ts';
 import { ApiError } from './errors.ts';
 
 declare module 'fastify' {
@@ -15,7 +15,7 @@ declare module 'fastify' {
     /** Route requires a request signature. */
     auth?: boolean;
     /** What a failure of this route is audited as. */
-    operation?: AuditOperation;
+    operation?: Permission;
   }
 }
 

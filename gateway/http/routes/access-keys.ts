@@ -15,7 +15,7 @@ export const accessKeyRoutes: FastifyPluginAsync<{
 }> = async (app, { accessKeys, publicKeys, audit }) => {
   app.post(
     '/api/v1/access-keys',
-    { config: { auth: true, operation: 'ACCESS_KEY_CREATE' } },
+    { config: { auth: true, operation: 'CONFIG_CHANGE' } },
     async (request, reply) => {
       const body = validate(CreateAccessKeyRequestSchema, jsonBody(request), 'body');
       const key = validate(
@@ -36,7 +36,7 @@ export const accessKeyRoutes: FastifyPluginAsync<{
         description: body.description ?? null,
       });
       await audit.record({
-        operation: 'ACCESS_KEY_CREATE',
+        operation: 'CONFIG_CHANGE',
         result: 'SUCCESS',
         requestId: request.id,
         userId: request.accessKey,
