@@ -236,6 +236,22 @@ describe('EIP712', () => {
     }
   });
 
+  test('data as the JSON string of eth_signTypedData_v4 hashes as the object does', () => {
+    assert.equal(hex(digestFor('EIP712', JSON.stringify(MAIL))), MAIL_DIGEST);
+    assert.equal(hex(digestFor('EIP712', JSON.stringify(PERMIT))), hex(digestFor('EIP712', PERMIT)));
+    assert.throws(
+      () => digestFor('EIP712', '{"types":'),
+      (e: unknown) => {
+        assert.ok(e instanceof InvalidSignDataError);
+        assert.match(e.message, /data: EIP712 data given as a string must be JSON typed data/);
+        return true;
+      },
+    );
+    // A string holding valid JSON that is not typed data is refused like the object would be.
+    assert.throws(() => digestFor('EIP712', JSON.stringify({ ...MAIL, primaryType: 'Nope' })), InvalidSignDataError);
+    assert.throws(() => digestFor('EIP712', '"just a string"'), InvalidSignDataError);
+  });
+
   test('rejects malformed typed data with the field and the reason', () => {
     const mail = (patch: (td: typeof MAIL) => void) => {
       const td = structuredClone(MAIL);
@@ -243,7 +259,8 @@ describe('EIP712', () => {
       return td;
     };
     const cases: [string, unknown, RegExp][] = [
-      ['a string, not an object', JSON.stringify(MAIL), /EIP712 data must be the typed-data object/],
+      ['a string that is not JSON', 'Mail from Cow', /EIP712 data given as a string must be JSON typed data/],
+      ['a number, not an object', 42, /EIP712 data must be the typed-data object/],
       ['missing types', { ...MAIL, types: undefined }, /data\.types: /],
       [
         'only EIP712Domain in types',

@@ -74,8 +74,30 @@ export const Eip191SignDataSchema = z
     }
   });
 
+/**
+ * EIP712 `data` as an object, or as the JSON string `eth_signTypedData_v4` passes around; the
+ * string is parsed and then validated exactly like the object.
+ */
+export const Eip712DataSchema = z.preprocess((value, ctx) => {
+  if (typeof value !== 'string') return value;
+  if (value.length > 2 * MAX_SIGN_DATA_BYTES) {
+    ctx.addIssue({
+      code: 'custom',
+      input: value,
+      message: `EIP712 data must be at most ${2 * MAX_SIGN_DATA_BYTES} characters`,
+    });
+    return z.NEVER;
+  }
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', input: value, message: 'EIP712 data given as a string must be JSON typed data' });
+    return z.NEVER;
+  }
+}, TypedDataSchema);
+
 export const Eip712SignDataSchema = z.strictObject(
-  { data_type: z.literal('EIP712'), data: TypedDataSchema },
+  { data_type: z.literal('EIP712'), data: Eip712DataSchema },
   { error: unknownKeysError('EIP712') },
 );
 

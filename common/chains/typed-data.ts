@@ -254,7 +254,7 @@ export const TypedDataSchema = z
     {
       error: (issue) =>
         issue.code === 'invalid_type'
-          ? 'EIP712 data must be the typed-data object {types, primaryType, domain, message}'
+          ? 'EIP712 data must be the typed-data object {types, primaryType, domain, message} or its JSON string'
           : undefined,
     },
   )

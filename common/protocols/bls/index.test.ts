@@ -124,6 +124,20 @@ describe('BLS ciphersuite', () => {
 });
 
 describe('threshold BLS DKG and signing', () => {
+  it('signs the empty message (BLS signatures are defined over any octet string, empty included)', () => {
+    const holders = ['tss1', 'tss2', 'tss3'];
+    const keys = schemeKeygen(scheme, holders, 2);
+    const { publicKey, publicInfo } = keys.get('tss1')!;
+    const empty = new Uint8Array(0);
+    const sig = scheme.combine(partials(keys, holders, ['tss2', 'tss3'], 2, empty), publicInfo, publicKey, empty, {
+      holders,
+      threshold: 2,
+    });
+    assert.ok(bls12_381.longSignatures.verify(sig, hashMessage(empty), publicKey));
+    assert.ok(herumiVerify(sig, empty, publicKey));
+    assert.ok(!scheme.verify(sig, Uint8Array.of(0), publicKey));
+  });
+
   for (const [threshold, n] of [
     [2, 3],
     [3, 4],

@@ -226,6 +226,21 @@ describe('FROST(Ed25519) DKG and signing', () => {
     });
   }
 
+  it('signs the empty message (RFC 8032 defines Ed25519 over it; test 1 signs it)', () => {
+    const holders = ['tss1', 'tss2', 'tss3'];
+    const keys = schemeKeygen(scheme, holders, 2);
+    const { publicKey, publicInfo } = keys.get('tss1')!;
+    const empty = new Uint8Array(0);
+    const signers = ['tss1', 'tss3'];
+    const sig = scheme.combine(signOutputs(keys, holders, signers, 2, empty), publicInfo, publicKey, empty, {
+      holders,
+      threshold: 2,
+    });
+    assert.ok(ed25519.verify(sig, empty, publicKey));
+    assert.ok(opensslEd25519Verify(sig, empty, publicKey));
+    assert.ok(!scheme.verify(sig, Uint8Array.of(0), publicKey));
+  });
+
   describe('cheating signers are named', () => {
     const holders = ['tss1', 'tss2', 'tss3'];
     const threshold = 2;
