@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { SERVED_ALGORITHMS, ServedAlgorithmSchema } from '../common/api/schemas.ts';
+import { CidrSchema, SERVED_ALGORITHMS, ServedAlgorithmSchema } from '../common/api/schemas.ts';
 import { GatewayEnvSchema } from '../common/config/env.ts';
 import { RolesSchema } from './auth/roles.ts';
 
@@ -56,9 +56,13 @@ export const GatewayConfigSchema = z
       .min(1)
       .default([...SERVED_ALGORITHMS]),
     audit: z
-      .object({ checkpoint_every: z.number().int().min(1).default(100) })
+      .object({
+        checkpoint_every: z.number().int().min(1).default(100),
+        /** A head that grew is signed at least this often; verify flags entries unsealed for twice as long. */
+        checkpoint_interval_seconds: z.number().int().min(1).max(86_400).default(60),
+      })
       .strict()
-      .default({ checkpoint_every: 100 }),
+      .default({ checkpoint_every: 100, checkpoint_interval_seconds: 60 }),
     /** Deadline of one MPC session as seen by the HTTP request. */
     /** GG18 keygen on nodes whose pre-params pool is empty waits for safe primes: minutes, not seconds. */
     mpc_timeout_ms: z.number().int().min(100).default(180_000),
@@ -79,6 +83,12 @@ export const GatewayConfigSchema = z
     /** How often the TLS files under $home/certs are checked for a renewed certificate. */
     tls_reload_seconds: z.number().min(0.1).max(3600).default(5),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * Proxies (addresses or CIDRs) whose X-Forwarded-For is believed when the connection comes from
+     * them; the client address is then the right-most untrusted hop. Empty: the socket address is
+     * the client, whatever the header says.
+     */
+    trusted_proxies: z.array(CidrSchema).max(64).default([]),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
@@ -135,6 +145,7 @@ function fromEnv(raw: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
   if (env.CUSTOS_GATEWAY_TLS) out.tls = env.CUSTOS_GATEWAY_TLS === '1' || env.CUSTOS_GATEWAY_TLS === 'true';
   if (env.CUSTOS_TLS_RELOAD_SECONDS) out.tls_reload_seconds = Number(env.CUSTOS_TLS_RELOAD_SECONDS);
+  if (env.CUSTOS_TRUSTED_PROXIES) out.trusted_proxies = env.CUSTOS_TRUSTED_PROXIES.split(',').map((s) => s.trim());
   return out;
 }
 

@@ -36,6 +36,7 @@ const audit = createAuditLog({
     ? hexToBytes(config.audit_key_hex)
     : await loadOrCreateKeyFile(join(dir, 'audit.key')),
   checkpointEvery: config.audit.checkpoint_every,
+  checkpointIntervalMs: config.audit.checkpoint_interval_seconds * 1000,
 });
 const accessKeys = createAccessKeyStore(db, masterKey);
 for (const file of config.bootstrap_credentials_file?.split(',').filter(Boolean) ?? []) {
@@ -84,6 +85,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   try {
     await app.close();
+    audit.close();
     await coordinator.close();
     await redis?.quit();
     await db.destroy();

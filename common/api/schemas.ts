@@ -3,6 +3,7 @@
  * source of request validation, TypeScript types, the OpenAPI document and the SDK's types.
  * JSON field names are snake_case, as custody APIs of this kind use.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { CLIENT_KEY_ALGORITHMS, PolicyApprovalSchema, SignPolicySchema } from '../authz/client-keys.ts';
 
@@ -175,22 +176,12 @@ export const SignPolicyChangeRequestSchema = z
   .strict();
 export type SignPolicyChangeRequest = z.infer<typeof SignPolicyChangeRequestSchema>;
 
-/** POST /api/v1/access-keys: registers the public half of an asymmetric access key. */
-export const CreateAccessKeyRequestSchema = z
-  .object({
-    access_key: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
-    algorithm: z.enum(CLIENT_KEY_ALGORITHMS),
-    public_key: z.string(),
-    description: z.string().max(255).optional(),
-  })
-  .strict();
-export type CreateAccessKeyRequest = z.infer<typeof CreateAccessKeyRequestSchema>;
-
 export const ERROR_CODES = [
   'BAD_REQUEST',
   'VALIDATION_FAILED',
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'METHOD_NOT_ALLOWED',
   'CLIENT_AUTHORIZATION_REQUIRED',
   'CLIENT_AUTHORIZATION_REFUSED',
   'ABORT_LIMIT_REACHED',
@@ -255,3 +246,153 @@ export type ClientKeyCredentialsFile = z.infer<typeof ClientKeyCredentialsFileSc
 /** What the CLI reads: either kind. */
 export const AnyCredentialsFileSchema = z.union([CredentialsFileSchema, ClientKeyCredentialsFileSchema]);
 export type AnyCredentialsFile = z.infer<typeof AnyCredentialsFileSchema>;
+
+// ---- Access-key management and audit query (gateway/README.md "Roles and scopes", "Audit log") ----
+
+export const ACCESS_KEY_ROLES = ['admin', 'key-admin', 'signer', 'approver', 'auditor'] as const;
+export const AccessKeyRoleSchema = z.enum(ACCESS_KEY_ROLES);
+export const AccessKeyIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'access key id: 1 to 128 of [A-Za-z0-9_.-]');
+
+/** One key scope: a key id, an exact label, or a label prefix. */
+export const ScopeSchema = z.union([
+  z.strictObject({ key_id: KeyIdSchema }),
+  z.strictObject({ label: LabelSchema }),
+  z.strictObject({ label_prefix: z.string().min(1).max(253) }),
+]);
+
+/** An IPv4 or IPv6 address, or a CIDR block of one. */
+export const CidrSchema = z
+  .string()
+  .max(64)
+  .refine((entry) => {
+    const [addr = '', bits, extra] = entry.split('/');
+    const family = isIP(addr);
+    if (family === 0 || extra !== undefined) return false;
+    if (bits === undefined) return true;
+    return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+  }, 'not an IPv4/IPv6 address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)');
+
+export const AccessKeyStatusSchema = z.enum(['ENABLED', 'DISABLED']);
+
+/**
+ * POST /api/v1/access-keys. Without `public_key` the gateway makes an HMAC secret and answers it
+ * once; with `algorithm` and `public_key` it registers an asymmetric key (the client keeps the
+ * private half) under `access_key`.
+ */
+export const CreateAccessKeyRequestSchema = z
+  .object({
+    name: z.string().min(1).max(128).optional(),
+    roles: z.array(AccessKeyRoleSchema).min(1).max(ACCESS_KEY_ROLES.length).default(['signer']),
+    scopes: z.array(ScopeSchema).max(256).default([]),
+    allowed_cidrs: z.array(CidrSchema).max(256).default([]),
+    access_key: AccessKeyIdSchema.optional().describe('asymmetric keys only: the id the client chose'),
+    algorithm: z.enum(CLIENT_KEY_ALGORITHMS).optional(),
+    public_key: z.string().optional(),
+    description: z.string().max(255).optional(),
+  })
+  .strict()
+  .superRefine((req, ctx) => {
+    const asymmetric = req.public_key !== undefined || req.algorithm !== undefined;
+    if (asymmetric && (req.public_key === undefined || req.algorithm === undefined || !req.access_key)) {
+      ctx.addIssue({ code: 'custom', message: 'an asymmetric access key needs access_key, algorithm and public_key' });
+    }
+    if (!asymmetric && req.access_key !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['access_key'], message: 'the gateway names HMAC access keys' });
+    }
+  });
+export type CreateAccessKeyRequest = z.infer<typeof CreateAccessKeyRequestSchema>;
+
+/** An access key as listed: never its secret. */
+export const AccessKeyInfoSchema = z.object({
+  access_key: z.string(),
+  name: z.string().nullable(),
+  status: AccessKeyStatusSchema,
+  roles: z.array(AccessKeyRoleSchema),
+  scopes: z.array(ScopeSchema),
+  allowed_cidrs: z.array(z.string()),
+  kind: z.enum(['HMAC', 'ED25519', 'P256']),
+  created_at: z.string(),
+  previous_secret_expires_at: z
+    .string()
+    .nullable()
+    .describe('after a rotation, until when the old secret still verifies'),
+});
+export type AccessKeyInfo = z.infer<typeof AccessKeyInfoSchema>;
+
+/** 201 of create (HMAC) and 200 of rotate: the credentials.json fields, the secret shown this once. */
+export const AccessKeySecretResponseSchema = AccessKeyInfoSchema.extend({
+  secret_key: z.string().describe('shown once; the gateway keeps it sealed and never returns it again'),
+});
+
+export const ListAccessKeysResponseSchema = z.object({ access_keys: z.array(AccessKeyInfoSchema) });
+export const UpdateAccessKeyStatusRequestSchema = z.object({ status: AccessKeyStatusSchema }).strict();
+export const UpdateAllowedCidrsRequestSchema = z.object({ allowed_cidrs: z.array(CidrSchema).max(256) }).strict();
+export const UpdateScopesRequestSchema = z.object({ scopes: z.array(ScopeSchema).max(256) }).strict();
+export const RotateAccessKeyRequestSchema = z
+  .object({
+    grace_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600)
+      .default(3600)
+      .describe('how long the old secret keeps verifying (default one hour)'),
+  })
+  .strict();
+
+/** Operations as the audit log names them (the spec's section 7.1 plus the gateway's own). */
+export const AuditQuerySchema = z
+  .object({
+    key_id: z.string().max(64).optional(),
+    operation: z
+      .string()
+      .regex(/^[A-Z_]{1,32}$/, 'operation: an audit operation name such as KEY_SIGN')
+      .optional(),
+    access_key: z.string().max(128).optional(),
+    result: z.enum(['SUCCESS', 'FAILURE', 'REJECTED']).optional(),
+    from: z.iso.datetime({ offset: true }).optional().describe('ISO-8601, inclusive'),
+    to: z.iso.datetime({ offset: true }).optional().describe('ISO-8601, exclusive'),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+export type AuditQuery = z.infer<typeof AuditQuerySchema>;
+
+/** One audit entry with every hashed field, so a client can recompute the chain. */
+export const AuditItemSchema = z.object({
+  seq: z.number().int(),
+  operation: z.string(),
+  result: z.string(),
+  user_id: z.string().nullable(),
+  key_id: z.string().nullable(),
+  request_id: z.string().nullable(),
+  error_code: z.string().nullable(),
+  created_time: z.string(),
+  service_name: z.string(),
+  node_id: z.string().nullable(),
+  duration_ms: z.number().int().nullable(),
+  data_hash: z.string().nullable(),
+  audit_trail: z.record(z.string(), z.unknown()),
+  prev_hash: z.string(),
+  entry_hash: z.string(),
+});
+export type AuditItem = z.infer<typeof AuditItemSchema>;
+
+export const AuditPageSchema = z.object({ items: z.array(AuditItemSchema), next_cursor: z.string().nullable() });
+export type AuditPage = z.infer<typeof AuditPageSchema>;
+
+/** GET /api/v1/audit/verify: the chain checked end to end and the live head against the latest checkpoint. */
+export const AuditVerifyResponseSchema = z.object({
+  ok: z.boolean(),
+  entries: z.number().int(),
+  checkpoints: z.number().int(),
+  head: z.object({ seq: z.number().int(), entry_hash: z.string(), created_time: z.string() }).nullable(),
+  latest_checkpoint: z.object({ seq: z.number().int(), entry_hash: z.string(), created_at: z.string() }).nullable(),
+  unsealed_entries: z.number().int().describe('entries after the latest signed checkpoint'),
+  first_bad_seq: z.number().int().optional(),
+  reason: z.string().optional(),
+  public_key: z.string().describe('hex Ed25519 key that verifies the checkpoints'),
+});
+export type AuditVerifyResponse = z.infer<typeof AuditVerifyResponseSchema>;

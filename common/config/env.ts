@@ -76,6 +76,13 @@ export const GatewayEnvSchema = z
     CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     CUSTOS_TLS_RELOAD_SECONDS: z.string().regex(/^[0-9.]+$/),
     CUSTOS_GATEWAY_CONFIG: z.string().min(1),
+    /** Comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed; unset: none is. */
+    CUSTOS_TRUSTED_PROXIES: z
+      .string()
+      .regex(
+        /^[0-9A-Fa-f:./]+(\s*,\s*[0-9A-Fa-f:./]+)*$/,
+        'CUSTOS_TRUSTED_PROXIES is a comma-separated list of CIDRs',
+      ),
   })
   .partial()
   .strict();

@@ -9,6 +9,7 @@ import { migrateToLatest, openDatabase, type Db } from '../db/index.ts';
 import { createAuditLog, type AuditLog } from './audit-log.ts';
 import { canonicalJson } from './chain.ts';
 import { verifyAuditLog } from './verify.ts';
+import { dropAuditTriggers } from '../testing/audit-tamper.ts';
 
 const EVERY = 4;
 
@@ -23,6 +24,8 @@ describe('hash-chained audit log', () => {
     db = openDatabase({ home: dir });
     await migrateToLatest(db);
     audit = createAuditLog({ db, signingKey: randomBytes(32), checkpointEvery: EVERY });
+    // These tests play an attacker who can drop the append-only triggers (append-only.test.ts).
+    await dropAuditTriggers(db);
   });
   afterEach(async () => {
     await db.destroy();

@@ -8,6 +8,7 @@ import { test } from 'vitest';
 import { loadOrCreateKeyFile } from '../auth/key-file.ts';
 import { migrateToLatest, openDatabase } from '../db/index.ts';
 import { createAuditLog } from './audit-log.ts';
+import { dropAuditTriggers } from '../testing/audit-tamper.ts';
 
 const run = promisify(execFile);
 const cli = new URL('./verify-cli.ts', import.meta.url).pathname;
@@ -26,6 +27,7 @@ test('verify CLI: exit 0 on an intact log, 1 with the seq of the first tampered 
     const args = ['--import', 'tsx', cli, '--home', home];
     const ok = await run(process.execPath, args);
     assert.match(ok.stdout, /intact: 5 entries/);
+    await dropAuditTriggers(db);
     await db.updateTable('audit_log').set({ node_id: 'tss9' }).where('seq', '=', 4).execute();
     const bad = await run(process.execPath, args).then(
       () => assert.fail('expected exit 1'),

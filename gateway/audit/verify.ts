@@ -76,3 +76,62 @@ export async function verifyAuditLog(db: Db, opts: VerifyOptions): Promise<Audit
   }
   return { ok: true, entries: last, checkpoints: checkpoints.size };
 }
+
+export interface HeadComparison {
+  head: { seq: number; entry_hash: string; created_time: string } | null;
+  latest_checkpoint: { seq: number; entry_hash: string; created_at: string } | null;
+  /** Entries after the latest signed checkpoint. */
+  unsealed_entries: number;
+  /** Set when the oldest unsealed entry is older than the writer's timer allows. */
+  problem?: { firstBadSeq: number; reason: string };
+}
+
+/**
+ * Compares the live head with the latest signed checkpoint. The writer seals a head that grew
+ * at least every checkpoint interval, so an entry still unsealed after `maxUnsealedMs` means the
+ * checkpoint that covered it was removed (or the writer's timer stopped): the entries after the
+ * last checkpoint are exactly where an undetected rewrite could hide.
+ */
+export async function compareHead(
+  db: Db,
+  opts: { maxUnsealedMs: number; now?: () => number },
+): Promise<HeadComparison> {
+  const head = await db
+    .selectFrom('audit_log')
+    .select(['seq', 'entry_hash', 'created_time'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const checkpoint = await db
+    .selectFrom('audit_checkpoints')
+    .select(['seq', 'entry_hash', 'created_at'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const sealedUpTo = checkpoint ? Number(checkpoint.seq) : 0;
+  const out: HeadComparison = {
+    head: head ? { seq: Number(head.seq), entry_hash: head.entry_hash, created_time: head.created_time } : null,
+    latest_checkpoint: checkpoint
+      ? { seq: sealedUpTo, entry_hash: checkpoint.entry_hash, created_at: checkpoint.created_at }
+      : null,
+    unsealed_entries: Math.max(0, (head ? Number(head.seq) : 0) - sealedUpTo),
+  };
+  if (out.unsealed_entries === 0) return out;
+  const oldest = await db
+    .selectFrom('audit_log')
+    .select(['seq', 'created_time'])
+    .where('seq', '>', sealedUpTo)
+    .orderBy('seq')
+    .limit(1)
+    .executeTakeFirst();
+  const now = (opts.now ?? Date.now)();
+  if (oldest && now - Date.parse(oldest.created_time) > opts.maxUnsealedMs) {
+    out.problem = {
+      firstBadSeq: Number(oldest.seq),
+      reason:
+        `entries ${Number(oldest.seq)}..${out.head!.seq} are not under a signed checkpoint although the oldest is ` +
+        `${Math.round((now - Date.parse(oldest.created_time)) / 1000)} s old: a checkpoint was removed or the writer stopped sealing`,
+    };
+  }
+  return out;
+}

@@ -13,6 +13,7 @@ import {
 import { verifyStatement } from '../../common/authz/client-keys.ts';
 import type { AccessKeyStore } from './access-keys.ts';
 import type { Role } from './roles.ts';
+import type { Scope } from './scopes.ts';
 import type { ClientPublicKeyStore } from './client-public-keys.ts';
 import { ipAllowed } from './cidr.ts';
 import type { NonceCache } from './nonce-cache.ts';
@@ -38,7 +39,7 @@ export interface AuthInput {
 }
 
 export type AuthOutcome =
-  | { ok: true; accessKey: string; roles: Role[] }
+  | { ok: true; accessKey: string; roles: Role[]; scopes: Scope[] }
   | { ok: false; status: 401 | 403; reason: AuthReason; message: string; accessKey?: string };
 
 export interface AuthDeps {
@@ -104,7 +105,10 @@ export async function authenticate(input: AuthInput, deps: AuthDeps): Promise<Au
   const publicKey = await deps.publicKeys?.get(accessKey);
   const authentic = publicKey
     ? verifyStatement(publicKey, Buffer.from(stringToSign(signed)), signature)
-    : key.secretKey.length > 0 && signatureMatches(key.secretKey, signed, signature);
+    : [key.secretKey, key.previousSecret?.secretKey].some(
+        // After a rotation the replaced secret verifies until its grace period ends.
+        (secret) => secret !== undefined && secret.length > 0 && signatureMatches(secret, signed, signature),
+      );
   if (!authentic) return reject(401, 'BAD_SIGNATURE', 'signature does not verify');
   // Remembered for twice the window: a timestamp may be up to one window in the past or future.
   if (!(await deps.nonces.claim(accessKey, nonce, 2 * TIMESTAMP_WINDOW_MS))) {
@@ -114,5 +118,5 @@ export async function authenticate(input: AuthInput, deps: AuthDeps): Promise<Au
   if (!ipAllowed(key.allowedCidrs, input.ip)) {
     return reject(403, 'IP_NOT_ALLOWED', 'source address is not in the access key allow-list');
   }
-  return { ok: true, accessKey, roles: key.roles };
+  return { ok: true, accessKey, roles: key.roles, scopes: key.scopes };
 }

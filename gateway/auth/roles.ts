@@ -6,10 +6,11 @@
  * keys a role applies to.
  */
 import { z } from 'zod';
+import { ACCESS_KEY_ROLES, AccessKeyRoleSchema } from '../../common/api/schemas.ts';
 import type { AuditOperation } from '../audit/chain.ts';
 
-export const ROLES = ['admin', 'key-admin', 'signer', 'approver', 'auditor'] as const;
-export const RoleSchema = z.enum(ROLES);
+export const ROLES = ACCESS_KEY_ROLES;
+export const RoleSchema = AccessKeyRoleSchema;
 export type Role = z.infer<typeof RoleSchema>;
 export const RolesSchema = z.array(RoleSchema).min(1).max(ROLES.length);
 

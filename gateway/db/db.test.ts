@@ -67,13 +67,17 @@ describe('metadata database (SQLite)', () => {
     const store = createAccessKeyStore(db, randomBytes(32));
     await store.upsert({ accessKey: 'AK_up', secretKey: 'one', enabled: true, allowedCidrs: [] });
     await store.upsert({ accessKey: 'AK_up', secretKey: 'two', enabled: false, allowedCidrs: ['::1/128'] });
-    assert.deepEqual(await store.get('AK_up'), {
+    const { createdAt, ...got } = (await store.get('AK_up'))!;
+    assert.match(createdAt, /^\d{4}-\d\d-\d\dT/);
+    assert.deepEqual(got, {
       accessKey: 'AK_up',
       secretKey: 'two',
       enabled: false,
       allowedCidrs: ['::1/128'],
       description: null,
       roles: ['admin'],
+      name: null,
+      scopes: [],
     });
   });
 

@@ -12,6 +12,7 @@ import { createAccessKeyStore } from '../auth/access-keys.ts';
 import { auditRows, insertKey, keyCount, newNonce, signedRequest, startTestGateway } from '../testing/http-harness.ts';
 import { requestHash } from '../keys/service.ts';
 import { migrateToLatest, openDatabase } from './index.ts';
+import { dropAuditTriggers } from '../testing/audit-tamper.ts';
 import { mariadbAvailable, startMariaDb, type MariaDbServer } from '../../test/support/mariadb-server.ts';
 
 describe('metadata database on MariaDB (MySQL dialect)', () => {
@@ -58,6 +59,14 @@ describe('metadata database on MariaDB (MySQL dialect)', () => {
       const opts = { publicKeyHex: audit.publicKeyHex, checkpointEvery: 5 };
       assert.deepEqual(await verifyAuditLog(db, opts), { ok: true, entries: 12, checkpoints: 2 });
       assert.equal(await audit.length(), 12);
+      await assert.rejects(
+        db.updateTable('audit_log').set({ duration_ms: 999 }).where('seq', '=', 7).execute(),
+        /append-only: UPDATE refused/,
+      );
+      await assert.rejects(db.deleteFrom('audit_log').where('seq', '=', 3).execute(), /append-only: DELETE refused/);
+      await assert.rejects(db.deleteFrom('audit_checkpoints').execute(), /append-only: DELETE refused/);
+      assert.deepEqual(await verifyAuditLog(db, opts), { ok: true, entries: 12, checkpoints: 2 });
+      await dropAuditTriggers(db);
       await db.updateTable('audit_log').set({ duration_ms: 999 }).where('seq', '=', 7).execute();
       assert.equal(((await verifyAuditLog(db, opts)) as { firstBadSeq: number }).firstBadSeq, 7);
       await db.deleteFrom('audit_log').where('seq', '=', 3).execute();

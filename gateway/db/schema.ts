@@ -37,6 +37,17 @@ export interface AccessKeysTable {
   created_at: string;
   /** JSON array of roles (gateway/auth/roles.ts). */
   roles: Generated<string>;
+  name: string | null;
+  /** JSON array of scopes (gateway/auth/scopes.ts); null or [] means every key. */
+  scopes: string | null;
+  /** The secret a rotation replaced, sealed like secret_key_enc, valid until the expiry. */
+  previous_secret_enc: string | null;
+  previous_secret_expires_at: string | null;
+}
+
+/** One row (id 1) that every audit append locks, so replicas append one at a time. */
+export interface AuditHeadTable {
+  id: number;
 }
 
 export interface AuditLogTable {
@@ -105,6 +116,7 @@ export interface Database {
   access_keys: AccessKeysTable;
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_head: AuditHeadTable;
 }
 
 export type KeyRow = Selectable<KeysTable>;

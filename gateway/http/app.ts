@@ -17,7 +17,7 @@ import type { ErrorResponse } from '../../common/api/schemas.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AccessKeyStore } from '../auth/access-keys.ts';
 import { authenticate } from '../auth/authenticate.ts';
-import { mayPerform } from '../auth/roles.ts';
+import { mayPerform, rolesGranting } from '../auth/roles.ts';
 import { createClientPublicKeyStore } from '../auth/client-public-keys.ts';
 import { createSignPolicyStore } from '../keys/sign-policies.ts';
 import { createAbortRecords } from '../aborts/abort-records.ts';
@@ -33,6 +33,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { ReloadingTls } from '../../common/pki/tls-files.ts';
 import { ApiError } from './errors.ts';
 import { trailOf } from './context.ts';
+import { createMethodIndex } from './method-index.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { systemRoutes } from './routes/system.ts';
 
@@ -63,6 +65,12 @@ function httpsServerFactory(tls: ReloadingTls, logger: Logger) {
   };
 }
 
+function methodNotAllowed(method: string, path: string, allowed: string[]): ApiError {
+  return new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not supported on ${path}`, {
+    allow: allowed.join(', '),
+  });
+}
+
 /** Fastify's own errors (body limit, content length, ...) as API errors. */
 function toApiError(err: FastifyError | Error): ApiError | undefined {
   if (err instanceof ApiError) return err;
@@ -83,20 +91,28 @@ export function buildGatewayApp(
     bodyLimit: config.body_limit_bytes,
     genReqId: () => `req_${randomBytes(12).toString('hex')}`,
     requestIdHeader: false,
+    // X-Forwarded-For is believed only from the configured proxies (gateway/README.md "Configuration").
+    trustProxy: config.trusted_proxies.length > 0 ? config.trusted_proxies : false,
     // Headers may carry the signature: keep them out of request logs.
     logController: new LogController({ disableRequestLogging: true }),
   });
   const publicKeys = createClientPublicKeyStore(deps.db);
   app.decorateRequest('accessKey', undefined);
+  app.decorateRequest('scopes', undefined);
   app.decorateRequest('startedAt', 0);
 
   // Every body is kept as raw bytes: the request signature covers them exactly as received.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  const methods = createMethodIndex();
+  app.addHook('onRoute', (route) => methods.add(route.url, route.method));
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = performance.now();
     reply.header('x-request-id', request.id);
+    const path = request.url.split('?')[0]!;
+    const served = methods.staticAllowed(path);
+    if (served.length > 0 && !served.includes(request.method)) throw methodNotAllowed(request.method, path, served);
   });
 
   app.addHook('preValidation', async (request) => {
@@ -124,6 +140,7 @@ export function buildGatewayApp(
       throw new ApiError(outcome.status, code, outcome.message, {}, true);
     }
     request.accessKey = outcome.accessKey;
+    request.scopes = outcome.scopes;
     const operation = request.routeOptions.config.operation;
     if (!mayPerform(outcome.roles, operation)) {
       await audit.record({
@@ -137,7 +154,8 @@ export function buildGatewayApp(
       throw new ApiError(
         403,
         'FORBIDDEN',
-        `access key roles (${outcome.roles.join(', ')}) do not allow ${operation}`,
+        `access key roles (${outcome.roles.join(', ')}) do not allow ${operation}: ` +
+          `missing role ${rolesGranting(operation!).join(' or ')}`,
         {},
         true,
       );
@@ -181,13 +199,12 @@ export function buildGatewayApp(
   }
 
   app.setErrorHandler(sendError);
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      new ApiError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
-      request,
-      reply,
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = methods.allowed(path);
+    if (allowed.length > 0) return sendError(methodNotAllowed(request.method, path, allowed), request, reply);
+    return sendError(new ApiError(404, 'NOT_FOUND', `no route ${request.method} ${path}`), request, reply);
+  });
 
   const keys = createKeyService({
     db: deps.db,
@@ -201,8 +218,25 @@ export function buildGatewayApp(
     signPolicies: createSignPolicyStore(deps.db),
     aborts: createAbortRecords({ db: deps.db, metrics }),
   });
-  app.register(keyRoutes, { keys });
+  app.register(keyRoutes, {
+    keys,
+    scopedKey: async (keyId) => {
+      const row = await deps.db
+        .selectFrom('keys')
+        .select(['key_id', 'label'])
+        .where('key_id', '=', keyId)
+        .executeTakeFirst();
+      if (!row) throw new ApiError(404, 'NOT_FOUND', `key ${keyId} not found`);
+      return row;
+    },
+  });
   app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });
+  app.register(auditRoutes, {
+    db: deps.db,
+    audit,
+    checkpointEvery: config.audit.checkpoint_every,
+    checkpointIntervalMs: config.audit.checkpoint_interval_seconds * 1000,
+  });
   app.register(systemRoutes, { coordinator: deps.coordinator, metrics, nodeCount: config.nodes.length });
   return app;
 }

@@ -3,12 +3,15 @@ import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { describeIssues } from '../../common/chains/digests.ts';
 import type { Permission } from '../auth/roles.ts';
+import { describeScopes, inScope, type ScopedKey, type Scope } from '../auth/scopes.ts';
 import { ApiError } from './errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated access key, once the signature verified. */
     accessKey?: string;
+    /** The access key's scopes (empty: every key), once authenticated. */
+    scopes?: Scope[];
     startedAt: number;
   }
   interface FastifyContextConfig {
@@ -48,5 +51,21 @@ export function jsonBody(request: FastifyRequest): unknown {
     return JSON.parse(Buffer.from(raw).toString('utf8')) as unknown;
   } catch {
     throw new ApiError(400, 'BAD_REQUEST', 'request body is not valid JSON');
+  }
+}
+
+/**
+ * 403 FORBIDDEN naming the scopes unless the authenticated access key's scopes reach `key`.
+ * Called after the key was loaded, so an unknown key stays a 404.
+ */
+export function requireScope(request: FastifyRequest, key: ScopedKey): void {
+  const scopes = request.scopes ?? [];
+  if (!inScope(scopes, key)) {
+    throw new ApiError(
+      403,
+      'FORBIDDEN',
+      `key ${key.key_id} is outside the access key's scopes (${describeScopes(scopes)}): missing scope key_id=${key.key_id}` +
+        (key.label === null ? '' : ` or label=${key.label}`),
+    );
   }
 }

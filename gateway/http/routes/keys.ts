@@ -18,7 +18,9 @@ import {
 import { AUTH_HEADERS } from '../../../common/auth/request-signing.ts';
 import { addressesFor } from '../../../common/chains/addresses.ts';
 import type { KeyService, RequestContext } from '../../keys/service.ts';
-import { jsonBody, trailOf, validate } from '../context.ts';
+import { describeScopes, inScope, mayCreateLabel, type ScopedKey } from '../../auth/scopes.ts';
+import { ApiError } from '../errors.ts';
+import { jsonBody, requireScope, trailOf, validate } from '../context.ts';
 
 const ParamsSchema = z.object({ key_id: KeyIdSchema }).strict();
 const IdempotencyKeySchema = z
@@ -65,20 +67,42 @@ export function withBitcoinNetwork(key: Key, network: 'mainnet' | 'testnet'): Ke
   return { ...key, addresses: derived.addresses };
 }
 
-export const keyRoutes: FastifyPluginAsync<{ keys: KeyService }> = async (app, { keys }) => {
+export const keyRoutes: FastifyPluginAsync<{
+  keys: KeyService;
+  /** The id and label a scope is matched against; throws 404 for an unknown key. */
+  scopedKey: (keyId: string) => Promise<ScopedKey>;
+}> = async (app, { keys, scopedKey }) => {
+  /** The path's key id, once the caller's scopes reach that key (403 names the missing scope). */
+  async function scopedKeyId(request: FastifyRequest): Promise<string> {
+    const { key_id } = validate(ParamsSchema, request.params, 'path');
+    requireScope(request, await scopedKey(key_id));
+    return key_id;
+  }
+
   app.post('/api/v1/keys/generate', { config: { auth: true, operation: 'KEY_GENERATE' } }, async (request, reply) => {
     const idempotencyKey = validate(IdempotencyKeySchema, request.headers[IDEMPOTENCY_HEADER], 'header');
     const body = validate(GenerateKeyRequestSchema, withImpliedCurve(jsonBody(request)), 'body');
+    if (!mayCreateLabel(request.scopes ?? [], body.label)) {
+      throw new ApiError(
+        403,
+        'FORBIDDEN',
+        `a key labelled ${body.label ?? '(none)'} is outside the access key's scopes (${describeScopes(request.scopes ?? [])}): ` +
+          'missing a label or label_prefix scope for it',
+      );
+    }
     const { key, created } = await keys.generate(body, { ...ctxOf(request), idempotencyKey });
     return reply.code(created ? 201 : 200).send(key);
   });
 
   app.get('/api/v1/keys', { config: { auth: true } }, async (request) => {
-    return keys.list(validate(ListKeysQuerySchema, request.query, 'query'));
+    const page = await keys.list(validate(ListKeysQuerySchema, request.query, 'query'));
+    // Out-of-scope keys are left out; the cursor still walks every key, so a page may run short.
+    const scopes = request.scopes ?? [];
+    return { ...page, keys: page.keys.filter((k) => inScope(scopes, k)) };
   });
 
   app.get('/api/v1/keys/:key_id', { config: { auth: true } }, async (request) => {
-    const { key_id } = validate(ParamsSchema, request.params, 'path');
+    const key_id = await scopedKeyId(request);
     const { bitcoin_network } = validate(GetKeyQuerySchema, request.query, 'query');
     return withBitcoinNetwork(await keys.get(key_id), bitcoin_network);
   });
@@ -87,20 +111,20 @@ export const keyRoutes: FastifyPluginAsync<{ keys: KeyService }> = async (app, {
     '/api/v1/keys/:key_id/status',
     { config: { auth: true, operation: 'KEY_STATUS_CHANGE' } },
     async (request) => {
-      const { key_id } = validate(ParamsSchema, request.params, 'path');
+      const key_id = await scopedKeyId(request);
       const body = validate(UpdateStatusRequestSchema, jsonBody(request), 'body');
       return keys.setStatus(key_id, body.status, body.reason, ctxOf(request));
     },
   );
 
   app.post('/api/v1/keys/:key_id/sign', { config: { auth: true, operation: 'KEY_SIGN' } }, async (request) => {
-    const { key_id } = validate(ParamsSchema, request.params, 'path');
+    const key_id = await scopedKeyId(request);
     const body = validate(SignRequestSchema, jsonBody(request), 'body');
     return keys.sign(key_id, body, { ...ctxOf(request), clientAuthorization: clientAuthorizationOf(request) });
   });
 
   app.get('/api/v1/keys/:key_id/aborts', { config: { auth: true } }, async (request) => {
-    const { key_id } = validate(ParamsSchema, request.params, 'path');
+    const key_id = await scopedKeyId(request);
     return keys.abortSummary(key_id);
   });
 
@@ -108,7 +132,7 @@ export const keyRoutes: FastifyPluginAsync<{ keys: KeyService }> = async (app, {
     '/api/v1/keys/:key_id/aborts',
     { config: { auth: true, operation: 'ABORT_COUNT_CLEAR' } },
     async (request) => {
-      const { key_id } = validate(ParamsSchema, request.params, 'path');
+      const key_id = await scopedKeyId(request);
       return keys.clearAbortCounts(key_id, ctxOf(request));
     },
   );
@@ -117,7 +141,7 @@ export const keyRoutes: FastifyPluginAsync<{ keys: KeyService }> = async (app, {
     '/api/v1/keys/:key_id/sign-policy',
     { config: { auth: true, operation: 'KEY_POLICY_CHANGE' } },
     async (request) => {
-      const { key_id } = validate(ParamsSchema, request.params, 'path');
+      const key_id = await scopedKeyId(request);
       const body = validate(SignPolicyChangeRequestSchema, jsonBody(request), 'body');
       return keys.changeSignPolicy(key_id, body, ctxOf(request));
     },
