@@ -64,6 +64,14 @@ describe('system routes', () => {
       'GET /api/v1/keys/{key_id}/aborts',
       'DELETE /api/v1/keys/{key_id}/aborts',
       'POST /api/v1/access-keys',
+      'GET /api/v1/access-keys',
+      'GET /api/v1/access-keys/{id}',
+      'POST /api/v1/access-keys/{id}/rotate',
+      'PUT /api/v1/access-keys/{id}/status',
+      'PUT /api/v1/access-keys/{id}/allowed-cidrs',
+      'PUT /api/v1/access-keys/{id}/scopes',
+      'GET /api/v1/audit',
+      'GET /api/v1/audit/verify',
       'GET /api/v1/openapi.json',
       'GET /health',
       'GET /ready',
@@ -73,7 +81,10 @@ describe('system routes', () => {
     for (const route of routes) {
       assert.ok(documented.has(route), `${route} documented`);
       const [method, path] = route.split(' ') as [string, string];
-      const found = gw.app.hasRoute({ method: method as 'GET', url: path.replace('{key_id}', ':key_id') });
+      const found = gw.app.hasRoute({
+        method: method as 'GET',
+        url: path.replace('{key_id}', ':key_id').replace('{id}', ':id'),
+      });
       assert.ok(found, `${route} served`);
     }
     const gen = doc.paths['/api/v1/keys/generate'].post;
@@ -83,5 +94,23 @@ describe('system routes', () => {
     assert.ok(gen.responses['201'] && gen.responses['409'] && gen.responses['422']);
     const err = gen.responses['422'].content['application/json'].schema;
     assert.ok(err.properties.error.properties.code.enum.includes('UNSUPPORTED_ALGORITHM'));
+    // Every signed operation names all four headers and the answers any signed request can get.
+    const schemes = Object.values(doc.components.securitySchemes).map((s) => (s as { name: string }).name);
+    assert.deepEqual(schemes.sort(), ['X-KMS-AccessKey', 'X-KMS-Nonce', 'X-KMS-Signature', 'X-KMS-Timestamp']);
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (!op.security) continue;
+        assert.deepEqual(
+          op.security,
+          [{ AccessKey: [], Timestamp: [], Nonce: [], Signature: [] }],
+          `${method} ${path}`,
+        );
+        for (const status of ['400', '401', '403', '413', '429', '500']) {
+          assert.ok((op.responses as Record<string, unknown>)[status], `${method} ${path} declares ${status}`);
+        }
+        if (path.includes('{')) assert.ok((op.responses as Record<string, unknown>)['404'], `${method} ${path} 404`);
+      }
+    }
+    assert.ok(doc.paths['/api/v1/audit'].get.parameters.some((p: { name: string }) => p.name === 'cursor'));
   });
 });

@@ -10,6 +10,17 @@ import {
   ListKeysResponseSchema,
   ReadyResponseSchema,
   CreateAccessKeyRequestSchema,
+  AccessKeyInfoSchema,
+  AccessKeySecretResponseSchema,
+  AccessKeyIdSchema,
+  AuditPageSchema,
+  AuditQuerySchema,
+  AuditVerifyResponseSchema,
+  ListAccessKeysResponseSchema,
+  RotateAccessKeyRequestSchema,
+  UpdateAccessKeyStatusRequestSchema,
+  UpdateAllowedCidrsRequestSchema,
+  UpdateScopesRequestSchema,
   SignPolicyChangeRequestSchema,
   SignRequestSchema,
   SignResponseSchema,
@@ -35,21 +46,26 @@ const body = (schema: z.ZodType) => ({
 });
 
 const errorStatuses: Record<string, string> = {
-  '400': 'malformed JSON or a field that fails validation',
+  '400': 'malformed JSON, a field or query parameter that fails validation (a malformed cursor too)',
   '401': 'missing, malformed, stale, replayed or wrong request signature',
-  '403': 'access key disabled, or source address outside its allow-list',
-  '404': 'no such key',
+  '403':
+    'access key disabled, source address outside its allow-list, a role that does not grant the operation, ' +
+    'or a key outside its scopes (the message names the missing role or scope)',
+  '404': 'no such key or access key',
   '409': 'conflict: idempotency key reused with another body, key not active, archived key',
   '413': 'body over the size limit',
   '422': 'request valid but not servable: algorithm, curve, shard properties or sign data',
   '429': 'rate limited; see Retry-After',
   '502': 'MPC session failed; the message names the culprit node when known',
   '503': 'not enough healthy nodes',
+  '500': 'internal error (a bug: reported with its request id)',
 };
 
 function errors(...codes: string[]): Record<string, unknown> {
   return Object.fromEntries(codes.map((c) => [c, json(ErrorResponseSchema, errorStatuses[c] ?? 'error')]));
 }
+
+const accessKeyParam = { name: 'id', in: 'path', required: true, schema: schemaOf(AccessKeyIdSchema, 'input') };
 
 const keyIdParam = {
   name: 'key_id',
@@ -69,8 +85,10 @@ function queryParams(schema: z.ZodObject): unknown[] {
   }));
 }
 
-const AUTH = [{ AccessKeySignature: [] }];
-const authErrors = ['400', '401', '403', '413', '429'];
+/** All four headers together authenticate a request (README "HTTP API"): one requirement naming each. */
+const AUTH = [{ AccessKey: [], Timestamp: [], Nonce: [], Signature: [] }];
+/** What any signed operation can answer before its own work: validation, auth, roles, size, rate, a bug. */
+const authErrors = ['400', '401', '403', '413', '429', '500'];
 
 export function buildOpenApiDocument(): Record<string, unknown> {
   return {
@@ -85,7 +103,25 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     components: {
       securitySchemes: {
-        AccessKeySignature: { type: 'apiKey', in: 'header', name: 'X-KMS-Signature' },
+        AccessKey: { type: 'apiKey', in: 'header', name: 'X-KMS-AccessKey', description: 'access key id' },
+        Timestamp: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-KMS-Timestamp',
+          description: 'unix time in ms, within 300 s',
+        },
+        Nonce: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-KMS-Nonce',
+          description: '16-64 of [A-Za-z0-9_-], never reused',
+        },
+        Signature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-KMS-Signature',
+          description: 'lowercase hex HMAC-SHA256 (or Ed25519 / P-256 for asymmetric keys) of the string to sign',
+        },
       },
     },
     paths: {
@@ -145,7 +181,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           requestBody: body(SignPolicyChangeRequestSchema),
           responses: {
             '200': json(KeySchema, 'every holder verified the approvals and stores the new policy'),
-            ...errors(...authErrors, '404', '502', '503'),
+            ...errors(...authErrors, '404', '409', '422', '502', '503'),
           },
         },
       },
@@ -165,16 +201,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           parameters: [keyIdParam],
           responses: {
             '200': { description: "each holder's cleared count of unattributed aborts" },
-            ...errors(...authErrors, '404', '503'),
+            ...errors(...authErrors, '404', '409', '502', '503'),
           },
-        },
-      },
-      '/api/v1/access-keys': {
-        post: {
-          operationId: 'createAccessKey',
-          security: AUTH,
-          requestBody: body(CreateAccessKeyRequestSchema),
-          responses: { '201': { description: 'the registered public key' }, ...errors(...authErrors, '409') },
         },
       },
       '/api/v1/keys/{key_id}/status': {
@@ -186,6 +214,99 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           responses: { '200': json(KeySchema, 'the key with its new status'), ...errors(...authErrors, '404', '409') },
         },
       },
+      // ---- access-key management and audit (gateway/README.md "Roles and scopes", "Audit log") ----
+      '/api/v1/access-keys': {
+        post: {
+          operationId: 'createAccessKey',
+          description: 'admin: an HMAC key (secret answered once) or the public half of an asymmetric key',
+          security: AUTH,
+          requestBody: body(CreateAccessKeyRequestSchema),
+          responses: {
+            '201': json(AccessKeySecretResponseSchema, 'created; secret_key only for HMAC keys, shown this once'),
+            ...errors(...authErrors, '409'),
+          },
+        },
+        get: {
+          operationId: 'listAccessKeys',
+          security: AUTH,
+          responses: {
+            '200': json(ListAccessKeysResponseSchema, 'every access key, never a secret'),
+            ...errors(...authErrors),
+          },
+        },
+      },
+      '/api/v1/access-keys/{id}': {
+        get: {
+          operationId: 'getAccessKey',
+          security: AUTH,
+          parameters: [accessKeyParam],
+          responses: { '200': json(AccessKeyInfoSchema, 'the access key'), ...errors(...authErrors, '404') },
+        },
+      },
+      '/api/v1/access-keys/{id}/rotate': {
+        post: {
+          operationId: 'rotateAccessKey',
+          security: AUTH,
+          parameters: [accessKeyParam],
+          requestBody: { ...body(RotateAccessKeyRequestSchema), required: false },
+          responses: {
+            '200': json(
+              AccessKeySecretResponseSchema,
+              'the new secret, shown once; the old one verifies until the grace ends',
+            ),
+            ...errors(...authErrors, '404', '409'),
+          },
+        },
+      },
+      '/api/v1/access-keys/{id}/status': {
+        put: {
+          operationId: 'updateAccessKeyStatus',
+          security: AUTH,
+          parameters: [accessKeyParam],
+          requestBody: body(UpdateAccessKeyStatusRequestSchema),
+          responses: { '200': json(AccessKeyInfoSchema, 'the access key'), ...errors(...authErrors, '404', '409') },
+        },
+      },
+      '/api/v1/access-keys/{id}/allowed-cidrs': {
+        put: {
+          operationId: 'updateAccessKeyAllowedCidrs',
+          security: AUTH,
+          parameters: [accessKeyParam],
+          requestBody: body(UpdateAllowedCidrsRequestSchema),
+          responses: { '200': json(AccessKeyInfoSchema, 'the access key'), ...errors(...authErrors, '404') },
+        },
+      },
+      '/api/v1/access-keys/{id}/scopes': {
+        put: {
+          operationId: 'updateAccessKeyScopes',
+          security: AUTH,
+          parameters: [accessKeyParam],
+          requestBody: body(UpdateScopesRequestSchema),
+          responses: { '200': json(AccessKeyInfoSchema, 'the access key'), ...errors(...authErrors, '404') },
+        },
+      },
+      '/api/v1/audit': {
+        get: {
+          operationId: 'queryAudit',
+          description: 'auditor or admin: entries oldest first, each with every hashed field',
+          security: AUTH,
+          parameters: queryParams(AuditQuerySchema),
+          responses: { '200': json(AuditPageSchema, 'a page of audit entries'), ...errors(...authErrors) },
+        },
+      },
+      '/api/v1/audit/verify': {
+        get: {
+          operationId: 'verifyAudit',
+          description:
+            'auditor or admin: the hash chain, the signed checkpoints, and the live head against the latest one',
+          security: AUTH,
+          responses: {
+            '200': json(AuditVerifyResponseSchema, 'the verdict (ok false names the first bad seq)'),
+            ...errors(...authErrors),
+          },
+        },
+      },
+      // ---- end access-key management and audit ----
       '/api/v1/openapi.json': {
         get: { operationId: 'openapi', responses: { '200': { description: 'this document' } } },
       },
