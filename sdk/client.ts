@@ -2,6 +2,11 @@ import { createPrivateKey, createPublicKey, randomBytes, randomUUID, type KeyObj
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import {
+  AccessKeyInfoSchema,
+  AccessKeySecretResponseSchema,
+  AuditPageSchema,
+  AuditVerifyResponseSchema,
+  ListAccessKeysResponseSchema,
   ErrorResponseSchema,
   IDEMPOTENCY_HEADER,
   KeySchema,
@@ -11,6 +16,12 @@ import {
   SIGN_AUTHORIZATION_HEADER,
 } from '../common/api/schemas.ts';
 import type {
+  AccessKeyInfo,
+  AuditItem,
+  AuditPage,
+  AuditQuery,
+  AuditVerifyResponse,
+  CreateAccessKeyRequestSchema,
   GenerateKeyRequestSchema,
   Key,
   ListKeysQuery,
@@ -59,7 +70,26 @@ export interface CustosClientOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const USER_AGENT = 'custos-sdk/0.1.0';
 const HealthResponseSchema = z.record(z.string(), z.unknown());
-const CreatedAccessKeySchema = z.object({ access_key: z.string(), algorithm: z.string(), public_key: z.string() });
+/** 201 of POST /api/v1/access-keys: the secret for an HMAC key, the public key for an asymmetric one. */
+const CreatedAccessKeySchema = AccessKeyInfoSchema.extend({
+  secret_key: z.string().optional(),
+  algorithm: z.string().optional(),
+  public_key: z.string().optional(),
+});
+export type CreateAccessKeyInput = z.input<typeof CreateAccessKeyRequestSchema>;
+export type AuditQueryInput = Partial<Omit<AuditQuery, 'limit'>> & { limit?: number };
+
+/** `/api/v1/audit?...` with the given filters, in a stable order. */
+export function auditPath(query: AuditQueryInput = {}): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query).sort(([a], [b]) => a.localeCompare(b))) {
+    if (value !== undefined) params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text ? `/api/v1/audit?${text}` : '/api/v1/audit';
+}
+
+const accessKeyPath = (id: string, suffix = '') => `/api/v1/access-keys/${encodeURIComponent(id)}${suffix}`;
 
 interface Call {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -281,14 +311,53 @@ export class CustosClient {
   }
 
   /** Registers the public half of a new asymmetric access key. */
-  async createAccessKey(req: {
-    access_key: string;
-    algorithm: 'ED25519' | 'P256';
-    public_key: string;
-    description?: string;
-  }): Promise<{ access_key: string; algorithm: string; public_key: string }> {
-    const answer = await this.#send({ method: 'POST', path: '/api/v1/access-keys', body: req });
+  /**
+   * Creates an access key (admin). Without `public_key` the gateway makes an HMAC secret and
+   * answers it this once (`secret_key`); with `access_key`, `algorithm` and `public_key` it
+   * registers the public half of a key pair the caller keeps. Not retried: a lost answer would
+   * leave a key whose secret nobody saw, so the caller decides.
+   */
+  async createAccessKey(req: CreateAccessKeyInput): Promise<z.infer<typeof CreatedAccessKeySchema>> {
+    const answer = await this.#send({ method: 'POST', path: '/api/v1/access-keys', body: req }, { retry: false });
     return this.#expect(answer, [201], CreatedAccessKeySchema);
+  }
+
+  async listAccessKeys(): Promise<AccessKeyInfo[]> {
+    const answer = await this.#send({ method: 'GET', path: '/api/v1/access-keys' });
+    return this.#expect(answer, [200], ListAccessKeysResponseSchema).access_keys;
+  }
+
+  /** A new secret (shown once); the old one keeps verifying for `graceSeconds` (server default one hour). */
+  async rotateAccessKey(id: string, graceSeconds?: number): Promise<z.infer<typeof AccessKeySecretResponseSchema>> {
+    const body = graceSeconds === undefined ? {} : { grace_seconds: graceSeconds };
+    const answer = await this.#send({ method: 'POST', path: accessKeyPath(id, '/rotate'), body }, { retry: false });
+    return this.#expect(answer, [200], AccessKeySecretResponseSchema);
+  }
+
+  async setAccessKeyStatus(id: string, status: 'ENABLED' | 'DISABLED'): Promise<AccessKeyInfo> {
+    const answer = await this.#send({ method: 'PUT', path: accessKeyPath(id, '/status'), body: { status } });
+    return this.#expect(answer, [200], AccessKeyInfoSchema);
+  }
+
+  /** One page of the audit log (auditor or admin), oldest first. */
+  async queryAudit(query: AuditQueryInput = {}): Promise<AuditPage> {
+    return this.#expect(await this.#send({ method: 'GET', path: auditPath(query) }), [200], AuditPageSchema);
+  }
+
+  /** Every audit entry matching the filters, page by page. */
+  async *iterateAudit(query: Omit<AuditQueryInput, 'cursor'> = {}): AsyncGenerator<AuditItem, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.queryAudit({ ...query, ...(cursor === undefined ? {} : { cursor }) });
+      yield* page.items;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /** The gateway's verdict on its audit log: chain, checkpoints, and the live head against the latest one. */
+  async verifyAudit(): Promise<AuditVerifyResponse> {
+    const answer = await this.#send({ method: 'GET', path: '/api/v1/audit/verify' });
+    return this.#expect(answer, [200], AuditVerifyResponseSchema);
   }
 
   /** The public key of this client's asymmetric access key, as policies name it. */

@@ -11,10 +11,14 @@ import {
   HexDataSchema,
   KEY_STATUSES,
   KeyIdSchema,
+  ACCESS_KEY_ROLES,
+  AuditQuerySchema,
+  CidrSchema,
+  ScopeSchema,
 } from '../../common/api/schemas.ts';
 import type { Algorithm, Curve, SignRequest, UpdateStatusRequest } from '../../common/api/schemas.ts';
 import { CLIENT_KEY_ALGORITHMS, type ClientKeyAlgorithm } from '../../common/authz/client-keys.ts';
-import type { GenerateKeyInput, ListKeysInput } from '../client.ts';
+import type { AuditQueryInput, CreateAccessKeyInput, GenerateKeyInput, ListKeysInput } from '../client.ts';
 
 /** A mistake in how the command was typed: exit code 2 and a pointer to --help. */
 export class UsageError extends Error {
@@ -30,7 +34,20 @@ export type Command =
   | { kind: 'status'; keyId: string; request: UpdateStatusRequest }
   | { kind: 'ready' }
   | { kind: 'aborts'; keyId: string; clear: boolean }
-  | { kind: 'create-access-key'; accessKey: string; algorithm: ClientKeyAlgorithm; out: string };
+  | {
+      kind: 'create-access-key';
+      accessKey: string;
+      algorithm: ClientKeyAlgorithm;
+      out: string;
+      settings: CreateAccessKeyInput;
+    }
+  | { kind: 'create-hmac-access-key'; request: CreateAccessKeyInput; out?: string }
+  | { kind: 'list-access-keys' }
+  | { kind: 'rotate-access-key'; accessKey: string; graceSeconds?: number; out?: string }
+  | { kind: 'access-key-status'; accessKey: string; status: 'ENABLED' | 'DISABLED' }
+  | { kind: 'audit-query'; query: AuditQueryInput }
+  | { kind: 'audit-export'; query: Omit<AuditQueryInput, 'cursor'> }
+  | { kind: 'audit-verify'; publicKey?: string };
 
 export interface Invocation {
   command: Command;
@@ -52,9 +69,23 @@ commands:
   keys aborts <key_id>          failed sessions per signer set and who they were pinned on
   keys clear-aborts <key_id>    lets the holder nodes sign with the key again after too many
                                 aborts without a proven culprit (audited)
-  access-keys create <access_key> --out FILE [--algo ED25519|P256]
+  access-keys create [--name N] [--roles signer,key-admin,approver,auditor,admin]
+                [--scope key_id:ID|label:L|label-prefix:P]... [--cidr CIDR]... [--out FILE]
+                an HMAC key (admin only); the secret is shown once: written to FILE as
+                credentials.json, else printed
+  access-keys create <access_key> --out FILE [--algo ED25519|P256] [--roles ...] [--scope ...] [--cidr ...]
                 makes a key pair here, registers its public half, writes FILE
                 (credentials for the new key; the private key never leaves this machine)
+  access-keys list
+  access-keys rotate <access_key> [--grace-seconds S] [--out FILE]
+                new secret; the old one keeps working for S seconds (default 3600)
+  access-keys disable|enable <access_key>
+  audit query [--key-id K] [--operation OP] [--access-key AK] [--result SUCCESS|FAILURE|REJECTED]
+              [--from ISO] [--to ISO] [--limit N] [--cursor C]
+  audit export [same filters]   every matching entry as JSON lines, oldest first
+  audit verify [--public-key HEX]
+                the gateway's hash chain, signed checkpoints and live head; exit 1 when
+                tampered or when the checkpoint key is not the pinned one
   ready
 
 With an asymmetric access key (credentials holding private_key) every sign request carries a
@@ -84,14 +115,41 @@ const OPTIONS = {
   signers: { type: 'string' },
   'change-quorum': { type: 'string' },
   out: { type: 'string' },
+  name: { type: 'string' },
+  roles: { type: 'string' },
+  scope: { type: 'string', multiple: true },
+  cidr: { type: 'string', multiple: true },
+  'grace-seconds': { type: 'string' },
+  'key-id': { type: 'string' },
+  operation: { type: 'string' },
+  'access-key': { type: 'string' },
+  result: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  'public-key': { type: 'string' },
 } as const;
 
-type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+type Flags = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof OPTIONS)[K]['type'] extends 'boolean'
+      ? boolean
+      : string;
+};
+
+const AUDIT_FILTERS = ['key-id', 'operation', 'access-key', 'result', 'from', 'to'] as const;
 
 const GLOBAL_FLAGS = ['credentials', 'base-url', 'help'] as const;
 const FLAGS_OF_COMMAND: Record<string, readonly (keyof Flags)[]> = {
   'keys generate': ['algo', 'curve', 'shards', 'threshold', 'label', 'idempotency-key', 'signers', 'change-quorum'],
-  'access-keys create': ['algo', 'out'],
+  'access-keys create': ['algo', 'out', 'name', 'roles', 'scope', 'cidr'],
+  'access-keys list': [],
+  'access-keys rotate': ['grace-seconds', 'out'],
+  'access-keys disable': [],
+  'access-keys enable': [],
+  'audit query': [...AUDIT_FILTERS, 'limit', 'cursor'],
+  'audit export': [...AUDIT_FILTERS],
+  'audit verify': ['public-key'],
   'keys get': [],
   'keys list': ['limit', 'label', 'status', 'cursor', 'all'],
   'keys sign': ['data', 'data-file', 'type', 'encoding'],
@@ -116,7 +174,7 @@ export function parseInvocation(argv: readonly string[], readText: (path: string
   };
   if (flags.help || positionals.length === 0) return { command: { kind: 'help' }, ...globals };
 
-  const group = positionals[0] === 'keys' || positionals[0] === 'access-keys';
+  const group = positionals[0] === 'keys' || positionals[0] === 'access-keys' || positionals[0] === 'audit';
   const name = group ? `${positionals[0]} ${positionals[1] ?? ''}`.trim() : (positionals[0] ?? '');
   const allowed = FLAGS_OF_COMMAND[name];
   if (allowed === undefined) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
@@ -158,14 +216,60 @@ function commandFrom(name: string, args: string[], flags: Flags, readText: (path
       expectArgs(name, args, 1);
       return { kind: 'aborts', keyId: keyIdArg(args[0]), clear: name === 'keys clear-aborts' };
     case 'access-keys create': {
-      expectArgs(name, args, 1);
-      if (!/^[A-Za-z0-9_.-]{1,128}$/.test(args[0]!)) {
-        throw new UsageError(`"${args[0]}" is not an access key id (1-128 of [A-Za-z0-9_.-])`);
+      if (args.length === 0) {
+        if (flags.algo !== undefined)
+          throw new UsageError('--algo applies to an asymmetric key: name it, access-keys create <id>');
+        return {
+          kind: 'create-hmac-access-key',
+          request: accessKeySettings(flags),
+          ...(flags.out && { out: flags.out }),
+        };
       }
+      expectArgs(name, args, 1);
+      accessKeyArg(args[0]);
       if (flags.out === undefined) throw new UsageError('access-keys create needs --out FILE for the new credentials');
       const algorithm = flags.algo === undefined ? 'ED25519' : oneOf('--algo', flags.algo, CLIENT_KEY_ALGORITHMS);
-      return { kind: 'create-access-key', accessKey: args[0]!, algorithm, out: flags.out };
+      return {
+        kind: 'create-access-key',
+        accessKey: args[0]!,
+        algorithm,
+        out: flags.out,
+        settings: accessKeySettings(flags),
+      };
     }
+    case 'access-keys list':
+      expectArgs(name, args, 0);
+      return { kind: 'list-access-keys' };
+    case 'access-keys rotate':
+      expectArgs(name, args, 1);
+      return {
+        kind: 'rotate-access-key',
+        accessKey: accessKeyArg(args[0]),
+        ...(flags['grace-seconds'] !== undefined && {
+          graceSeconds: nonNegativeInt('--grace-seconds', flags['grace-seconds']),
+        }),
+        ...(flags.out !== undefined && { out: flags.out }),
+      };
+    case 'access-keys disable':
+    case 'access-keys enable':
+      expectArgs(name, args, 1);
+      return {
+        kind: 'access-key-status',
+        accessKey: accessKeyArg(args[0]),
+        status: name === 'access-keys enable' ? 'ENABLED' : 'DISABLED',
+      };
+    case 'audit query':
+      expectArgs(name, args, 0);
+      return { kind: 'audit-query', query: auditQueryFrom(flags) };
+    case 'audit export':
+      expectArgs(name, args, 0);
+      return { kind: 'audit-export', query: auditQueryFrom(flags) };
+    case 'audit verify':
+      expectArgs(name, args, 0);
+      if (flags['public-key'] !== undefined && !/^[0-9a-f]{64}$/.test(flags['public-key'])) {
+        throw new UsageError('--public-key is the 64-hex-digit Ed25519 key of the audit checkpoints');
+      }
+      return { kind: 'audit-verify', ...(flags['public-key'] !== undefined && { publicKey: flags['public-key'] }) };
     default: // 'ready': parseInvocation only passes names from FLAGS_OF_COMMAND
       expectArgs(name, args, 0);
       return { kind: 'ready' };
@@ -303,4 +407,62 @@ function oneOf<T extends string>(what: string, value: string | undefined, choice
 function positiveInt(what: string, value: string): number {
   if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`${what} must be a positive integer, got "${value}"`);
   return Number(value);
+}
+
+function accessKeyArg(value: string | undefined): string {
+  if (value === undefined || !/^[A-Za-z0-9_.-]{1,128}$/.test(value)) {
+    throw new UsageError(`"${value}" is not an access key id (1-128 of [A-Za-z0-9_.-])`);
+  }
+  return value;
+}
+
+function nonNegativeInt(what: string, value: string): number {
+  if (!/^(0|[1-9]\d*)$/.test(value)) throw new UsageError(`${what} must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+/** `key_id:ID`, `label:L` or `label-prefix:P`, checked by the API's own scope schema. */
+function scopeFrom(text: string): CreateAccessKeyInput['scopes'] extends (infer S)[] | undefined ? S : never {
+  const colon = text.indexOf(':');
+  const kind = text.slice(0, colon);
+  const field =
+    kind === 'key_id' ? 'key_id' : kind === 'label' ? 'label' : kind === 'label-prefix' ? 'label_prefix' : '';
+  const parsed = ScopeSchema.safeParse(field ? { [field]: text.slice(colon + 1) } : undefined);
+  if (colon < 0 || !parsed.success) {
+    throw new UsageError(`--scope ${text}: use key_id:key_<32 hex>, label:LABEL or label-prefix:PREFIX`);
+  }
+  return parsed.data;
+}
+
+/** Roles, scopes, allow-list and name of a new access key, validated here so typos fail before the call. */
+function accessKeySettings(flags: Flags): CreateAccessKeyInput {
+  const roles = flags.roles?.split(',').map((r) => oneOf('--roles', r.trim(), ACCESS_KEY_ROLES));
+  for (const cidr of flags.cidr ?? []) {
+    if (!CidrSchema.safeParse(cidr).success) throw new UsageError(`--cidr ${cidr} is not an IPv4/IPv6 address or CIDR`);
+  }
+  return {
+    ...(flags.name !== undefined && { name: flags.name }),
+    ...(roles !== undefined && { roles }),
+    ...(flags.scope !== undefined && { scopes: flags.scope.map(scopeFrom) }),
+    ...(flags.cidr !== undefined && { allowed_cidrs: flags.cidr }),
+  };
+}
+
+function auditQueryFrom(flags: Flags): AuditQueryInput {
+  const query = {
+    ...(flags['key-id'] !== undefined && { key_id: flags['key-id'] }),
+    ...(flags.operation !== undefined && { operation: flags.operation.toUpperCase() }),
+    ...(flags['access-key'] !== undefined && { access_key: flags['access-key'] }),
+    ...(flags.result !== undefined && { result: flags.result.toUpperCase() }),
+    ...(flags.from !== undefined && { from: flags.from }),
+    ...(flags.to !== undefined && { to: flags.to }),
+    ...(flags.limit !== undefined && { limit: positiveInt('--limit', flags.limit) }),
+    ...(flags.cursor !== undefined && { cursor: flags.cursor }),
+  };
+  const parsed = AuditQuerySchema.safeParse(query);
+  if (!parsed.success)
+    throw new UsageError(
+      parsed.error.issues.map((i) => `--${String(i.path[0]).replace('_', '-')}: ${i.message}`).join('; '),
+    );
+  return query as AuditQueryInput;
 }

@@ -32,10 +32,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       ...('private_key' in creds ? { privateKey: creds.private_key } : { secretKey: creds.secret_key }),
     });
     const command = invocation.command;
+    if (command.kind === 'audit-export') {
+      // JSON lines, one entry each, oldest first: streamable into any log tool.
+      for await (const item of client.iterateAudit(command.query)) io.stdout(JSON.stringify(item) + '\n');
+      return 0;
+    }
     const { output, exitCode } =
       command.kind === 'create-access-key'
         ? await createAccessKey(command, client, baseUrl, io)
-        : await execute(command, client);
+        : command.kind === 'create-hmac-access-key' || command.kind === 'rotate-access-key'
+          ? await newSecret(command, client, baseUrl, io)
+          : await execute(command, client);
     io.stdout(JSON.stringify(output, null, 2) + '\n');
     return exitCode;
   } catch (err) {
@@ -61,6 +68,7 @@ async function createAccessKey(
     throw new CliError(`cannot write ${command.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const created = await client.createAccessKey({
+    ...command.settings,
     access_key: command.accessKey,
     algorithm: command.algorithm,
     public_key: pair.publicKey,
@@ -68,8 +76,40 @@ async function createAccessKey(
   return done({ ...created, credentials_file: command.out });
 }
 
+/**
+ * A new HMAC secret (create or rotate), shown once: with --out it goes into a new owner-only
+ * credentials.json and stdout leaves it out; without, stdout carries it.
+ */
+async function newSecret(
+  command: Extract<Command, { kind: 'create-hmac-access-key' | 'rotate-access-key' }>,
+  client: CustosClient,
+  baseUrl: string,
+  io: CliIo,
+): Promise<{ output: unknown; exitCode: number }> {
+  const answer =
+    command.kind === 'create-hmac-access-key'
+      ? await client.createAccessKey(command.request)
+      : await client.rotateAccessKey(command.accessKey, command.graceSeconds);
+  if (command.out === undefined || answer.secret_key === undefined) return done(answer);
+  const { secret_key: secretKey, ...info } = answer;
+  const credentials = { base_url: baseUrl, access_key: answer.access_key, secret_key: secretKey };
+  try {
+    io.writeSecretFile(resolve(io.cwd, command.out), JSON.stringify(credentials, null, 2) + '\n');
+  } catch (err) {
+    // The secret exists only in this answer: print it rather than lose it.
+    io.stderr(
+      `custos: cannot write ${command.out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the secret follows\n`,
+    );
+    return done(answer);
+  }
+  return done({ ...info, credentials_file: command.out });
+}
+
 export async function execute(
-  command: Exclude<Command, { kind: 'help' | 'create-access-key' }>,
+  command: Exclude<
+    Command,
+    { kind: 'help' | 'create-access-key' | 'create-hmac-access-key' | 'rotate-access-key' | 'audit-export' }
+  >,
   client: CustosClient,
 ): Promise<{ output: unknown; exitCode: number }> {
   switch (command.kind) {
@@ -91,6 +131,27 @@ export async function execute(
       return done(await client.updateStatus(command.keyId, command.request));
     case 'aborts':
       return done(command.clear ? await client.clearAborts(command.keyId) : await client.abortSummary(command.keyId));
+    case 'list-access-keys':
+      return done({ access_keys: await client.listAccessKeys() });
+    case 'access-key-status':
+      return done(await client.setAccessKeyStatus(command.accessKey, command.status));
+    case 'audit-query':
+      return done(await client.queryAudit(command.query));
+    case 'audit-verify': {
+      const verdict = await client.verifyAudit();
+      // A pinned key that differs means checkpoints signed by someone else: as bad as tampering.
+      if (command.publicKey !== undefined && verdict.public_key !== command.publicKey) {
+        return {
+          output: {
+            ...verdict,
+            ok: false,
+            reason: `checkpoint key ${verdict.public_key} is not the pinned ${command.publicKey}`,
+          },
+          exitCode: 1,
+        };
+      }
+      return { output: verdict, exitCode: verdict.ok ? 0 : 1 };
+    }
     case 'ready': {
       // Not ready is an answer, not an error: print it, and exit 1 so scripts can wait on it.
       const ready = await client.ready();
