@@ -1,6 +1,7 @@
 /**
  * Verifies the gateway's audit log: `tsx gateway/audit/verify-cli.ts [--home DIR] [--public-key HEX]`.
- * Uses the gateway's config (database url, checkpoint interval). The checkpoint key is the public
+ * Uses the gateway's config (database url, checkpoint count and interval). Besides the chain it
+ * compares the live head with the latest signed checkpoint (gateway/README.md "Audit log"). The checkpoint key is the public
  * half of $CUSTOS_HOME/gateway/audit.key unless --public-key gives it, so an auditor without the
  * private key can verify too. Exit status 0 when intact, 1 when tampered, 2 on usage errors.
  */
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gatewayDir, loadConfig } from '../config.ts';
 import { openDatabase } from '../db/index.ts';
-import { verifyAuditLog } from './verify.ts';
+import { compareHead, verifyAuditLog } from './verify.ts';
 
 const { values } = parseArgs({
   options: { home: { type: 'string' }, 'public-key': { type: 'string' } },
@@ -30,8 +31,15 @@ try {
 const db = openDatabase({ url: config.database.url, home: config.home });
 try {
   const result = await verifyAuditLog(db, { publicKeyHex, checkpointEvery: config.audit.checkpoint_every });
-  if (result.ok) {
-    console.log(`audit log intact: ${result.entries} entries, ${result.checkpoints} signed checkpoints`);
+  const head = await compareHead(db, { maxUnsealedMs: 2 * config.audit.checkpoint_interval_seconds * 1000 });
+  if (result.ok && head.problem) {
+    console.log(`audit log TAMPERED at seq ${head.problem.firstBadSeq}: ${head.problem.reason}`);
+    process.exitCode = 1;
+  } else if (result.ok) {
+    console.log(
+      `audit log intact: ${result.entries} entries, ${result.checkpoints} signed checkpoints, ` +
+        `${head.unsealed_entries} entries after the latest checkpoint`,
+    );
   } else {
     console.log(`audit log TAMPERED at seq ${result.firstBadSeq}: ${result.reason}`);
     process.exitCode = 1;

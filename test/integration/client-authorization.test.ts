@@ -174,7 +174,7 @@ describe('through the real gateway with the SDK', () => {
       secretKey: cluster.secretKey,
     });
     const carol = clientKey(`carol-${randomBytes(4).toString('hex')}`, 'P256');
-    await admin.createAccessKey({ ...carol.entry });
+    await admin.createAccessKey({ ...carol.entry, roles: ['key-admin', 'signer'] });
     const client = new CustosClient({
       baseUrl: cluster.baseUrl,
       accessKey: carol.entry.access_key,
