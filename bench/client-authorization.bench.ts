@@ -33,7 +33,12 @@ try {
     secretKey: cluster.secretKey,
   });
   const pair = generateClientKeyPair('ED25519');
-  await hmac.createAccessKey({ access_key: 'bench-ed25519', algorithm: 'ED25519', public_key: pair.publicKey });
+  await hmac.createAccessKey({
+    access_key: 'bench-ed25519',
+    algorithm: 'ED25519',
+    public_key: pair.publicKey,
+    roles: ['key-admin', 'signer'],
+  });
   const asym = new CustosClient({
     baseUrl: cluster.baseUrl,
     accessKey: 'bench-ed25519',
