@@ -79,10 +79,7 @@ export const GatewayEnvSchema = z
     /** Comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed; unset: none is. */
     CUSTOS_TRUSTED_PROXIES: z
       .string()
-      .regex(
-        /^[0-9A-Fa-f:./]+(\s*,\s*[0-9A-Fa-f:./]+)*$/,
-        'CUSTOS_TRUSTED_PROXIES is a comma-separated list of CIDRs',
-      ),
+      .regex(/^[0-9A-Fa-f:./]+(\s*,\s*[0-9A-Fa-f:./]+)*$/, 'CUSTOS_TRUSTED_PROXIES is a comma-separated list of CIDRs'),
   })
   .partial()
   .strict();
