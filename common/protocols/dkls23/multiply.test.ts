@@ -46,7 +46,7 @@ describe('DKLs19 two-party multiplication (random VOLE)', { timeout: 60_000 }, (
   });
 
   test("Alice answering under another session's tag is caught", () => {
-    const { keep, message } = bobStart(pair.bob, 'm4');
+    const { message } = bobStart(pair.bob, 'm4');
     assert.equal(aliceRespond(pair.alice, 'm5', [1n, 2n], message), false);
   });
 
