@@ -5,3 +5,4 @@ export * from './dkg.ts';
 export * from './parties.ts';
 export * from './scalars.ts';
 export * from './shamir.ts';
+export * from './ecdsa.ts';
