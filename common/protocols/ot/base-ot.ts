@@ -67,6 +67,8 @@ export function verifyBaseOtStart(binding: ProofBinding, A: Point, proof: DlogPr
 export function baseOtReceive(binding: ProofBinding, A: Point, choices: readonly boolean[]): BaseOtReceiverKeys {
   const B: Point[] = [];
   const keys: Uint8Array[] = [];
+  // One table for the κ multiplications by the same A.
+  const table = A.precompute(8, false);
   choices.forEach((c, i) => {
     const b = randomScalar();
     const bG = G.multiply(b);
@@ -74,7 +76,7 @@ export function baseOtReceive(binding: ProofBinding, A: Point, choices: readonly
     const withA = bG.add(A);
     const Bi = c ? withA : bG;
     B.push(Bi);
-    keys.push(oracle(binding, i, A, Bi, A.multiply(b)));
+    keys.push(oracle(binding, i, A, Bi, table.multiply(b)));
   });
   return { B, keys };
 }
@@ -83,11 +85,12 @@ export function baseOtReceive(binding: ProofBinding, A: Point, choices: readonly
 export function baseOtFinish(binding: ProofBinding, start: BaseOtSenderStart, B: readonly Point[]): BaseOtSenderKeys {
   const k0: Uint8Array[] = [];
   const k1: Uint8Array[] = [];
+  // a·(B_i − A) = a·B_i − a·A: one multiplication per OT.
+  const aA = start.A.multiply(start.a);
   B.forEach((Bi, i) => {
-    k0.push(oracle(binding, i, start.A, Bi, Bi.multiply(start.a)));
-    const minusA = Bi.subtract(start.A);
-    // B_i = A makes B_i − A the identity; such a key is still derived, and is random to the receiver.
-    k1.push(oracle(binding, i, start.A, Bi, minusA.is0() ? minusA : minusA.multiply(start.a)));
+    const aB = Bi.multiply(start.a);
+    k0.push(oracle(binding, i, start.A, Bi, aB));
+    k1.push(oracle(binding, i, start.A, Bi, aB.subtract(aA)));
   });
   return { k0, k1 };
 }
