@@ -8,17 +8,18 @@ import { runParties, type Tamper } from '../frost/in-process-router.ts';
 import { assertAbort, schemeKeygen } from '../testing/helpers.ts';
 import { G, ORDER, modq } from '../threshold/scalars.ts';
 import type { KeygenOutput, MpcParty, PartyId, SessionContext } from '../types.ts';
+import { decodeAll } from '../encoding.ts';
+import type { ExtReceiverMessage } from '../ot/kos.ts';
 import { dkls23Scheme as scheme } from './index.ts';
+import { readExtMessage } from './multiply.ts';
 import { decodePublicInfo, decodeSecretShare, type SecretShare } from './share.ts';
 import {
   createSignParty,
-  decodeRound1,
   decodeRound2,
   decodeRound3,
-  encodeRound1,
+  encodeRound1Mul,
   encodeRound2,
   encodeRound3,
-  type Round1Message,
   type Round2Message,
   type Round3Message,
 } from './sign.ts';
@@ -85,8 +86,10 @@ function rewrite<M>(
       ? encode(change(decode(from, msg.payload)))
       : msg.payload;
 }
-const round1 = (from: PartyId, to: PartyId, change: (m: Round1Message) => Round1Message) =>
-  rewrite(0, from, to, decodeRound1, encodeRound1, change);
+const round1Mul = (from: PartyId, to: PartyId, change: (m: ExtReceiverMessage) => ExtReceiverMessage): Tamper => {
+  const p2p = rewrite(0, from, to, (_f, b) => decodeAll(b, readExtMessage), encodeRound1Mul, change);
+  return (msg) => (msg.broadcast ? msg.payload : p2p(msg));
+};
 const round2 = (from: PartyId, to: PartyId, change: (m: Round2Message) => Round2Message) =>
   rewrite(1, from, to, decodeRound2, encodeRound2, change);
 const round3 = (from: PartyId, change: (m: Round3Message) => Round3Message) =>
@@ -131,7 +134,7 @@ describe('DKLS23', { timeout: 120_000 }, () => {
     );
   });
 
-  test('a 3-of-4 key signs with three holders', () => {
+  test('a 3-of-4 key signs with three holders', { timeout: 300_000 }, () => {
     const key34 = schemeKeygen(scheme, ['tss1', 'tss2', 'tss3', 'tss4'], 3);
     const message = digest('3-of-4');
     const sig = combine(key34, sign(key34, ['tss1', 'tss3', 'tss4'], message, 'sign-34'), message);
@@ -146,11 +149,11 @@ describe('DKLS23', { timeout: 120_000 }, () => {
   });
 
   test('inconsistent OT extension columns from Bob are caught by Alice (KOS check)', () => {
-    const flipAll = (x: Round1Message): Round1Message => ({
+    const flipAll = (x: ExtReceiverMessage): ExtReceiverMessage => ({
       ...x,
-      mul: { ...x.mul, u: x.mul.u.map((c) => c.map((b, k) => (k === 0 ? b ^ 1 : b))) },
+      u: x.u.map((c) => c.map((b, k) => (k === 0 ? b ^ 1 : b))),
     });
-    assertAbort(run(round1('tss1', 'tss2', flipAll)), 'tss1', /KOS/);
+    assertAbort(run(round1Mul('tss1', 'tss2', flipAll)), 'tss1', /KOS/);
   });
 
   test("Alice's OT correlations that differ between OTs are caught by Bob (multiplication check)", () => {
@@ -209,13 +212,21 @@ describe('DKLS23', { timeout: 120_000 }, () => {
   test('a round 1 message replayed from another session is refused', () => {
     let recorded: Uint8Array | undefined;
     sign(key, ['tss1', 'tss2'], m, 'sign-recorded', (msg) => {
-      if (msg.round === 0 && msg.from === 'tss1') recorded = msg.payload;
+      if (msg.round === 0 && msg.from === 'tss1' && !msg.broadcast) recorded = msg.payload;
       return msg.payload;
     });
     assertAbort(
-      run((msg) => (msg.round === 0 && msg.from === 'tss1' ? recorded! : msg.payload)),
+      run((msg) => (msg.round === 0 && msg.from === 'tss1' && !msg.broadcast ? recorded! : msg.payload)),
       'tss1',
       /KOS/,
+    );
+  });
+
+  test('a malformed commitment names its sender', () => {
+    assertAbort(
+      run((msg) => (msg.round === 0 && msg.broadcast && msg.from === 'tss1' ? msg.payload.subarray(1) : msg.payload)),
+      'tss1',
+      /malformed/,
     );
   });
 

@@ -49,14 +49,17 @@ import {
 import type { SecretShare } from './share.ts';
 import type { ExtReceiverMessage } from '../ot/kos.ts';
 
+/** Round 1 broadcasts the commitment (the node runtime also needs a round-0 broadcast for its session key). */
 export const SIGN_ROUNDS: readonly RoundSpec[] = [
-  { broadcast: false, p2p: true },
+  { broadcast: true, p2p: true },
   { broadcast: false, p2p: true },
   { broadcast: true, p2p: false },
 ];
 
 export interface Round1Message {
+  /** Broadcast: the commitment to R_i. */
   readonly commitment: Uint8Array;
+  /** Point-to-point: Bob's multiplication message. */
   readonly mul: ExtReceiverMessage;
 }
 
@@ -75,17 +78,17 @@ export interface Round3Message {
   readonly w: bigint;
 }
 
-export function encodeRound1(m: Round1Message): Uint8Array {
+export function encodeRound1Mul(m: ExtReceiverMessage): Uint8Array {
   const w = new ByteWriter();
-  w.bytes(m.commitment);
-  writeExtMessage(w, m.mul);
+  writeExtMessage(w, m);
   return w.finish();
 }
 
-export function decodeRound1(from: PartyId, b: Uint8Array): Round1Message {
-  return parseFrom(from, 'round 1 message', () =>
-    decodeAll(b, (r) => ({ commitment: r.bytes(32), mul: readExtMessage(r) })),
-  );
+export function decodeRound1(from: PartyId, broadcast: Uint8Array, p2p: Uint8Array): Round1Message {
+  return parseFrom(from, 'round 1 message', () => {
+    if (broadcast.length !== 32) throw new Error('commitment must be 32 bytes');
+    return { commitment: broadcast, mul: decodeAll(p2p, readExtMessage) };
+  });
 }
 
 export function encodeRound2(m: Round2Message): Uint8Array {
@@ -161,17 +164,18 @@ export function createSignParty(ctx: SessionContext, share: SecretShare, digest:
   let R_total: Point | undefined;
 
   function round1(): OutboundMessage[] {
-    return others.map((j) => {
+    const toEach = others.map((j) => {
       const { keep, message } = bobStart(share.peers.get(j)!.bob, mulTag(j, ctx.self));
       bobKeeps.set(j, keep);
-      return { to: j, payload: encodeRound1({ commitment, mul: message }) };
+      return { to: j, payload: encodeRound1Mul(message) };
     });
+    return [{ payload: commitment }, ...toEach];
   }
 
   function round2(inbound: readonly InboundMessage[]): OutboundMessage[] {
     const got = collectRound(ctx, SIGN_ROUNDS[0]!, inbound);
     return others.map((j) => {
-      const msg = decodeRound1(j, got.get(j)!.p2p!);
+      const msg = decodeRound1(j, got.get(j)!.broadcast!, got.get(j)!.p2p!);
       commitments.set(j, msg.commitment);
       const out = aliceRespond(share.peers.get(j)!.alice, mulTag(ctx.self, j), [r, sk], msg.mul);
       if (!out) throw new ProtocolAbort(j, 'OT extension consistency check (KOS) failed');
