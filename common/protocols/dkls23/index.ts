@@ -7,7 +7,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { verifyRecoverable } from '../threshold/ecdsa.ts';
 import { sameBytes } from '../threshold/scalars.ts';
 import { ProtocolAbort, type PartyId, type ThresholdScheme } from '../types.ts';
-import { createKeygenParty } from './keygen.ts';
+import { createKeygenParty, judgeKeygen } from './keygen.ts';
 import { decodePublicInfo, decodeSecretShare } from './share.ts';
 import { createSignParty } from './sign.ts';
 
@@ -36,5 +36,7 @@ export const dkls23Scheme: ThresholdScheme = {
     }
     return agreed!;
   },
+  judge: (ctx, kind, accused, accuser, messages) =>
+    kind === 'KEYGEN' ? judgeKeygen(ctx, accused, accuser, messages) : undefined,
   verify: verifyRecoverable,
 };

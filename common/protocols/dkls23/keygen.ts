@@ -20,6 +20,7 @@ import { readPoint, readScalar, writePoint, writeScalar } from '../threshold/cod
 import { proofBinding } from '../threshold/commitment.ts';
 import {
   checkDkgContext,
+  dkgGuilt,
   dkgReveal,
   finishDkg,
   readReveal,
@@ -31,12 +32,14 @@ import { collectRound, parseFrom, RoundCounter } from '../threshold/parties.ts';
 import type { Point } from '../threshold/scalars.ts';
 import {
   ProtocolAbort,
+  type AbortVerdict,
   type InboundMessage,
   type KeygenOutput,
   type MpcParty,
   type OutboundMessage,
   type PartyId,
   type RoundSpec,
+  type SentMessage,
   type SessionContext,
 } from '../types.ts';
 import { encodePublicInfo, encodeSecretShare, type PeerOt } from './share.ts';
@@ -176,4 +179,48 @@ export function createKeygenParty(ctx: SessionContext): MpcParty<KeygenOutput> {
       };
     },
   };
+}
+
+/**
+ * Judges an accusation of `accused` from its authenticated keygen messages (docs/security.md,
+ * "Identifiable abort"): the DKG checks (threshold/dkg.ts dkgGuilt) and the base-OT proof and
+ * answers it sent to the accuser. Signing aborts depend on Bob's secret choices and are not judged.
+ */
+export function judgeKeygen(
+  ctx: SessionContext,
+  accused: PartyId,
+  accuser: PartyId,
+  messages: readonly SentMessage[],
+): AbortVerdict {
+  if (!ctx.holders.includes(accused) || !ctx.holders.includes(accuser) || accused === accuser) return undefined;
+  const find = (round: number, from: PartyId, to?: PartyId) =>
+    messages.find((m) => m.round === round && m.from === from && m.to === to)?.payload;
+  const round0 = new Map<PartyId, Uint8Array>();
+  for (const m of messages) if (m.round === 0 && m.to === undefined) round0.set(m.from, m.payload);
+  const guilty = (reason: string): AbortVerdict => ({ guilty: true, reason });
+  const start = find(0, accused, accuser);
+  if (start) {
+    let msg: OtStartMessage;
+    try {
+      msg = decodeOtStart(accused, start);
+    } catch (e) {
+      return guilty((e as Error).message);
+    }
+    if (!verifyBaseOtStart(baseOtBinding(ctx, accuser, accused), msg.A, msg.proof)) {
+      return guilty('base-OT proof of knowledge does not verify');
+    }
+  }
+  let share: bigint | undefined;
+  const p2p = find(1, accused, accuser);
+  if (p2p) {
+    try {
+      share = decodeRound1P2p(accused, p2p).share;
+    } catch (e) {
+      return guilty((e as Error).message);
+    }
+  }
+  const reveal = find(1, accused);
+  if (!reveal) return undefined;
+  const reason = dkgGuilt(PROTOCOL, ctx, accused, accuser, { round0, reveal }, share);
+  return reason ? guilty(reason) : { guilty: false, reason: `the messages of ${accused} pass every keygen check` };
 }

@@ -19,7 +19,7 @@ import { readList, readPoint, readScalar, writeList, writePoint, writeScalar } f
 import { checkEcho, commit, echoDigests, proofBinding, sessionTag, verifyCommitment } from './commitment.ts';
 import { parseFrom, partyIndex } from './parties.ts';
 import { evaluateCommitment, evaluatePolynomial, feldmanCommit, randomPolynomial } from './shamir.ts';
-import { modq, randomScalar, type Point } from './scalars.ts';
+import { modq, randomScalar, sameBytes, type Point } from './scalars.ts';
 
 export interface DkgState {
   readonly ctx: SessionContext;
@@ -161,4 +161,49 @@ export function encodeReveal(reveal: DkgReveal): Uint8Array {
 
 export function decodeReveal(from: PartyId, bytes: Uint8Array): DkgReveal {
   return parseFrom(from, 'DKG reveal', () => decodeAll(bytes, readReveal));
+}
+
+/**
+ * Re-runs on public data the DKG checks that name `accused`: its reveal decodes, opens its round 0
+ * commitment, has t coefficients and a valid proof of knowledge; its echo matches the signed
+ * broadcasts of itself and of `accuser`; its share to `accuser` (when given) matches its
+ * coefficients. Returns the reason it is guilty, or undefined when these checks pass.
+ */
+export function dkgGuilt(
+  protocol: string,
+  ctx: SessionContext,
+  accused: PartyId,
+  accuser: PartyId,
+  broadcasts: { round0: ReadonlyMap<PartyId, Uint8Array>; reveal: Uint8Array },
+  share: bigint | undefined,
+): string | undefined {
+  const tag = sessionTag(protocol + '/dkg', ctx);
+  const commitment = broadcasts.round0.get(accused);
+  if (!commitment) return undefined;
+  let reveal: DkgReveal;
+  try {
+    reveal = decodeAll(broadcasts.reveal, readReveal);
+  } catch (e) {
+    return `malformed DKG reveal: ${(e as Error).message}`;
+  }
+  if (reveal.coefficients.length !== ctx.threshold) return 'wrong number of Feldman coefficients';
+  if (!verifyCommitment(tag, accused, commitment, reveal.opening, encodeCommitmentValues(reveal.coefficients))) {
+    return 'Feldman coefficients do not open the round 0 commitment';
+  }
+  if (!verifyDlog(reveal.coefficients[0]!, reveal.proof, proofBinding('dkg-pok', ctx, accused))) {
+    return 'proof of knowledge of the constant term does not verify';
+  }
+  if (reveal.echo.length !== ctx.parties.length) return 'malformed echo';
+  for (const k of [accused, accuser]) {
+    const signed = broadcasts.round0.get(k);
+    const echoed = reveal.echo[ctx.parties.indexOf(k)]!;
+    if (signed && !sameBytes(echoDigests([k], () => signed)[0]!, echoed)) return `echo misreports ${k}'s broadcast`;
+  }
+  if (share !== undefined) {
+    const x = partyIndex(ctx.holders, accuser);
+    if (share === 0n || !evaluateCommitment(reveal.coefficients, x).equals(baseMulChecked(share))) {
+      return 'share is not consistent with its Feldman commitment';
+    }
+  }
+  return undefined;
 }
