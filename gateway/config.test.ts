@@ -6,10 +6,10 @@ import { describe, test } from 'vitest';
 import { loadConfig } from './config.ts';
 
 describe('gateway config', () => {
-  test('defaults: four loopback nodes, GG18, EDDSA and BLS, 256 KiB bodies', () => {
+  test('defaults: four loopback nodes, GG18, DKLS23, EDDSA and BLS, 256 KiB bodies', () => {
     const c = loadConfig({});
     assert.equal(c.nodes.length, 4);
-    assert.deepEqual(c.algorithms, ['GG18', 'EDDSA', 'BLS']);
+    assert.deepEqual(c.algorithms, ['GG18', 'DKLS23', 'EDDSA', 'BLS']);
     assert.equal(c.body_limit_bytes, 262144);
     assert.ok(c.home.startsWith('/'));
   });

@@ -12,7 +12,12 @@ export const ALGORITHMS = ['GG18', 'DMZ21', 'DKLS23', 'EDDSA', 'BLS'] as const;
  * The algorithms this build's nodes and gateway implement (common/protocols/registry.ts). A
  * deployment may enable a subset; anything else is refused up front (422), never at the nodes.
  */
-export const SERVED_ALGORITHMS = ['GG18', 'EDDSA', 'BLS'] as const satisfies readonly (typeof ALGORITHMS)[number][];
+export const SERVED_ALGORITHMS = [
+  'GG18',
+  'DKLS23',
+  'EDDSA',
+  'BLS',
+] as const satisfies readonly (typeof ALGORITHMS)[number][];
 export const CURVES = ['SECP256K1', 'ED25519', 'BLS12_381'] as const;
 export const KEY_STATUSES = ['ACTIVE', 'FROZEN', 'ARCHIVED'] as const;
 export const DATA_TYPES = ['HASH', 'EIP191', 'EIP712', 'RAW'] as const;

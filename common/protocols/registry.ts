@@ -1,5 +1,6 @@
 /** The threshold schemes this build serves, by API `algo_type`. */
 import { blsScheme } from './bls/index.ts';
+import { dkls23Scheme } from './dkls23/index.ts';
 import { frostEd25519Scheme } from './frost/index.ts';
 import { createGg18Scheme, type PreParams } from './gg18/index.ts';
 import type { ThresholdScheme } from './types.ts';
@@ -23,5 +24,6 @@ export function builtinSchemes(opts: SchemeOptions = {}): Map<string, ThresholdS
     [gg18.algo, gg18WithPool],
     [frostEd25519Scheme.algo, frostEd25519Scheme],
     [blsScheme.algo, blsScheme],
+    [dkls23Scheme.algo, dkls23Scheme],
   ]);
 }

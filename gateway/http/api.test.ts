@@ -89,7 +89,7 @@ describe('gateway API: bad input', () => {
       422,
       'UNSUPPORTED_ALGORITHM',
     );
-    assert.match(msg, /GG18, EDDSA, BLS/);
+    assert.match(msg, /GG18, DKLS23, EDDSA, BLS/);
   });
 
   test('threshold > shard_count and shard_count > nodes: 422 INVALID_SHARD_PROPERTIES', async () => {
