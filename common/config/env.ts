@@ -76,6 +76,11 @@ export const GatewayEnvSchema = z
     CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     CUSTOS_TLS_RELOAD_SECONDS: z.string().regex(/^[0-9.]+$/),
     CUSTOS_GATEWAY_CONFIG: z.string().min(1),
+    /** The admin console's listener (gateway/console); it defaults to the API's host and port 8880. */
+    CUSTOS_CONSOLE_ENABLED: z.enum(['0', '1', 'true', 'false']),
+    CUSTOS_CONSOLE_HOST: z.string().min(1),
+    CUSTOS_CONSOLE_PORT: z.string().regex(/^\d{1,5}$/),
+    CUSTOS_CONSOLE_BOOTSTRAP_FILE: z.string().min(1),
   })
   .partial()
   .strict();

@@ -1,0 +1,9 @@
+import { test } from 'vitest';
+import assert from 'node:assert/strict';
+import { html } from './html.ts';
+
+test('attacker-controlled text (a key label) is escaped, markup built by html`` is not', () => {
+  const label = '<script>alert("x")</script>&\'';
+  const out = html`<td>${label}</td>${[html`<b>${1}</b>`, null, undefined, false]}`.text;
+  assert.equal(out, '<td>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;</td><b>1</b>');
+});
