@@ -91,7 +91,11 @@ export const GatewayConfigSchema = z
         lockout_failures: z.number().int().min(1).max(100).default(5),
         lockout_seconds: z.number().int().min(1).default(900),
         session_idle_seconds: z.number().int().min(60).default(900),
-        session_absolute_seconds: z.number().int().min(300).default(8 * 3600),
+        session_absolute_seconds: z
+          .number()
+          .int()
+          .min(300)
+          .default(8 * 3600),
       })
       .strict()
       .default({
@@ -159,7 +163,9 @@ function fromEnv(raw: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
   if (env.CUSTOS_GATEWAY_TLS) out.tls = env.CUSTOS_GATEWAY_TLS === '1' || env.CUSTOS_GATEWAY_TLS === 'true';
   const consoleOut = {
-    ...(env.CUSTOS_CONSOLE_ENABLED ? { enabled: env.CUSTOS_CONSOLE_ENABLED === '1' || env.CUSTOS_CONSOLE_ENABLED === 'true' } : {}),
+    ...(env.CUSTOS_CONSOLE_ENABLED
+      ? { enabled: env.CUSTOS_CONSOLE_ENABLED === '1' || env.CUSTOS_CONSOLE_ENABLED === 'true' }
+      : {}),
     ...(env.CUSTOS_CONSOLE_HOST ? { host: env.CUSTOS_CONSOLE_HOST } : {}),
     ...(env.CUSTOS_CONSOLE_PORT ? { port: Number(env.CUSTOS_CONSOLE_PORT) } : {}),
     ...(env.CUSTOS_CONSOLE_BOOTSTRAP_FILE ? { bootstrap_user_file: env.CUSTOS_CONSOLE_BOOTSTRAP_FILE } : {}),
@@ -179,7 +185,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const merged = {
     ...file,
     ...fromVars,
-    ...(fromVars.console ? { console: { ...(file.console as object | undefined), ...(fromVars.console as object) } } : {}),
+    ...(fromVars.console
+      ? { console: { ...(file.console as object | undefined), ...(fromVars.console as object) } }
+      : {}),
   };
   const parsed = GatewayConfigSchema.safeParse(merged);
   if (!parsed.success) throw new Error(`invalid gateway config: ${z.prettifyError(parsed.error)}`);

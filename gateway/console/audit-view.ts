@@ -22,8 +22,14 @@ const optionalText = (max: number) =>
 
 export const AuditFilterSchema = z
   .object({
-    operation: z.enum(AUDIT_OPERATIONS).optional().or(z.literal('').transform(() => undefined)),
-    result: z.enum(['SUCCESS', 'FAILURE', 'REJECTED']).optional().or(z.literal('').transform(() => undefined)),
+    operation: z
+      .enum(AUDIT_OPERATIONS)
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    result: z
+      .enum(['SUCCESS', 'FAILURE', 'REJECTED'])
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
     user_id: optionalText(160),
     key_id: optionalText(64),
     from: LocalTimeSchema,
@@ -44,7 +50,12 @@ function filtered(db: Db, f: Omit<AuditFilter, 'limit'>) {
   if (f.key_id) q = q.where('key_id', '=', f.key_id);
   if (f.from) q = q.where('created_time', '>=', toIso(f.from));
   // `to` includes its whole minute or second.
-  if (f.to) q = q.where('created_time', '<', new Date(Date.parse(toIso(f.to)) + (f.to.length === 16 ? 60_000 : 1000)).toISOString());
+  if (f.to)
+    q = q.where(
+      'created_time',
+      '<',
+      new Date(Date.parse(toIso(f.to)) + (f.to.length === 16 ? 60_000 : 1000)).toISOString(),
+    );
   if (f.before) q = q.where('seq', '<', f.before);
   return q;
 }
@@ -65,7 +76,8 @@ export async function* exportJsonLines(db: Db, f: Omit<AuditFilter, 'limit'>): A
   let after = 0;
   for (;;) {
     const rows = await filtered(db, f).where('seq', '>', after).orderBy('seq').limit(1000).execute();
-    for (const row of rows) yield `${JSON.stringify({ ...row, audit_trail: JSON.parse(row.audit_trail) as unknown })}\n`;
+    for (const row of rows)
+      yield `${JSON.stringify({ ...row, audit_trail: JSON.parse(row.audit_trail) as unknown })}\n`;
     if (rows.length < 1000) return;
     after = Number(rows[rows.length - 1]!.seq);
   }

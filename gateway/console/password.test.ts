@@ -13,13 +13,19 @@ describe('console passwords', () => {
   });
 
   test('the same password hashes differently each time (salted)', async () => {
-    assert.notEqual(await hashPassword('correct horse battery', FAST), await hashPassword('correct horse battery', FAST));
+    assert.notEqual(
+      await hashPassword('correct horse battery', FAST),
+      await hashPassword('correct horse battery', FAST),
+    );
   });
 
   test('attacker edits the stored hash: cost lowered or hash swapped never verifies', async () => {
     const stored = await hashPassword('correct horse battery', FAST);
     const parts = stored.split('$');
-    assert.equal(await verifyPassword('correct horse battery', [...parts.slice(0, 1), '2', ...parts.slice(2)].join('$')), false);
+    assert.equal(
+      await verifyPassword('correct horse battery', [...parts.slice(0, 1), '2', ...parts.slice(2)].join('$')),
+      false,
+    );
     const other = (await hashPassword('another password!', FAST)).split('$');
     assert.equal(await verifyPassword('correct horse battery', [...parts.slice(0, 5), other[5]].join('$')), false);
     assert.equal(await verifyPassword('correct horse battery', 'plain-text'), false);

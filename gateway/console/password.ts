@@ -14,9 +14,14 @@ export async function hashPassword(password: string, params = SCRYPT_PARAMS): Pr
   if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`password: at least ${MIN_PASSWORD_LENGTH} characters`);
   const salt = randomBytes(16);
   const dk = await scryptAsync(password, salt, params);
-  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), Buffer.from(dk).toString('base64url')].join(
-    '$',
-  );
+  return [
+    'scrypt',
+    params.N,
+    params.r,
+    params.p,
+    salt.toString('base64url'),
+    Buffer.from(dk).toString('base64url'),
+  ].join('$');
 }
 
 /** True when `password` matches `stored`; a malformed stored hash never matches. */

@@ -43,7 +43,9 @@ export const consolePages: FastifyPluginAsync<Options> = async (app, opts) => {
       request.log.warn({ err }, 'coordinator health failed');
       return [];
     });
-    return reply.type(HTML).send(healthPage(request.viewer!, readiness(health, config.nodes.length), new Date().toISOString()));
+    return reply
+      .type(HTML)
+      .send(healthPage(request.viewer!, readiness(health, config.nodes.length), new Date().toISOString()));
   });
 
   app.get('/keys', async (request, reply) => {

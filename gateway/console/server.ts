@@ -48,7 +48,7 @@ export const SESSION_COOKIE = '__Host-custos-console';
 /** A pre-login token, echoed by the login form: a third-party page cannot log a browser in. */
 export const LOGIN_COOKIE = '__Host-custos-login';
 
-const PUBLIC_PATHS = new Set(['/login', '/console.css', '/console.js']);
+const PUBLIC_PATHS = new Set(['/login', '/console.css', '/console.js', '/favicon.ico']);
 
 export function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -110,7 +110,12 @@ export function buildConsoleApp(
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
 
-  async function refuse(request: FastifyRequest, status: 401 | 403, reason: string, extra: Record<string, unknown> = {}) {
+  async function refuse(
+    request: FastifyRequest,
+    status: 401 | 403,
+    reason: string,
+    extra: Record<string, unknown> = {},
+  ) {
     await audit.record({
       operation: 'AUTH_REJECTED',
       result: 'REJECTED',
@@ -161,7 +166,10 @@ export function buildConsoleApp(
     const status = err instanceof ApiError ? err.status : ((err as { statusCode?: number }).statusCode ?? 500);
     if (status >= 500) request.log.error({ err }, 'console error');
     const message = err instanceof ApiError || status < 500 ? err.message : 'internal error';
-    return reply.code(status).type('text/html; charset=utf-8').send(errorPage(request.viewer, status, message));
+    return reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .send(errorPage(request.viewer, status, message));
   });
   app.setNotFoundHandler(async (request, reply) =>
     reply
@@ -171,10 +179,13 @@ export function buildConsoleApp(
   );
 
   app.get('/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(CONSOLE_CSS));
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
   app.get('/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(CONSOLE_JS));
 
-  function showLogin(reply: FastifyReply, status: number, error?: string) {
-    const loginToken = randomBytes(24).toString('base64url');
+  // A second login page in the same browser (another tab, a redirect) keeps the token the first one showed.
+  function showLogin(request: FastifyRequest, reply: FastifyReply, status: number, error?: string) {
+    const current = parseCookies(request.headers.cookie)[LOGIN_COOKIE];
+    const loginToken = current && /^[\w-]{32}$/.test(current) ? current : randomBytes(24).toString('base64url');
     return reply
       .code(status)
       .header('set-cookie', cookie(LOGIN_COOKIE, loginToken, 600))
@@ -182,7 +193,7 @@ export function buildConsoleApp(
       .send(loginPage(loginToken, error));
   }
 
-  app.get('/login', async (_request, reply) => showLogin(reply, 200));
+  app.get('/login', async (request, reply) => showLogin(request, reply, 200));
 
   app.post('/login', async (request, reply) => {
     const form = formOf(request);
@@ -198,7 +209,7 @@ export function buildConsoleApp(
         errorCode: 'CSRF_TOKEN_MISMATCH',
         trail,
       });
-      return showLogin(reply, 403, 'The login form expired; please try again.');
+      return showLogin(request, reply, 403, 'The login form expired; please try again.');
     }
     const outcome = await users.login(username, String(form.password ?? ''), String(form.totp ?? ''));
     if (!outcome.ok) {
@@ -211,7 +222,12 @@ export function buildConsoleApp(
         trail,
       });
       // One message for every failure: it does not tell which usernames exist.
-      return showLogin(reply, 401, 'Login failed: wrong username, password or code, or the account is locked.');
+      return showLogin(
+        request,
+        reply,
+        401,
+        'Login failed: wrong username, password or code, or the account is locked.',
+      );
     }
     const { token } = await sessions.create(outcome.username);
     await audit.record({

@@ -7,7 +7,18 @@ const RFC_SECRET = utf8ToBytes('12345678901234567890');
 
 describe('TOTP', () => {
   test('RFC 4226 appendix D HOTP values', () => {
-    const expected = ['755224', '287082', '359152', '969429', '338314', '254676', '287922', '162583', '399871', '520489'];
+    const expected = [
+      '755224',
+      '287082',
+      '359152',
+      '969429',
+      '338314',
+      '254676',
+      '287922',
+      '162583',
+      '399871',
+      '520489',
+    ];
     expected.forEach((code, i) => assert.equal(hotp(RFC_SECRET, BigInt(i)), code));
   });
 

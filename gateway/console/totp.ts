@@ -16,8 +16,7 @@ export function hotp(secret: Uint8Array, counter: bigint, digits = TOTP_DIGITS):
   new DataView(msg.buffer).setBigUint64(0, counter);
   const mac = hmac(sha1, secret, msg);
   const offset = mac[mac.length - 1]! & 0x0f;
-  const code =
-    ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
+  const code = ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
   return String(code % 10 ** digits).padStart(digits, '0');
 }
 

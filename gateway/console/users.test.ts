@@ -37,7 +37,11 @@ describe('console users', () => {
   });
 
   test('the TOTP secret is not stored in the clear', async () => {
-    const row = await db.selectFrom('console_users').selectAll().where('username', '=', 'alice').executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('console_users')
+      .selectAll()
+      .where('username', '=', 'alice')
+      .executeTakeFirstOrThrow();
     assert.ok(!row.totp_secret_enc.includes(secret));
     assert.ok(!row.password_hash.includes(PASSWORD));
   });
@@ -51,11 +55,18 @@ describe('console users', () => {
     await users.create({ username: 'bob', password: PASSWORD, totp_secret: secret });
     const now = Date.now();
     for (let i = 0; i < POLICY.maxFailures; i++) {
-      assert.deepEqual(await users.login('bob', `guess ${i} guess guess`, '000000', now), { ok: false, reason: 'BAD_PASSWORD' });
+      assert.deepEqual(await users.login('bob', `guess ${i} guess guess`, '000000', now), {
+        ok: false,
+        reason: 'BAD_PASSWORD',
+      });
     }
     assert.deepEqual(await users.login('bob', PASSWORD, codeAt(now), now), { ok: false, reason: 'LOCKED' });
     const later = now + POLICY.lockSeconds * 1000 + 1000;
-    assert.deepEqual(await users.login('bob', PASSWORD, codeAt(later), later), { ok: true, username: 'bob', roles: ['admin'] });
+    assert.deepEqual(await users.login('bob', PASSWORD, codeAt(later), later), {
+      ok: true,
+      username: 'bob',
+      roles: ['admin'],
+    });
   });
 
   test('failures count up to the limit, then lock and reset', () => {

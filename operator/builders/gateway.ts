@@ -14,6 +14,8 @@ import {
   containerSecurityContext,
   adminCredentialsSecretName,
   credentialsSecretName,
+  CONSOLE_PORT,
+  consoleName,
   CUSTOS_HOME,
   gatewayEndpoint,
   imageOf,
@@ -41,6 +43,20 @@ export function gatewayService(c: KmsCluster): V1Service {
       type: c.spec.gateway.serviceType,
       selector: selectorLabels(c, 'gateway'),
       ports: [{ name: 'https', port: GATEWAY_PORT, targetPort: 'https', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** The admin console's Service: exposed on its own, so a load balancer for the API never carries it. */
+export function consoleService(c: KmsCluster): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: objectMeta(c, consoleName(c), 'gateway'),
+    spec: {
+      type: c.spec.gateway.console.serviceType,
+      selector: selectorLabels(c, 'gateway'),
+      ports: [{ name: 'console', port: CONSOLE_PORT, targetPort: 'console', protocol: 'TCP' }],
     },
   };
 }
@@ -201,7 +217,12 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
               name: 'gateway',
               image: imageOf(c, 'gateway'),
               imagePullPolicy: c.spec.images.pullPolicy,
-              ports: [{ name: 'https', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
+              ports: [
+                { name: 'https', containerPort: GATEWAY_PORT, protocol: 'TCP' },
+                ...(c.spec.gateway.console.enabled
+                  ? [{ name: 'console', containerPort: CONSOLE_PORT, protocol: 'TCP' }]
+                  : []),
+              ],
               env: checkedEnv(GatewayEnvSchema, [
                 { name: 'CUSTOS_HOME', value: CUSTOS_HOME },
                 { name: 'CUSTOS_GATEWAY_HOST', value: '0.0.0.0' },
@@ -214,6 +235,9 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
                 },
                 // HTTPS with the gateway's certificate; the operator verifies it against the cluster CA.
                 { name: 'CUSTOS_GATEWAY_TLS', value: '1' },
+                // The console serves HTTPS with the same certificate, on its own port.
+                { name: 'CUSTOS_CONSOLE_ENABLED', value: c.spec.gateway.console.enabled ? '1' : '0' },
+                { name: 'CUSTOS_CONSOLE_PORT', value: String(CONSOLE_PORT) },
                 {
                   name: 'CUSTOS_GATEWAY_MASTER_KEY',
                   valueFrom: { secretKeyRef: { name: masterKeySecretName(c), key: 'master_key' } },

@@ -4,6 +4,7 @@ import { html } from './html.ts';
 
 test('attacker-controlled text (a key label) is escaped, markup built by html`` is not', () => {
   const label = '<script>alert("x")</script>&\'';
-  const out = html`<td>${label}</td>${[html`<b>${1}</b>`, null, undefined, false]}`.text;
+  const out = html`<td>${label}</td>
+    ${[html`<b>${1}</b>`, null, undefined, false]}`.text;
   assert.equal(out, '<td>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;</td><b>1</b>');
 });
