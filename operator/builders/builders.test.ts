@@ -193,8 +193,9 @@ test('gateway Deployment: hardened, bootstrap credentials mounted from the opera
   );
   assert.deepEqual(
     pod.volumes?.find((v) => v.name === 'bootstrap')?.projected?.sources?.map((s) => s.secret?.name),
-    ['custody-operator-credentials', 'custody-admin-credentials'],
+    ['custody-operator-credentials', 'custody-admin-credentials', 'custody-console-admin'],
   );
+  assert.equal(env.CUSTOS_CONSOLE_BOOTSTRAP_FILE, '/etc/custos/bootstrap/console-user.json');
   assert.equal(env.CUSTOS_GATEWAY_TLS, '1', 'the gateway serves HTTPS');
   assert.equal(pod.containers[0]!.readinessProbe?.httpGet?.scheme, 'HTTPS');
   assert.equal(dep.spec?.strategy?.type, 'Recreate', 'embedded SQLite has one writer');

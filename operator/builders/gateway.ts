@@ -15,6 +15,7 @@ import {
   adminCredentialsSecretName,
   credentialsSecretName,
   CONSOLE_PORT,
+  consoleAdminSecretName,
   consoleName,
   CUSTOS_HOME,
   gatewayEndpoint,
@@ -94,6 +95,27 @@ export function adminCredentialsSecret(c: KmsCluster, accessKey: string, secretK
     stringData: {
       ...credentials,
       'credentials.json': JSON.stringify({ ...credentials, roles: ['admin'] }),
+    },
+  };
+}
+
+/**
+ * The console's first user, for the platform team: `username`, `password`, `totp_secret` (base32,
+ * for an authenticator app) and `console-user.json`, which the gateway reads at start and creates
+ * the user from when absent. Readable like the admin credentials Secret above.
+ */
+export function consoleAdminSecret(c: KmsCluster, password: string, totpSecret: string): V1Secret {
+  const user = { username: 'admin', password, totp_secret: totpSecret, roles: ['admin'] };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: objectMeta(c, consoleAdminSecretName(c), 'gateway'),
+    type: 'Opaque',
+    stringData: {
+      username: user.username,
+      password,
+      totp_secret: totpSecret,
+      'console-user.json': JSON.stringify(user),
     },
   };
 }
@@ -188,6 +210,16 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
         sources: [
           { secret: { name: credentialsSecretName(c), items: [{ key: 'credentials.json', path: 'operator.json' }] } },
           { secret: { name: adminCredentialsSecretName(c), items: [{ key: 'credentials.json', path: 'admin.json' }] } },
+          ...(c.spec.gateway.console.enabled
+            ? [
+                {
+                  secret: {
+                    name: consoleAdminSecretName(c),
+                    items: [{ key: 'console-user.json', path: 'console-user.json' }],
+                  },
+                },
+              ]
+            : []),
         ],
       },
     },
@@ -238,6 +270,9 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
                 // The console serves HTTPS with the same certificate, on its own port.
                 { name: 'CUSTOS_CONSOLE_ENABLED', value: c.spec.gateway.console.enabled ? '1' : '0' },
                 { name: 'CUSTOS_CONSOLE_PORT', value: String(CONSOLE_PORT) },
+                ...(c.spec.gateway.console.enabled
+                  ? [{ name: 'CUSTOS_CONSOLE_BOOTSTRAP_FILE', value: `${BOOTSTRAP_DIR}/console-user.json` }]
+                  : []),
                 {
                   name: 'CUSTOS_GATEWAY_MASTER_KEY',
                   valueFrom: { secretKeyRef: { name: masterKeySecretName(c), key: 'master_key' } },

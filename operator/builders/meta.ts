@@ -23,6 +23,7 @@ export const caName = (c: KmsCluster): string => `${c.metadata.name}-ca`;
 export const masterKeySecretName = (c: KmsCluster): string => `${c.metadata.name}-gateway-master-key`;
 export const credentialsSecretName = (c: KmsCluster): string => `${c.metadata.name}-operator-credentials`;
 export const adminCredentialsSecretName = (c: KmsCluster): string => `${c.metadata.name}-admin-credentials`;
+export const consoleAdminSecretName = (c: KmsCluster): string => `${c.metadata.name}-console-admin`;
 export const gatewayTlsSecretName = (c: KmsCluster): string => `${gatewayName(c)}-tls`;
 export const unsealSecretName = (c: KmsCluster, id: string): string =>
   `${c.spec.unseal.password?.secretPrefix ?? `${c.metadata.name}-unseal`}-${id}`;
