@@ -32,6 +32,11 @@ const consolePort = Number(process.env.CUSTOS_CONSOLE_PORT ?? 8880);
 const nodeBasePort = Number(process.env.CUSTOS_NODE_BASE_PORT ?? 9001);
 const tty = process.stdout.isTTY;
 
+/** Set when the gateway reports it created the console user: only then are its secrets printed. */
+let consoleUserCreated = false;
+const CONSOLE_USER_CREATED =
+  /"created":true.*"msg":"bootstrap console user provisioned"|"msg":"bootstrap console user provisioned".*"created":true/;
+
 console.log(`==> starting 4 TSS nodes and the gateway (CUSTOS_HOME=${home})`);
 const cluster = await startLocalCluster({
   home,
@@ -39,13 +44,14 @@ const cluster = await startLocalCluster({
   consolePort,
   nodeBasePort,
   onLog: (source, line) => {
+    if (source === 'gateway' && CONSOLE_USER_CREATED.test(line)) consoleUserCreated = true;
     const tag = tty ? `\x1b[${COLORS[source] ?? '37'}m[${source.padEnd(7)}]\x1b[0m` : `[${source.padEnd(7)}]`;
     console.log(`${tag} ${formatLogLine(line)}`);
   },
 });
 
 // The console user's password and TOTP secret are printed once, when created; credentials.json keeps them (dev only).
-const firstConsoleUser = cluster.consoleCreated
+const firstConsoleUser = consoleUserCreated
   ? `
   New console user (shown this once; also in credentials.json):
     user:         ${cluster.console_user}

@@ -10,6 +10,7 @@ import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { decodeTotpSecret, totp } from '../../gateway/console/totp.ts';
+import { CustosClient } from '../../sdk/index.ts';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
 import { launchChromium, SCREENSHOT_DIR } from './browser.ts';
 
@@ -142,6 +143,25 @@ describe('admin console', () => {
       result: 'SUCCESS',
       error_code: null,
     });
+  });
+
+  test('the key page shows signatures made through the API; the list pages', async () => {
+    const client = new CustosClient({
+      baseUrl: cluster.baseUrl,
+      accessKey: cluster.accessKey,
+      secretKey: cluster.secretKey,
+    });
+    await client.sign(keyId, { data: '0x68656c6c6f', data_type: 'RAW' });
+    const newer = await client.generateKey({ format: { curve: 'ED25519', algo_type: 'EDDSA' }, label: 'api-eddsa' });
+    await page.goto(`${cluster.consoleUrl}/keys/${keyId}`);
+    const signature = page.getByRole('row', { name: new RegExp(`SUCCESS ${cluster.accessKey} RAW`) });
+    assert.equal(await signature.count(), 1);
+    await page.goto(`${cluster.consoleUrl}/keys?limit=1`);
+    assert.equal(await page.locator('tbody tr').count(), 1);
+    assert.equal(await page.getByRole('row', { name: new RegExp(newer.key_id) }).count(), 1);
+    await page.getByRole('link', { name: 'Next page' }).click();
+    assert.equal(await page.getByRole('row', { name: new RegExp(keyId) }).count(), 1);
+    assert.equal(await page.getByRole('row', { name: new RegExp(newer.key_id) }).count(), 0);
   });
 
   test('freezes the key through the same service and audit as the API', async () => {

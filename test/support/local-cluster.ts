@@ -81,8 +81,6 @@ export interface LocalCluster extends CredentialsFile {
   readonly baseUrl: string;
   /** The admin console; its first user is in console_user, console_password, console_totp_secret. */
   readonly consoleUrl: string;
-  /** True when this start created the console user (`make run` prints it this once). */
-  readonly consoleCreated: boolean;
   readonly accessKey: string;
   readonly secretKey: string;
   readonly nodes: readonly LocalNode[];
@@ -104,15 +102,14 @@ function writeSecretFile(path: string, content: string): void {
 
 /**
  * Creates what a dev cluster needs under `home` when absent; never overwrites. The first console
- * user goes into credentials.json (dev mode only) and the gateway's bootstrap file; `consoleCreated`
- * says it is new, so `make run` prints it once.
+ * user goes into credentials.json (dev mode only) and the gateway's bootstrap file.
  */
 export async function prepareHome(
   home: string,
   nodeIds: readonly string[],
   baseUrl: string,
   consoleUrl?: string,
-): Promise<CredentialsFile & { consoleCreated: boolean }> {
+): Promise<CredentialsFile> {
   mkdirSync(join(home, 'secrets'), { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'gateway'), { recursive: true, mode: 0o700 });
   await ensureDevPki(home, nodeIds);
@@ -128,13 +125,13 @@ export async function prepareHome(
     writeFileSync(credentialsPath, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600 });
   }
   const creds = CredentialsFileSchema.parse(JSON.parse(readFileSync(credentialsPath, 'utf8')));
-  const consoleCreated = !creds.console_user;
-  if (consoleCreated) {
+  const consoleNew = !creds.console_user;
+  if (consoleNew) {
     creds.console_user = 'admin';
     creds.console_password = randomBytes(18).toString('base64url');
     creds.console_totp_secret = newTotpSecret();
   }
-  if (creds.base_url !== baseUrl || consoleCreated || (consoleUrl && creds.console_url !== consoleUrl)) {
+  if (creds.base_url !== baseUrl || consoleNew || (consoleUrl && creds.console_url !== consoleUrl)) {
     creds.base_url = baseUrl;
     if (consoleUrl) creds.console_url = consoleUrl;
     writeFileSync(credentialsPath, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
@@ -154,7 +151,7 @@ export async function prepareHome(
     JSON.stringify({ access_key: creds.access_key, secret_key: creds.secret_key }),
     { mode: 0o600 },
   );
-  return { ...creds, consoleCreated };
+  return creds;
 }
 
 interface Proc {
