@@ -112,6 +112,11 @@ describe('admin console', () => {
     assert.equal(session.httpOnly, true);
     assert.equal(session.secure, true);
     assert.equal(session.sameSite, 'Strict');
+    // Keyboard first: the first Tab stop skips to the content, the next ones walk the navigation.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.locator(':focus').textContent(), 'Skip to content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.locator(':focus').getAttribute('id'), 'main');
     await shot('health');
     assert.equal(auditEntries('ADMIN_LOGIN').at(-1)?.result, 'SUCCESS');
   });
