@@ -9,7 +9,10 @@ import Sqlite from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { decodeTotpSecret, totp } from '../../gateway/console/totp.ts';
+import { readFileSync } from 'node:fs';
+import { decodeTotpSecret, newTotpSecret, totp } from '../../gateway/console/totp.ts';
+import { createConsoleUserStore } from '../../gateway/console/users.ts';
+import { openDatabase } from '../../gateway/db/index.ts';
 import { CustosClient } from '../../sdk/index.ts';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
 import { launchChromium, SCREENSHOT_DIR } from './browser.ts';
@@ -222,6 +225,56 @@ describe('admin console', () => {
     assert.ok(entries.every((e) => e.operation === 'ADMIN_LOGIN'));
     assert.ok(entries.some((e) => e.result === 'REJECTED' && e.error_code === 'BAD_TOTP'));
     assert.ok(entries.some((e) => e.result === 'SUCCESS'));
+  });
+
+  test('a console user with the signer role reads keys but may not generate or freeze them', async () => {
+    // A second user, added to the gateway's database as an operator of it would.
+    const db = openDatabase({ home: cluster.home });
+    const secret = newTotpSecret();
+    try {
+      const masterKey = new Uint8Array(readFileSync(join(cluster.home, 'gateway', 'master.key')));
+      await createConsoleUserStore(db, masterKey, { maxFailures: 5, lockSeconds: 900 }).create({
+        username: 'sam',
+        password: 'signer password 1',
+        totp_secret: secret,
+        roles: ['signer'],
+      });
+    } finally {
+      await db.destroy();
+    }
+    const other = await browser.newContext();
+    try {
+      const p = await other.newPage();
+      await p.goto(`${cluster.consoleUrl}/login`);
+      await p.getByLabel('Username').fill('sam');
+      await p.getByLabel('Password').fill('signer password 1');
+      await p.getByLabel('Authenticator code').fill(totp(decodeTotpSecret(secret), Date.now()));
+      await p.getByRole('button', { name: 'Log in' }).click();
+      await p.getByRole('heading', { name: 'Cluster health' }).waitFor();
+      await p.goto(`${cluster.consoleUrl}/keys/${keyId}`);
+      await p.getByLabel('New status').selectOption('ARCHIVED');
+      p.on('dialog', (dialog) => void dialog.accept());
+      const [response] = await Promise.all([
+        p.waitForResponse((r) => r.url().endsWith('/status') && r.request().method() === 'POST'),
+        p.getByRole('button', { name: 'Change status' }).click(),
+      ]);
+      assert.equal(response.status(), 403);
+      await p.goto(`${cluster.consoleUrl}/keys/new`);
+      const [generate] = await Promise.all([
+        p.waitForResponse((r) => r.url().endsWith('/keys') && r.request().method() === 'POST'),
+        p.getByRole('button', { name: 'Generate' }).click(),
+      ]);
+      assert.equal(generate.status(), 403);
+    } finally {
+      await other.close();
+    }
+    const refusals = auditEntries('AUTH_REJECTED').filter((e) => e.user_id === 'console:sam');
+    assert.deepEqual(
+      refusals.map((e) => e.error_code),
+      ['FORBIDDEN', 'FORBIDDEN'],
+    );
+    await page.goto(`${cluster.consoleUrl}/keys/${keyId}`);
+    assert.match(await page.locator('dl.facts').innerText(), /Status\s+FROZEN/);
   });
 
   test('logs out (audited); the old session no longer works', async () => {
