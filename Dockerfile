@@ -1,6 +1,6 @@
 # Custos images, one file, one target per deployable (docs/operator.md "Images"):
 #   node             TSS node: key shares, gRPC/mTLS on 9000
-#   gateway          HTTP API on 8080, MPC coordinator
+#   gateway          HTTP API on 8080, admin console on 8880, MPC coordinator
 #   operator         reconciles KmsCluster, ManagedKey and KeyRotation
 #   kek-sidecar      PKCS#11 KEK sidecar (node/kek-sidecar); a vendor image adds its PKCS#11 library on top
 #   softhsm-sidecar  TEST ONLY: kek-sidecar plus Debian's SoftHSM2 and a token made at build time
@@ -45,7 +45,7 @@ EXPOSE 9000
 ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/dist/node/main.js"]
 
 FROM runtime AS gateway
-EXPOSE 8080
+EXPOSE 8080 8880
 ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/dist/gateway/main.js"]
 
 FROM runtime AS operator

@@ -48,6 +48,25 @@ describe('gateway config', () => {
     assert.throws(() => loadConfig({ CUSTOS_GATEWAY_AUDIT_KEY: 'abc' }), /audit key: 64 hex digits/);
   });
 
+  test('the console: on 8880 by default; env refines the file console section', () => {
+    const d = loadConfig({});
+    assert.equal(d.console.enabled, true);
+    assert.equal(d.console.port, 8880);
+    assert.equal(d.console.lockout_failures, 5);
+    const dir = mkdtempSync(join(tmpdir(), 'custos-cfg-'));
+    try {
+      const file = join(dir, 'gw.json');
+      writeFileSync(file, JSON.stringify({ console: { lockout_failures: 3, port: 9000 } }));
+      const c = loadConfig({ CUSTOS_GATEWAY_CONFIG: file, CUSTOS_CONSOLE_PORT: '18880', CUSTOS_CONSOLE_ENABLED: '0' });
+      assert.equal(c.console.port, 18880);
+      assert.equal(c.console.lockout_failures, 3);
+      assert.equal(c.console.enabled, false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.throws(() => loadConfig({ CUSTOS_CONSOLE_PORT: 'http' }), /CUSTOS_CONSOLE_PORT/);
+  });
+
   test('replicas share the audit signing key through the environment', () => {
     assert.equal(loadConfig({ CUSTOS_GATEWAY_AUDIT_KEY: 'ab'.repeat(32) }).audit_key_hex, 'ab'.repeat(32));
     assert.equal(loadConfig({}).audit_key_hex, undefined);

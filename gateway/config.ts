@@ -82,6 +82,34 @@ export const GatewayConfigSchema = z
     tls: z.boolean().default(false),
     /** How often the TLS files under $home/certs are checked for a renewed certificate. */
     tls_reload_seconds: z.number().min(0.1).max(3600).default(5),
+    /** The admin console (gateway/console): its own port, so the API and the console are exposed separately. */
+    console: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Defaults to the API's host. */
+        host: z.string().optional(),
+        port: z.number().int().min(0).max(65535).default(8880),
+        /** `{"username","password","totp_secret","roles"}`: a console user created at start when absent. */
+        bootstrap_user_file: z.string().optional(),
+        /** Consecutive failed logins that lock a user, and for how long. */
+        lockout_failures: z.number().int().min(1).max(100).default(5),
+        lockout_seconds: z.number().int().min(1).default(900),
+        session_idle_seconds: z.number().int().min(60).default(900),
+        session_absolute_seconds: z
+          .number()
+          .int()
+          .min(300)
+          .default(8 * 3600),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        port: 8880,
+        lockout_failures: 5,
+        lockout_seconds: 900,
+        session_idle_seconds: 900,
+        session_absolute_seconds: 8 * 3600,
+      }),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /**
      * Proxies (addresses or CIDRs) whose X-Forwarded-For is believed when the connection comes from
@@ -144,6 +172,15 @@ function fromEnv(raw: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_GATEWAY_AUDIT_KEY) out.audit_key_hex = env.CUSTOS_GATEWAY_AUDIT_KEY;
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
   if (env.CUSTOS_GATEWAY_TLS) out.tls = env.CUSTOS_GATEWAY_TLS === '1' || env.CUSTOS_GATEWAY_TLS === 'true';
+  const consoleOut = {
+    ...(env.CUSTOS_CONSOLE_ENABLED
+      ? { enabled: env.CUSTOS_CONSOLE_ENABLED === '1' || env.CUSTOS_CONSOLE_ENABLED === 'true' }
+      : {}),
+    ...(env.CUSTOS_CONSOLE_HOST ? { host: env.CUSTOS_CONSOLE_HOST } : {}),
+    ...(env.CUSTOS_CONSOLE_PORT ? { port: Number(env.CUSTOS_CONSOLE_PORT) } : {}),
+    ...(env.CUSTOS_CONSOLE_BOOTSTRAP_FILE ? { bootstrap_user_file: env.CUSTOS_CONSOLE_BOOTSTRAP_FILE } : {}),
+  };
+  if (Object.keys(consoleOut).length > 0) out.console = consoleOut;
   if (env.CUSTOS_TLS_RELOAD_SECONDS) out.tls_reload_seconds = Number(env.CUSTOS_TLS_RELOAD_SECONDS);
   if (env.CUSTOS_TRUSTED_PROXIES) out.trusted_proxies = env.CUSTOS_TRUSTED_PROXIES.split(',').map((s) => s.trim());
   return out;
@@ -154,7 +191,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const file = env.CUSTOS_GATEWAY_CONFIG
     ? (JSON.parse(readFileSync(env.CUSTOS_GATEWAY_CONFIG, 'utf8')) as Record<string, unknown>)
     : {};
-  const parsed = GatewayConfigSchema.safeParse({ ...file, ...fromEnv(env) });
+  const fromVars = fromEnv(env);
+  // Console variables refine the file's console section instead of replacing it.
+  const merged = {
+    ...file,
+    ...fromVars,
+    ...(fromVars.console
+      ? { console: { ...(file.console as object | undefined), ...(fromVars.console as object) } }
+      : {}),
+  };
+  const parsed = GatewayConfigSchema.safeParse(merged);
   if (!parsed.success) throw new Error(`invalid gateway config: ${z.prettifyError(parsed.error)}`);
   return { ...parsed.data, home: resolve(parsed.data.home) };
 }

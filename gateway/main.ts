@@ -16,7 +16,10 @@ import { createMemoryNonceCache, createRedisNonceCache } from './auth/nonce-cach
 import { gatewayDir, loadConfig } from './config.ts';
 import { createGrpcCoordinator } from './coordinator/grpc-coordinator.ts';
 import { migrateToLatest, openDatabase } from './db/index.ts';
-import { buildGatewayApp } from './http/app.ts';
+import { buildConsoleApp } from './console/server.ts';
+import { createConsoleSessionStore } from './console/sessions.ts';
+import { createConsoleUserStore } from './console/users.ts';
+import { buildGatewayApp, createGatewayKeyService } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import { createMemoryRateLimiter, createRedisRateLimiter } from './ratelimit/token-bucket.ts';
 
@@ -65,18 +68,47 @@ const coordinator = createGrpcCoordinator({
   },
 });
 
+const metrics = createMetrics({ defaultMetrics: true, auditLength: () => audit.length() });
+// One key service for the API and the console: the same checks, the same audit.
+const keys = createGatewayKeyService({ config, db, coordinator, audit, metrics });
 const app = buildGatewayApp({
   config,
   db,
   coordinator,
   audit,
   logger,
-  metrics: createMetrics({ defaultMetrics: true, auditLength: () => audit.length() }),
+  metrics,
+  keys,
   accessKeys,
   nonces: redis ? createRedisNonceCache(redis) : createMemoryNonceCache(),
   rateLimiter: redis ? createRedisRateLimiter(redis, rateOpts) : createMemoryRateLimiter(rateOpts),
   ...(config.tls ? { tls } : {}),
 });
+
+const consoleUsers = createConsoleUserStore(db, masterKey, {
+  maxFailures: config.console.lockout_failures,
+  lockSeconds: config.console.lockout_seconds,
+});
+if (config.console.bootstrap_user_file) {
+  const { username, created } = await consoleUsers.provision(config.console.bootstrap_user_file);
+  logger.info({ console_user: username, created }, 'bootstrap console user provisioned');
+}
+const consoleApp = config.console.enabled
+  ? buildConsoleApp({
+      config,
+      db,
+      coordinator,
+      audit,
+      logger,
+      keys,
+      users: consoleUsers,
+      sessions: createConsoleSessionStore(db, {
+        idleSeconds: config.console.session_idle_seconds,
+        absoluteSeconds: config.console.session_absolute_seconds,
+      }),
+      ...(config.tls ? { tls } : {}),
+    })
+  : undefined;
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -86,6 +118,7 @@ async function shutdown(signal: string): Promise<void> {
   try {
     await app.close();
     audit.close();
+    await consoleApp?.close();
     await coordinator.close();
     await redis?.quit();
     await db.destroy();
@@ -97,6 +130,11 @@ async function shutdown(signal: string): Promise<void> {
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
 
+// The console first: once the API answers /ready, the console answers too.
+if (consoleApp) {
+  await consoleApp.listen({ host: config.console.host ?? config.host, port: config.console.port });
+  logger.info({ port: config.console.port }, 'console listening');
+}
 await app.listen({ host: config.host, port: config.port });
 logger.info(
   {

@@ -236,6 +236,11 @@ export const CredentialsFileSchema = z.object({
   base_url: z.string().url(),
   access_key: z.string().min(1),
   secret_key: z.string().min(1),
+  /** The admin console's first user: written by `make run` (dev mode) only. */
+  console_url: z.string().url().optional(),
+  console_user: z.string().min(1).optional(),
+  console_password: z.string().min(1).optional(),
+  console_totp_secret: z.string().min(1).optional(),
 });
 export type CredentialsFile = z.infer<typeof CredentialsFileSchema>;
 

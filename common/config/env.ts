@@ -80,6 +80,11 @@ export const GatewayEnvSchema = z
     CUSTOS_TRUSTED_PROXIES: z
       .string()
       .regex(/^[0-9A-Fa-f:./]+(\s*,\s*[0-9A-Fa-f:./]+)*$/, 'CUSTOS_TRUSTED_PROXIES is a comma-separated list of CIDRs'),
+    /** The admin console's listener (gateway/console); it defaults to the API's host and port 8880. */
+    CUSTOS_CONSOLE_ENABLED: z.enum(['0', '1', 'true', 'false']),
+    CUSTOS_CONSOLE_HOST: z.string().min(1),
+    CUSTOS_CONSOLE_PORT: z.string().regex(/^\d{1,5}$/),
+    CUSTOS_CONSOLE_BOOTSTRAP_FILE: z.string().min(1),
   })
   .partial()
   .strict();

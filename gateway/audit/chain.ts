@@ -15,6 +15,8 @@ export const AUDIT_OPERATIONS = [
   'NODE_STOP',
   'AUTH_REJECTED',
   'REQUEST_REJECTED',
+  'ADMIN_LOGIN',
+  'ADMIN_LOGOUT',
 ] as const;
 export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 export type AuditResult = 'SUCCESS' | 'FAILURE' | 'REJECTED';

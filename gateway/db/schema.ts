@@ -108,7 +108,36 @@ export interface MpcAbortsTable {
   created_at: string;
 }
 
+export interface ConsoleUsersTable {
+  username: string;
+  /** scrypt$N$r$p$salt$hash (gateway/console/password.ts). */
+  password_hash: string;
+  /** Base32 TOTP secret sealed under the gateway master key (AAD: the username). */
+  totp_secret_enc: string;
+  /** JSON array of roles, the same as access keys' (gateway/auth/roles.ts). */
+  roles: string;
+  enabled: Generated<number>;
+  failed_logins: Generated<number>;
+  locked_until: string | null;
+  /** The last TOTP time step accepted: a code is good once. */
+  totp_last_step: number | string | null;
+  created_at: string;
+}
+
+export interface ConsoleSessionsTable {
+  /** SHA-256 hex of the session cookie: a read of the table does not yield a usable session. */
+  id_hash: string;
+  username: string;
+  /** The synchroniser token every form of this session carries. */
+  csrf_token: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+}
+
 export interface Database {
+  console_users: ConsoleUsersTable;
+  console_sessions: ConsoleSessionsTable;
   mpc_aborts: MpcAbortsTable;
   keys: KeysTable;
   client_public_keys: ClientPublicKeysTable;
@@ -124,3 +153,5 @@ export type NewKeyRow = Insertable<KeysTable>;
 export type AccessKeyRow = Selectable<AccessKeysTable>;
 export type AuditRow = Selectable<AuditLogTable>;
 export type CheckpointRow = Selectable<AuditCheckpointsTable>;
+export type ConsoleUserRow = Selectable<ConsoleUsersTable>;
+export type ConsoleSessionRow = Selectable<ConsoleSessionsTable>;

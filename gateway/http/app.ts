@@ -26,7 +26,7 @@ import type { NonceCache } from '../auth/nonce-cache.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { MpcCoordinator } from '../coordinator/types.ts';
 import type { Db } from '../db/index.ts';
-import { createKeyService } from '../keys/service.ts';
+import { createKeyService, type KeyService } from '../keys/service.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../ratelimit/token-bucket.ts';
 import { createServer as createHttpsServer } from 'node:https';
@@ -50,10 +50,30 @@ export interface GatewayDeps {
   rateLimiter: RateLimiter;
   /** Serve HTTPS with this certificate, reloaded when its files change; plain HTTP without it. */
   tls?: ReloadingTls;
+  /** The key service, when the console shares it; built here otherwise. */
+  keys?: KeyService;
+}
+
+/** The key service on the gateway's stores: the one the API and the console both drive. */
+export function createGatewayKeyService(
+  deps: Pick<GatewayDeps, 'config' | 'db' | 'coordinator' | 'audit' | 'metrics'>,
+): KeyService {
+  return createKeyService({
+    db: deps.db,
+    coordinator: deps.coordinator,
+    audit: deps.audit,
+    metrics: deps.metrics,
+    algorithms: deps.config.algorithms,
+    nodeCount: deps.config.nodes.length,
+    mpcTimeoutMs: deps.config.mpc_timeout_ms,
+    publicKeys: createClientPublicKeyStore(deps.db),
+    signPolicies: createSignPolicyStore(deps.db),
+    aborts: createAbortRecords({ db: deps.db, metrics: deps.metrics }),
+  });
 }
 
 /** An HTTPS server whose certificate follows the reloading TLS files (new handshakes only). */
-function httpsServerFactory(tls: ReloadingTls, logger: Logger) {
+export function httpsServerFactory(tls: ReloadingTls, logger: Logger) {
   return (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
     const { cert, key } = tls.current;
     const server = createHttpsServer({ cert, key, minVersion: 'TLSv1.2' }, handler);
@@ -206,18 +226,7 @@ export function buildGatewayApp(
     return sendError(new ApiError(404, 'NOT_FOUND', `no route ${request.method} ${path}`), request, reply);
   });
 
-  const keys = createKeyService({
-    db: deps.db,
-    coordinator: deps.coordinator,
-    audit,
-    metrics,
-    algorithms: config.algorithms,
-    nodeCount: config.nodes.length,
-    mpcTimeoutMs: config.mpc_timeout_ms,
-    publicKeys,
-    signPolicies: createSignPolicyStore(deps.db),
-    aborts: createAbortRecords({ db: deps.db, metrics }),
-  });
+  const keys = deps.keys ?? createGatewayKeyService(deps);
   app.register(keyRoutes, {
     keys,
     scopedKey: async (keyId) => {

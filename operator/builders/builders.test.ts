@@ -6,8 +6,8 @@ import { KmsClusterSpecSchema, MAX_CLUSTER_NAME_LENGTH, type KmsCluster } from '
 import { desiredObjects } from './index.ts';
 import { nodeStatefulSet, nodeService, nodeUnsealSecret } from './node.ts';
 import { imageOf } from './meta.ts';
-import { gatewayDeployment, nodeAddresses } from './gateway.ts';
-import { defaultDenyPolicy, gatewayPolicy, nodeDisruptionBudget, nodePolicy } from './policy.ts';
+import { consoleService, gatewayDeployment, nodeAddresses } from './gateway.ts';
+import { consolePolicy, defaultDenyPolicy, gatewayPolicy, nodeDisruptionBudget, nodePolicy } from './policy.ts';
 import { nodeCertificate, gatewayCertificate } from './certificates.ts';
 import { backupCronJob, backupScript } from './backup.ts';
 import { parseSpiffeId, peerMismatch } from '../../common/pki/identity.ts';
@@ -49,9 +49,9 @@ test('desired state: per node a StatefulSet, headless Service and Certificate; o
   assert.equal(count('StatefulSet'), 4);
   assert.equal(count('Certificate'), 4 + 1 + 1, 'four nodes, the gateway and the bootstrapped CA');
   assert.equal(count('Issuer'), 2, 'self-signed bootstrap issuer and CA issuer');
-  assert.equal(count('Service'), 5);
+  assert.equal(count('Service'), 6, 'four nodes, the gateway API and the console');
   assert.equal(count('Deployment'), 1);
-  assert.equal(count('NetworkPolicy'), 3);
+  assert.equal(count('NetworkPolicy'), 4);
   assert.equal(count('PodDisruptionBudget'), 1);
   assert.equal(count('CronJob'), 4);
   for (const o of objs) {
@@ -193,8 +193,9 @@ test('gateway Deployment: hardened, bootstrap credentials mounted from the opera
   );
   assert.deepEqual(
     pod.volumes?.find((v) => v.name === 'bootstrap')?.projected?.sources?.map((s) => s.secret?.name),
-    ['custody-operator-credentials', 'custody-admin-credentials'],
+    ['custody-operator-credentials', 'custody-admin-credentials', 'custody-console-admin'],
   );
+  assert.equal(env.CUSTOS_CONSOLE_BOOTSTRAP_FILE, '/etc/custos/bootstrap/console-user.json');
   assert.equal(env.CUSTOS_GATEWAY_TLS, '1', 'the gateway serves HTTPS');
   assert.equal(pod.containers[0]!.readinessProbe?.httpGet?.scheme, 'HTTPS');
   assert.equal(dep.spec?.strategy?.type, 'Recreate', 'embedded SQLite has one writer');
@@ -263,6 +264,50 @@ test('gateway policy: ingress from allowed CIDRs, namespaces and the operator; e
   const s = gatewayPolicy(sample, 'custos-system');
   assert.deepEqual(s.spec.ingress?.[0]?.from?.[0], { ipBlock: { cidr: '10.0.0.0/8' } });
   assert.equal(s.spec.egress?.length, 2, 'embedded database: nodes and DNS only');
+});
+
+test('console: its own Service and NetworkPolicy on 8880, open only to the console CIDRs and namespaces', () => {
+  const withConsole = {
+    ...sample,
+    spec: KmsClusterSpecSchema.parse({
+      ...sample.spec,
+      gateway: { ...sample.spec.gateway, console: { allowedCIDRs: ['10.9.0.0/16'], allowedNamespaces: ['ops'] } },
+    }),
+  };
+  const svc = consoleService(withConsole);
+  assert.equal(svc.metadata?.name, 'custody-console');
+  assert.deepEqual(svc.spec?.ports, [{ name: 'console', port: 8880, targetPort: 'console', protocol: 'TCP' }]);
+  const ctr = gatewayDeployment(withConsole).spec!.template.spec!.containers[0]!;
+  assert.deepEqual(
+    ctr.ports?.find((p) => p.name === 'console'),
+    { name: 'console', containerPort: 8880, protocol: 'TCP' },
+  );
+  const p = consolePolicy(withConsole);
+  assert.deepEqual(p.spec.policyTypes, ['Ingress']);
+  assert.deepEqual(p.spec.ingress, [
+    {
+      from: [
+        { ipBlock: { cidr: '10.9.0.0/16' } },
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ops' } } },
+      ],
+      ports: [{ protocol: 'TCP', port: 8880 }],
+    },
+  ]);
+  // The API's clients are not the console's: the API policy never opens 8880.
+  const api = gatewayPolicy(withConsole, 'custos-system');
+  assert.ok(api.spec.ingress!.every((r) => r.ports!.every((port) => port.port !== 8880)));
+  // By default nobody is let in (kubectl port-forward remains), and a disabled console has no objects.
+  assert.equal(consolePolicy(sample).spec.ingress, undefined);
+  const off = {
+    ...sample,
+    spec: KmsClusterSpecSchema.parse({
+      ...sample.spec,
+      gateway: { ...sample.spec.gateway, console: { enabled: false } },
+    }),
+  };
+  const names = desiredObjects(off, 'custos-system').map((o) => `${o.kind}/${o.metadata.name}`);
+  assert.ok(!names.includes('Service/custody-console') && !names.includes('NetworkPolicy/custody-console'));
+  assert.equal(gatewayDeployment(off).spec!.template.spec!.containers[0]!.ports!.length, 1);
 });
 
 test('PodDisruptionBudget keeps a signing quorum', () => {
@@ -449,6 +494,8 @@ test('env contract: builder output round-trips through the node and gateway load
   );
   assert.match(config.database.url ?? '', /^mysql:\/\/custos:pw@/);
   assert.equal(config.bootstrap_credentials_file?.split(',').length, 2);
+  assert.equal(config.console.enabled, true);
+  assert.equal(config.console.port, 8880);
 
   // The PKCS#11 sidecar of the production sample loads its env the same way.
   const { loadSidecarConfig } = await import('../../node/kek-sidecar/config.ts');

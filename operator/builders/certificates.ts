@@ -3,7 +3,7 @@ import type { ICertificate } from '@kubernetes-models/cert-manager/cert-manager.
 import type { IIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer';
 import type { KmsCluster } from '../api/v1alpha1/index.ts';
 import { spiffeIdOf } from '../../common/pki/identity.ts';
-import { caName, gatewayName, nodeName, objectMeta } from './meta.ts';
+import { caName, consoleName, gatewayName, nodeName, objectMeta } from './meta.ts';
 
 export const selfSignedIssuerName = (c: KmsCluster): string => `${c.metadata.name}-selfsigned`;
 
@@ -93,6 +93,13 @@ export function nodeCertificate(c: KmsCluster, id: string): ICertificate {
 }
 
 export function gatewayCertificate(c: KmsCluster): ICertificate {
-  // localhost: `kubectl port-forward` to the gateway Service verifies like any other client.
-  return leafCertificate(c, gatewayName(c), 'gateway', [...serviceDnsNames(c, gatewayName(c)), 'localhost'], 'gateway');
+  // localhost: `kubectl port-forward` to the gateway Service verifies like any other client. The
+  // console serves the same certificate under its own Service name.
+  return leafCertificate(
+    c,
+    gatewayName(c),
+    'gateway',
+    [...serviceDnsNames(c, gatewayName(c)), ...serviceDnsNames(c, consoleName(c)), 'localhost'],
+    'gateway',
+  );
 }

@@ -14,6 +14,9 @@ import {
   containerSecurityContext,
   adminCredentialsSecretName,
   credentialsSecretName,
+  CONSOLE_PORT,
+  consoleAdminSecretName,
+  consoleName,
   CUSTOS_HOME,
   gatewayEndpoint,
   imageOf,
@@ -41,6 +44,20 @@ export function gatewayService(c: KmsCluster): V1Service {
       type: c.spec.gateway.serviceType,
       selector: selectorLabels(c, 'gateway'),
       ports: [{ name: 'https', port: GATEWAY_PORT, targetPort: 'https', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** The admin console's Service: exposed on its own, so a load balancer for the API never carries it. */
+export function consoleService(c: KmsCluster): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: objectMeta(c, consoleName(c), 'gateway'),
+    spec: {
+      type: c.spec.gateway.console.serviceType,
+      selector: selectorLabels(c, 'gateway'),
+      ports: [{ name: 'console', port: CONSOLE_PORT, targetPort: 'console', protocol: 'TCP' }],
     },
   };
 }
@@ -78,6 +95,27 @@ export function adminCredentialsSecret(c: KmsCluster, accessKey: string, secretK
     stringData: {
       ...credentials,
       'credentials.json': JSON.stringify({ ...credentials, roles: ['admin'] }),
+    },
+  };
+}
+
+/**
+ * The console's first user, for the platform team: `username`, `password`, `totp_secret` (base32,
+ * for an authenticator app) and `console-user.json`, which the gateway reads at start and creates
+ * the user from when absent. Readable like the admin credentials Secret above.
+ */
+export function consoleAdminSecret(c: KmsCluster, password: string, totpSecret: string): V1Secret {
+  const user = { username: 'admin', password, totp_secret: totpSecret, roles: ['admin'] };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: objectMeta(c, consoleAdminSecretName(c), 'gateway'),
+    type: 'Opaque',
+    stringData: {
+      username: user.username,
+      password,
+      totp_secret: totpSecret,
+      'console-user.json': JSON.stringify(user),
     },
   };
 }
@@ -172,6 +210,16 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
         sources: [
           { secret: { name: credentialsSecretName(c), items: [{ key: 'credentials.json', path: 'operator.json' }] } },
           { secret: { name: adminCredentialsSecretName(c), items: [{ key: 'credentials.json', path: 'admin.json' }] } },
+          ...(c.spec.gateway.console.enabled
+            ? [
+                {
+                  secret: {
+                    name: consoleAdminSecretName(c),
+                    items: [{ key: 'console-user.json', path: 'console-user.json' }],
+                  },
+                },
+              ]
+            : []),
         ],
       },
     },
@@ -201,7 +249,12 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
               name: 'gateway',
               image: imageOf(c, 'gateway'),
               imagePullPolicy: c.spec.images.pullPolicy,
-              ports: [{ name: 'https', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
+              ports: [
+                { name: 'https', containerPort: GATEWAY_PORT, protocol: 'TCP' },
+                ...(c.spec.gateway.console.enabled
+                  ? [{ name: 'console', containerPort: CONSOLE_PORT, protocol: 'TCP' }]
+                  : []),
+              ],
               env: checkedEnv(GatewayEnvSchema, [
                 { name: 'CUSTOS_HOME', value: CUSTOS_HOME },
                 { name: 'CUSTOS_GATEWAY_HOST', value: '0.0.0.0' },
@@ -214,6 +267,12 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
                 },
                 // HTTPS with the gateway's certificate; the operator verifies it against the cluster CA.
                 { name: 'CUSTOS_GATEWAY_TLS', value: '1' },
+                // The console serves HTTPS with the same certificate, on its own port.
+                { name: 'CUSTOS_CONSOLE_ENABLED', value: c.spec.gateway.console.enabled ? '1' : '0' },
+                { name: 'CUSTOS_CONSOLE_PORT', value: String(CONSOLE_PORT) },
+                ...(c.spec.gateway.console.enabled
+                  ? [{ name: 'CUSTOS_CONSOLE_BOOTSTRAP_FILE', value: `${BOOTSTRAP_DIR}/console-user.json` }]
+                  : []),
                 {
                   name: 'CUSTOS_GATEWAY_MASTER_KEY',
                   valueFrom: { secretKeyRef: { name: masterKeySecretName(c), key: 'master_key' } },

@@ -7,6 +7,8 @@ export const NODE_PORT = 9000;
 /** Images run the compiled tree from /app/dist (see the root Dockerfile). */
 export const NODE_READY_PROBE = ['node', '/app/dist/operator/probes/node-ready.js'];
 export const GATEWAY_PORT = 8080;
+/** The admin console's port on the gateway pods (gateway/console). */
+export const CONSOLE_PORT = 8880;
 export const CUSTOS_HOME = '/opt/kms/tss-server';
 export const RUN_AS = 10001;
 
@@ -16,10 +18,12 @@ export const nodeIds = (c: KmsCluster): string[] => Array.from({ length: c.spec.
 
 export const nodeName = (c: KmsCluster, id: string): string => `${c.metadata.name}-${id}`;
 export const gatewayName = (c: KmsCluster): string => `${c.metadata.name}-gateway`;
+export const consoleName = (c: KmsCluster): string => `${c.metadata.name}-console`;
 export const caName = (c: KmsCluster): string => `${c.metadata.name}-ca`;
 export const masterKeySecretName = (c: KmsCluster): string => `${c.metadata.name}-gateway-master-key`;
 export const credentialsSecretName = (c: KmsCluster): string => `${c.metadata.name}-operator-credentials`;
 export const adminCredentialsSecretName = (c: KmsCluster): string => `${c.metadata.name}-admin-credentials`;
+export const consoleAdminSecretName = (c: KmsCluster): string => `${c.metadata.name}-console-admin`;
 export const gatewayTlsSecretName = (c: KmsCluster): string => `${gatewayName(c)}-tls`;
 export const unsealSecretName = (c: KmsCluster, id: string): string =>
   `${c.spec.unseal.password?.secretPrefix ?? `${c.metadata.name}-unseal`}-${id}`;

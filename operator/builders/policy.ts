@@ -1,7 +1,7 @@
 /** NetworkPolicies and PodDisruptionBudgets. */
 import type { V1LabelSelector, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { KmsCluster } from '../api/v1alpha1/index.ts';
-import { GATEWAY_PORT, gatewayName, NODE_PORT, objectMeta, selectorLabels } from './meta.ts';
+import { CONSOLE_PORT, consoleName, GATEWAY_PORT, gatewayName, NODE_PORT, objectMeta, selectorLabels } from './meta.ts';
 
 // Wire shapes: client-node's model classes rename `from` to `_from`, and these objects go out as JSON.
 export interface NetworkPolicyPeer {
@@ -126,6 +126,28 @@ export function gatewayPolicy(c: KmsCluster, operatorNamespace: string): Network
         ...(mysql ? [{ to: [peer(mysql.network)], ports: [{ protocol: 'TCP' as const, port: mysql.port }] }] : []),
         ...(redis ? [{ to: [peer(redis.network)], ports: [{ protocol: 'TCP' as const, port: redis.port }] }] : []),
       ],
+    },
+  };
+}
+
+/**
+ * Console: ingress on 8880 from the console's own CIDRs and namespaces only (none by default, which
+ * leaves `kubectl port-forward`); the API's clients get no way in through this port.
+ */
+export function consolePolicy(c: KmsCluster): NetworkPolicy {
+  const { allowedCIDRs, allowedNamespaces } = c.spec.gateway.console;
+  const from: NetworkPolicyPeer[] = [
+    ...allowedCIDRs.map((cidr) => ({ ipBlock: { cidr } })),
+    ...allowedNamespaces.map((ns) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } })),
+  ];
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: objectMeta(c, consoleName(c), 'gateway'),
+    spec: {
+      podSelector: { matchLabels: { ...instance(c), 'app.kubernetes.io/component': 'gateway' } },
+      policyTypes: ['Ingress'],
+      ...(from.length ? { ingress: [{ from, ports: [{ protocol: 'TCP', port: CONSOLE_PORT }] }] } : {}),
     },
   };
 }

@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { KmsClusterSpecSchema, type KmsCluster, type KmsClusterStatus } from '../api/v1alpha1/index.ts';
 import { desiredObjects } from '../builders/index.ts';
-import { adminCredentialsSecret, credentialsSecret, masterKeySecret } from '../builders/gateway.ts';
+import { base32 } from '@scure/base';
+import { adminCredentialsSecret, consoleAdminSecret, credentialsSecret, masterKeySecret } from '../builders/gateway.ts';
 import { credentialsSecretName, FIELD_MANAGER, nodeIds, nodeName, gatewayName } from '../builders/meta.ts';
 import { nodeUnsealSecret, operatorGeneratesUnsealSecrets } from '../builders/node.ts';
 import { KubeError, resourcePath, type KubeObject } from '../kube/client.ts';
@@ -40,6 +41,11 @@ async function bootstrapSecrets(ctx: Context, c: KmsCluster): Promise<void> {
       `AK${randomBytes(10).toString('hex').toUpperCase()}`,
       randomBytes(32).toString('base64url'),
     ),
+    FIELD_MANAGER,
+  );
+  // Always created, so enabling the console later finds its first user waiting.
+  await ctx.client.createIfAbsent(
+    consoleAdminSecret(c, randomBytes(18).toString('base64url'), base32.encode(randomBytes(20)).replace(/=+$/, '')),
     FIELD_MANAGER,
   );
   await ctx.client.createIfAbsent(

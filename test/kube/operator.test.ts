@@ -230,6 +230,7 @@ describe('KmsCluster reconcile', () => {
     );
     assert.deepEqual(await names('/apis/apps/v1/namespaces/vault/deployments'), ['custody-gateway']);
     assert.deepEqual(await names('/api/v1/namespaces/vault/services'), [
+      'custody-console',
       'custody-gateway',
       'custody-tss1',
       'custody-tss2',
@@ -249,6 +250,7 @@ describe('KmsCluster reconcile', () => {
       'custody-selfsigned',
     ]);
     assert.deepEqual(await names('/apis/networking.k8s.io/v1/namespaces/vault/networkpolicies'), [
+      'custody-console',
       'custody-default-deny',
       'custody-gateway',
       'custody-nodes',
@@ -262,6 +264,7 @@ describe('KmsCluster reconcile', () => {
     ]);
     assert.deepEqual(await names('/api/v1/namespaces/vault/secrets'), [
       'custody-admin-credentials',
+      'custody-console-admin',
       'custody-gateway-master-key',
       'custody-operator-credentials',
       'custody-unseal-tss1',

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { CredentialsFileSchema, type CredentialsFile } from '../../common/api/schemas.ts';
 import { createTlsFetch } from '../../common/http/tls-fetch.ts';
 import { ensureDevPki } from '../../common/pki/dev-pki.ts';
+import { newTotpSecret } from '../../gateway/console/totp.ts';
 import { freePort } from './free-port.ts';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
@@ -46,6 +47,8 @@ export interface LocalClusterOptions {
   nodeCount?: number;
   /** 0 picks free ports. */
   gatewayPort?: number;
+  /** The admin console's port; 0 picks a free one. */
+  consolePort?: number;
   /** First node port; nodes get consecutive ports. 0 picks free ports. */
   nodeBasePort?: number;
   algorithms?: string[];
@@ -76,6 +79,8 @@ export interface LocalNode {
 export interface LocalCluster extends CredentialsFile {
   readonly home: string;
   readonly baseUrl: string;
+  /** The admin console; its first user is in console_user, console_password, console_totp_secret. */
+  readonly consoleUrl: string;
   readonly accessKey: string;
   readonly secretKey: string;
   readonly nodes: readonly LocalNode[];
@@ -95,8 +100,16 @@ function writeSecretFile(path: string, content: string): void {
   if (!existsSync(path)) writeFileSync(path, content, { mode: 0o600 });
 }
 
-/** Creates what a dev cluster needs under `home` when absent; never overwrites. */
-export async function prepareHome(home: string, nodeIds: readonly string[], baseUrl: string): Promise<CredentialsFile> {
+/**
+ * Creates what a dev cluster needs under `home` when absent; never overwrites. The first console
+ * user goes into credentials.json (dev mode only) and the gateway's bootstrap file.
+ */
+export async function prepareHome(
+  home: string,
+  nodeIds: readonly string[],
+  baseUrl: string,
+  consoleUrl?: string,
+): Promise<CredentialsFile> {
   mkdirSync(join(home, 'secrets'), { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'gateway'), { recursive: true, mode: 0o700 });
   await ensureDevPki(home, nodeIds);
@@ -112,10 +125,27 @@ export async function prepareHome(home: string, nodeIds: readonly string[], base
     writeFileSync(credentialsPath, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600 });
   }
   const creds = CredentialsFileSchema.parse(JSON.parse(readFileSync(credentialsPath, 'utf8')));
-  if (creds.base_url !== baseUrl) {
+  const consoleNew = !creds.console_user;
+  if (consoleNew) {
+    creds.console_user = 'admin';
+    creds.console_password = randomBytes(18).toString('base64url');
+    creds.console_totp_secret = newTotpSecret();
+  }
+  if (creds.base_url !== baseUrl || consoleNew || (consoleUrl && creds.console_url !== consoleUrl)) {
     creds.base_url = baseUrl;
+    if (consoleUrl) creds.console_url = consoleUrl;
     writeFileSync(credentialsPath, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   }
+  writeFileSync(
+    join(home, 'gateway', 'console-user.json'),
+    JSON.stringify({
+      username: creds.console_user,
+      password: creds.console_password,
+      totp_secret: creds.console_totp_secret,
+      roles: ['admin'],
+    }),
+    { mode: 0o600 },
+  );
   writeFileSync(
     join(home, 'gateway', 'bootstrap-credentials.json'),
     JSON.stringify({ access_key: creds.access_key, secret_key: creds.secret_key }),
@@ -218,8 +248,10 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const gatewayPort = opts.gatewayPort || (await freePort());
   const nodePorts: number[] = [];
   for (let i = 0; i < nodeIds.length; i++) nodePorts.push(opts.nodeBasePort ? opts.nodeBasePort + i : await freePort());
+  const consolePort = opts.consolePort || (await freePort());
   const baseUrl = `${opts.gatewayTls ? 'https' : 'http'}://127.0.0.1:${gatewayPort}`;
-  const creds = await prepareHome(home, nodeIds, baseUrl);
+  const consoleUrl = `${opts.gatewayTls ? 'https' : 'http'}://127.0.0.1:${consolePort}`;
+  const creds = await prepareHome(home, nodeIds, baseUrl, consoleUrl);
 
   const nodeProcs = new Map<string, Proc>(nodeIds.map((id) => [id, { recent: [] }]));
   const addresses = new Map(nodeIds.map((id, i) => [id, `127.0.0.1:${nodePorts[i]}`]));
@@ -261,6 +293,8 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         CUSTOS_GATEWAY_PORT: String(gatewayPort),
         CUSTOS_NODES: [...nodeIds.map((id) => `${id}=${addresses.get(id)}`), ...(opts.extraNodes ?? [])].join(','),
         CUSTOS_BOOTSTRAP_CREDENTIALS_FILE: join(home, 'gateway', 'bootstrap-credentials.json'),
+        CUSTOS_CONSOLE_PORT: String(consolePort),
+        CUSTOS_CONSOLE_BOOTSTRAP_FILE: join(home, 'gateway', 'console-user.json'),
         ...(opts.algorithms ? { CUSTOS_ALGORITHMS: opts.algorithms.join(',') } : {}),
         ...(opts.gatewayTls ? { CUSTOS_GATEWAY_TLS: '1' } : {}),
         ...opts.gatewayEnv,
@@ -281,8 +315,10 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   }
 
   return {
+    ...creds,
     home,
     baseUrl,
+    consoleUrl,
     base_url: baseUrl,
     fetch: clusterFetch,
     accessKey: creds.access_key,

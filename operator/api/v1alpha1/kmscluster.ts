@@ -171,12 +171,24 @@ export const TlsSchema = z
     }),
   );
 
+/** The admin console: the gateway's second port, with its own Service and NetworkPolicy. */
+export const ConsoleSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
+    /** Who may reach the console: administrators' networks, not the API's clients. */
+    allowedCIDRs: z.array(CidrSchema).max(64).default([]),
+    allowedNamespaces: z.array(DnsNameSchema).max(64).default([]),
+  })
+  .strict();
+
 export const GatewaySchema = z
   .object({
     replicas: z.int().min(1).max(32).default(1),
     serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
     allowedClientCIDRs: z.array(CidrSchema).max(64).default([]),
     allowedClientNamespaces: z.array(DnsNameSchema).max(64).default([]),
+    console: ConsoleSchema.default(ConsoleSchema.parse({})),
   })
   .strict();
 
