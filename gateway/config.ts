@@ -78,6 +78,21 @@ export const GatewayConfigSchema = z
     tls: z.boolean().default(false),
     /** How often the TLS files under $home/certs are checked for a renewed certificate. */
     tls_reload_seconds: z.number().min(0.1).max(3600).default(5),
+    /** Four-eyes approvals (docs/policies-and-approvals.md). */
+    approvals: z
+      .object({
+        /** How long an approval request stays open. */
+        expiry_seconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(30 * 86400)
+          .default(86400),
+        /** Approvals every key destruction needs (besides the requester), whatever the policies say. */
+        key_destruction_required: z.number().int().min(1).max(16).default(1),
+      })
+      .strict()
+      .default({ expiry_seconds: 86400, key_destruction_required: 1 }),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -14,6 +14,11 @@ export const AUDIT_OPERATIONS = [
   'NODE_STOP',
   'AUTH_REJECTED',
   'REQUEST_REJECTED',
+  // Governance: key destruction, four-eyes approvals, policy changes (docs/policies-and-approvals.md).
+  'KEY_DESTROY',
+  'APPROVAL_REQUEST',
+  'APPROVAL_RESULT',
+  'CONFIG_CHANGE',
 ] as const;
 export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 export type AuditResult = 'SUCCESS' | 'FAILURE' | 'REJECTED';

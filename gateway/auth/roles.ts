@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { AuditOperation } from '../audit/chain.ts';
 
-export const ROLES = ['admin', 'key-admin', 'signer'] as const;
+export const ROLES = ['admin', 'key-admin', 'signer', 'approver', 'auditor'] as const;
 export const RoleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof RoleSchema>;
 export const RolesSchema = z.array(RoleSchema).min(1).max(ROLES.length);
@@ -15,8 +15,11 @@ export const RolesSchema = z.array(RoleSchema).min(1).max(ROLES.length);
 /** Operations a role may perform; a route without an operation only reads. */
 const GRANTS: Record<Role, readonly AuditOperation[] | 'all'> = {
   admin: 'all',
-  'key-admin': ['KEY_GENERATE', 'KEY_STATUS_CHANGE'],
+  'key-admin': ['KEY_GENERATE', 'KEY_STATUS_CHANGE', 'KEY_DESTROY'],
   signer: ['KEY_SIGN'],
+  // Approvers decide on approval requests (never their own); auditors only read.
+  approver: ['APPROVAL_RESULT'],
+  auditor: [],
 };
 
 /** True when any of `roles` may perform `operation` (undefined: a read, open to every role). */

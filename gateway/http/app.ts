@@ -35,6 +35,12 @@ import { ApiError } from './errors.ts';
 import { trailOf } from './context.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { systemRoutes } from './routes/system.ts';
+import { createApprovalService } from '../approvals/service.ts';
+import { createPolicyService } from '../policies/service.ts';
+import { createPolicyStore } from '../policies/store.ts';
+import { createVelocityLedger } from '../policies/velocity.ts';
+import { approvalRoutes } from './routes/approvals.ts';
+import { policyRoutes } from './routes/policies.ts';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -189,6 +195,15 @@ export function buildGatewayApp(
     ),
   );
 
+  // Governance: approvals, policies and the shared velocity ledger (docs/policies-and-approvals.md).
+  const approvals = createApprovalService({ db: deps.db, audit, expirySeconds: config.approvals.expiry_seconds });
+  const policies = createPolicyService({
+    store: createPolicyStore(deps.db),
+    velocity: createVelocityLedger(deps.db),
+    approvals,
+    audit,
+  });
+
   const keys = createKeyService({
     db: deps.db,
     coordinator: deps.coordinator,
@@ -200,7 +215,16 @@ export function buildGatewayApp(
     publicKeys,
     signPolicies: createSignPolicyStore(deps.db),
     aborts: createAbortRecords({ db: deps.db, metrics }),
+    policies,
+    approvals,
+    destructionApproval: {
+      source: 'gateway:key_destruction',
+      required: config.approvals.key_destruction_required,
+      approvers: null,
+    },
   });
+  app.register(policyRoutes, { policies });
+  app.register(approvalRoutes, { approvals });
   app.register(keyRoutes, { keys });
   app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });
   app.register(systemRoutes, { coordinator: deps.coordinator, metrics, nodeCount: config.nodes.length });

@@ -18,6 +18,7 @@ import {
   type KeygenResult,
   type MpcCoordinator,
   type NodeHealth,
+  type ShareDestruction,
   type SignRequest,
 } from '../coordinator/types.ts';
 import { migrateToLatest, nowIso, openDatabase, type Db } from '../db/index.ts';
@@ -72,6 +73,17 @@ export class ScriptedCoordinator implements MpcCoordinator {
   }
   async clearAbortCount(): Promise<Record<string, number>> {
     throw this.failure;
+  }
+  /** Holders that confirm a destruction; the others answer with the scripted failure (real nodes: test/integration). */
+  confirmingHolders = new Set<string>();
+  destroyCalls: { holders: readonly string[]; keyId: string }[] = [];
+  async destroyShares(holders: readonly string[], keyId: string): Promise<ShareDestruction[]> {
+    this.destroyCalls.push({ holders, keyId });
+    return holders.map((nodeId) =>
+      this.confirmingHolders.has(nodeId)
+        ? { nodeId, confirmed: true as const, hadShare: true, destroyedAtMs: Date.now() }
+        : { nodeId, confirmed: false as const, error: this.failure.message },
+    );
   }
   async close(): Promise<void> {}
 }
