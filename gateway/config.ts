@@ -90,9 +90,11 @@ export const GatewayConfigSchema = z
           .default(86400),
         /** Approvals every key destruction needs (besides the requester), whatever the policies say. */
         key_destruction_required: z.number().int().min(1).max(16).default(1),
+        /** Approvals creating an access key with the admin role needs (gateway/approvals/admin-access-keys.ts). */
+        admin_access_key_required: z.number().int().min(1).max(16).default(1),
       })
       .strict()
-      .default({ expiry_seconds: 86400, key_destruction_required: 1 }),
+      .default({ expiry_seconds: 86400, key_destruction_required: 1, admin_access_key_required: 1 }),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -18,6 +18,7 @@ import { AUTH_HEADERS, signRequest } from '../../common/auth/request-signing.ts'
 import { builtinSchemes } from '../../common/protocols/registry.ts';
 import { createGrpcCoordinator } from '../../gateway/coordinator/grpc-coordinator.ts';
 import { MpcSessionError, type MpcCoordinator } from '../../gateway/coordinator/types.ts';
+import { CustosApprovalPending, CustosClient } from '../../sdk/index.ts';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
 
 const APPROVER = { access_key: 'AK_it_approver', secret_key: 'sk_it_approver_secret_value_01', roles: ['approver'] };
@@ -175,5 +176,47 @@ test(
     await cluster.killNode(holders[0]!);
     await cluster.startNode(holders[0]!);
     await assert.rejects(signDirect(), (e: unknown) => e instanceof MpcSessionError && /destroyed/i.test(e.message));
+  },
+);
+
+test(
+  'the SDK: a pending sign throws CustosApprovalPending; an approver approves; the result and the destruction follow',
+  {
+    timeout: 120_000,
+  },
+  async () => {
+    const admin = new CustosClient({
+      baseUrl: cluster.baseUrl,
+      accessKey: cluster.accessKey,
+      secretKey: cluster.secretKey,
+    });
+    const approver = new CustosClient({
+      baseUrl: cluster.baseUrl,
+      accessKey: APPROVER.access_key,
+      secretKey: APPROVER.secret_key,
+    });
+    const key = await admin.generateKey({ format: { curve: 'ED25519', algo_type: 'EDDSA' } });
+    const policy = await admin.createPolicy({
+      name: 'it-sdk',
+      rules: [{ id: 'r', match: { key_ids: [key.key_id] }, action: 'require_approval', approval: { required: 1 } }],
+    });
+    const message = new TextEncoder().encode('sdk says hi');
+    const pending = await admin.sign(key.key_id, { data: `0x${bytesToHex(message)}`, data_type: 'RAW' }).then(
+      () => assert.fail('signed without approval'),
+      (e: unknown) => {
+        assert.ok(e instanceof CustosApprovalPending, String(e));
+        return e.approval;
+      },
+    );
+    const done = await approver.approve(pending.approval_id, 'ok');
+    assert.equal(done.status, 'EXECUTED');
+    const { signature } = (await admin.getApproval(pending.approval_id)).result as { signature: string };
+    assert.ok(ed25519.verify(hexToBytes(signature.slice(2)), message, hexToBytes(key.public_key.slice(2))));
+    await admin.deletePolicy(policy.policy_id);
+    const destroy = await admin.destroyKey(key.key_id, 'sdk test');
+    assert.equal((await approver.approve(destroy.approval_id)).status, 'EXECUTED');
+    assert.equal((await admin.getKey(key.key_id)).status, 'DESTROYED');
+    const listed = await admin.listApprovals({ key_id: key.key_id });
+    assert.deepEqual(listed.items.map((a) => a.operation).sort(), ['KEY_DESTROY', 'KEY_SIGN']);
   },
 );
