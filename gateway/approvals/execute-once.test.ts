@@ -141,6 +141,20 @@ function suite(
       },
     );
 
+    test('a request as large as the body limit allows is stored whole', { timeout: 30_000 }, async () => {
+      const data = `0x${'ab'.repeat(120_000)}`;
+      const approval = await r.a.request(
+        {
+          operation: 'KEY_SIGN',
+          requester: 'alice',
+          payload: { key_id: 'k', data, data_type: 'RAW' },
+          requirements: [{ source: 'test', required: 1, approvers: null }],
+        },
+        ctx('alice'),
+      );
+      assert.equal((await r.b.get(approval.approval_id)).request.data, data);
+    });
+
     test('an expired request refuses decisions, reads and lists as EXPIRED', { timeout: 30_000 }, async () => {
       const { approval_id: id } = await requestOne(r);
       r.clock.now += 3601_000;

@@ -3,14 +3,17 @@
  * every gateway replica through this database), and each holder's confirmation that it erased a
  * destroyed key's share.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+
+/** Up to 16 MB on MySQL (TEXT stops at 64 KB, below the request body limit); SQLite reads it as TEXT. */
+const LONG_TEXT = sql`mediumtext`;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('policies')
     .addColumn('policy_id', 'varchar(64)', (c) => c.primaryKey())
     .addColumn('name', 'varchar(128)', (c) => c.notNull().unique())
-    .addColumn('document', 'text', (c) => c.notNull())
+    .addColumn('document', LONG_TEXT, (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull())
     .addColumn('created_by', 'varchar(128)')
     .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
@@ -24,10 +27,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('requester', 'varchar(128)', (c) => c.notNull())
     .addColumn('key_id', 'varchar(64)')
     .addColumn('reason', 'text')
-    .addColumn('payload', 'text', (c) => c.notNull())
+    .addColumn('payload', LONG_TEXT, (c) => c.notNull())
     .addColumn('requirements', 'text', (c) => c.notNull())
     .addColumn('decisions', 'text', (c) => c.notNull())
-    .addColumn('result', 'text')
+    .addColumn('result', LONG_TEXT)
     .addColumn('error', 'text')
     .addColumn('version', 'integer', (c) => c.notNull())
     .addColumn('executed_by', 'varchar(64)')
