@@ -167,6 +167,58 @@ describe('policies API', () => {
 });
 
 describe('sign policies', () => {
+  test('whatever valid policies are loaded, governed requests never answer 5xx (property)', async () => {
+    const key = await insertKey(gw.db, { label: 'treasury/hot' });
+    const rule = fc.record({
+      id: fc.constantFrom('a', 'b', 'c'),
+      operations: fc.constantFrom(
+        ['KEY_SIGN'],
+        ['KEY_STATUS_CHANGE'],
+        ['KEY_DESTROY'],
+        ['KEY_STATUS_CHANGE', 'KEY_DESTROY'],
+      ),
+      match: fc.record(
+        {
+          label_prefixes: fc.constant(['treasury/']),
+          access_keys: fc.constantFrom([ACCESS_KEY], ['AK_other']),
+          time_window: fc.record({ from: fc.constantFrom('00:00', '12:00'), to: fc.constantFrom('06:00', '23:59') }),
+        },
+        { requiredKeys: [] },
+      ),
+      action: fc.constantFrom('allow' as const, 'deny' as const, 'require_approval' as const),
+      velocity: fc.option(
+        fc.record({
+          per: fc.constantFrom('key', 'access_key'),
+          window_seconds: fc.integer({ min: 1, max: 600 }),
+          max: fc.integer({ min: 0, max: 3 }),
+        }),
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(rule, { minLength: 1, maxLength: 3, selector: (r) => r.id }), async (rules) => {
+        await gw.db.deleteFrom('policies').execute();
+        const doc = {
+          name: 'prop-sign',
+          rules: rules.map(({ velocity, ...r }) => ({
+            ...r,
+            ...(velocity && r.operations.length === 1 && r.operations[0] === 'KEY_SIGN'
+              ? { conditions: { velocity } }
+              : {}),
+            ...(r.action === 'require_approval' ? { approval: { required: 1 } } : {}),
+          })),
+        };
+        const created = await as(undefined, 'POST', '/api/v1/policies', doc);
+        assert.equal(created.statusCode, 201, created.body);
+        const sign = await as(undefined, 'POST', `/api/v1/keys/${key.key_id}/sign`, { data: '0x01', data_type: 'RAW' });
+        assert.ok([202, 403, 503].includes(sign.statusCode), sign.body);
+        const status = await as(undefined, 'PUT', `/api/v1/keys/${key.key_id}/status`, { status: 'ACTIVE' });
+        assert.ok([200, 202, 403].includes(status.statusCode), status.body);
+        await gw.db.deleteFrom('approvals').where('key_id', '=', key.key_id).execute();
+      }),
+      { numRuns: 40 },
+    );
+  }, 120_000);
+
   test('deny: 403 POLICY_DENIED before any MPC, audited with the rule', async () => {
     const key = await insertKey(gw.db, { label: 'treasury/cold' });
     await createPolicy({
