@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { mariadbAvailable, startMariaDb, type MariaDbServer } from '../../test/support/mariadb-server.ts';
 import { createAuditLog, type AuditLog } from '../audit/audit-log.ts';
 import { migrateToLatest, openDatabase, type Db } from '../db/index.ts';
+import { createPolicyService } from '../policies/service.ts';
+import { createPolicyStore } from '../policies/store.ts';
+import { createVelocityLedger } from '../policies/velocity.ts';
 import { createApprovalService, type ApprovalService } from './service.ts';
 
 interface Replicas {
@@ -22,6 +25,8 @@ interface Replicas {
   db: Db;
   executions: string[];
   clock: { now: number };
+  audit: AuditLog;
+  other: Db;
   close(): Promise<void>;
 }
 
@@ -49,6 +54,8 @@ async function replicas(url: string, home: string): Promise<Replicas> {
     db,
     executions,
     clock,
+    audit,
+    other,
     async close() {
       await other.destroy();
       await db.destroy();
@@ -140,6 +147,48 @@ function suite(
         }
       },
     );
+
+    test('velocity racing on two replicas never lets one more sign through', { timeout: 60_000 }, async () => {
+      const otherDb = r.other;
+      const [p1, p2] = [r.db, otherDb].map((d, i) =>
+        createPolicyService({
+          store: createPolicyStore(d),
+          velocity: createVelocityLedger(d),
+          approvals: i === 0 ? r.a : r.b,
+          audit: r.audit,
+        }),
+      );
+      await p1!.create(
+        {
+          name: `velocity-${randomBytes(4).toString('hex')}`,
+          enabled: true,
+          rules: [
+            {
+              id: 'one',
+              operations: ['KEY_SIGN'],
+              match: {},
+              conditions: { velocity: { per: 'key', window_seconds: 600, max: 1 } },
+              action: 'deny',
+            },
+          ],
+        },
+        ctx('admin'),
+      );
+      for (let round = 0; round < 5; round++) {
+        const keyId = `key_${randomBytes(16).toString('hex')}`;
+        const req = {
+          operation: 'KEY_SIGN' as const,
+          accessKey: 'AK_signer',
+          nowMs: Date.now(),
+          key: { keyId, label: null, algorithm: 'EDDSA' },
+          sign: { dataType: 'RAW' },
+        };
+        const decisions = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? p2! : p1!).decide(req)));
+        const allowed = decisions.filter((d) => d.decision.action === 'allow').length;
+        assert.ok(allowed <= 1, `${allowed} signs allowed where the limit is 1`);
+      }
+      await r.db.deleteFrom('policies').execute();
+    });
 
     test('a request as large as the body limit allows is stored whole', { timeout: 30_000 }, async () => {
       const data = `0x${'ab'.repeat(120_000)}`;
