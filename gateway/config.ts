@@ -110,6 +110,23 @@ export const GatewayConfigSchema = z
         session_idle_seconds: 900,
         session_absolute_seconds: 8 * 3600,
       }),
+    /** Four-eyes approvals (docs/policies-and-approvals.md). */
+    approvals: z
+      .object({
+        /** How long an approval request stays open. */
+        expiry_seconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(30 * 86400)
+          .default(86400),
+        /** Approvals every key destruction needs (besides the requester), whatever the policies say. */
+        key_destruction_required: z.number().int().min(1).max(16).default(1),
+        /** Approvals creating an access key with the admin role needs (gateway/approvals/admin-access-keys.ts). */
+        admin_access_key_required: z.number().int().min(1).max(16).default(1),
+      })
+      .strict()
+      .default({ expiry_seconds: 86400, key_destruction_required: 1, admin_access_key_required: 1 }),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /**
      * Proxies (addresses or CIDRs) whose X-Forwarded-For is believed when the connection comes from

@@ -19,7 +19,7 @@ import { migrateToLatest, openDatabase } from './db/index.ts';
 import { buildConsoleApp } from './console/server.ts';
 import { createConsoleSessionStore } from './console/sessions.ts';
 import { createConsoleUserStore } from './console/users.ts';
-import { buildGatewayApp, createGatewayKeyService } from './http/app.ts';
+import { buildGatewayApp, createGatewayServices } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import { createMemoryRateLimiter, createRedisRateLimiter } from './ratelimit/token-bucket.ts';
 
@@ -69,8 +69,8 @@ const coordinator = createGrpcCoordinator({
 });
 
 const metrics = createMetrics({ defaultMetrics: true, auditLength: () => audit.length() });
-// One key service for the API and the console: the same checks, the same audit.
-const keys = createGatewayKeyService({ config, db, coordinator, audit, metrics });
+// One service layer for the API and the console: the same checks, the same audit.
+const services = createGatewayServices({ config, db, coordinator, audit, metrics });
 const app = buildGatewayApp({
   config,
   db,
@@ -78,7 +78,7 @@ const app = buildGatewayApp({
   audit,
   logger,
   metrics,
-  keys,
+  services,
   accessKeys,
   nonces: redis ? createRedisNonceCache(redis) : createMemoryNonceCache(),
   rateLimiter: redis ? createRedisRateLimiter(redis, rateOpts) : createMemoryRateLimiter(rateOpts),
@@ -100,7 +100,7 @@ const consoleApp = config.console.enabled
       coordinator,
       audit,
       logger,
-      keys,
+      keys: services.keys,
       users: consoleUsers,
       sessions: createConsoleSessionStore(db, {
         idleSeconds: config.console.session_idle_seconds,

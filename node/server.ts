@@ -15,6 +15,8 @@ import {
   type NodeFrame,
   type ClearAbortCountRequest,
   type ClearAbortCountResponse,
+  type DestroyShareRequest,
+  type DestroyShareResponse,
   type PolicyChangeRequest,
   type PolicyChangeResponse,
   type SessionFrame,
@@ -30,7 +32,13 @@ export const NODE_VERSION = '0.1.0';
 /** What the server reads from the node's current state; `shares` is undefined while sealed. */
 export interface NodeState {
   readonly nodeId: string;
-  shares(): (ShareAccess & SecretStore & { count(): Promise<number> }) | undefined;
+  shares():
+    | (ShareAccess &
+        SecretStore & {
+          count(): Promise<number>;
+          destroy(keyId: string): Promise<{ hadShare: boolean; destroyedAtMs: number }>;
+        })
+    | undefined;
   /** Unattributed sign aborts per key after which the node refuses that key until cleared. */
   readonly abortLimit: number;
   /** Session ids already used; undefined while sealed. */
@@ -266,12 +274,32 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
     );
   };
 
+  // Authenticated like ChangeSignPolicy: only the gateway's certificate may call.
+  const destroyShare: grpc.handleUnaryCall<DestroyShareRequest, DestroyShareResponse> = (call, callback) => {
+    if (peerIdentity(call)?.kind !== 'gateway') {
+      return callback({ code: grpc.status.PERMISSION_DENIED, details: 'only the gateway may call' });
+    }
+    const keyId = call.request.key_id;
+    if (!/^key_[0-9a-f]{32}$/.test(keyId))
+      return callback({ code: grpc.status.INVALID_ARGUMENT, details: 'invalid key id' });
+    const shares = state.shares();
+    if (!shares) return callback({ code: grpc.status.UNAVAILABLE, details: `${state.nodeId} is sealed` });
+    shares.destroy(keyId).then(
+      ({ hadShare, destroyedAtMs }) => {
+        log.warn({ key: keyId, hadShare }, 'key destroyed: share erased, tombstone kept');
+        callback(null, { key_id: keyId, node_id: state.nodeId, had_share: hadShare, destroyed_at_ms: destroyedAtMs });
+      },
+      (e: unknown) => callback({ code: grpc.status.UNAVAILABLE, details: (e as Error).message }),
+    );
+  };
+
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   server.addService(tssNodeService, {
     Health: health,
     Session: session,
     ChangeSignPolicy: changeSignPolicy,
     ClearAbortCount: clearAbortCount,
+    DestroyShare: destroyShare,
   });
   const credentials = grpc.experimental.createCertificateProviderServerCredentials(tls, tls, true);
 

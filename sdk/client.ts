@@ -40,7 +40,14 @@ import {
   type SignPolicy,
 } from '../common/authz/client-keys.ts';
 import { digestFor } from '../common/chains/digests.ts';
-import { CustosApiError, CustosConnectionError } from './errors.ts';
+import { CustosApiError, CustosApprovalPending, CustosConnectionError } from './errors.ts';
+import {
+  ApprovalSchema,
+  ListApprovalsResponseSchema,
+  type ApprovalView,
+  type ListApprovalsQuery,
+} from '../common/api/schemas.ts';
+import { PolicySchema, type Policy, type PolicyDocumentInput } from '../common/api/policy-document.ts';
 import { DEFAULT_RETRY_POLICY, isRetryableStatus, nextDelayMs, parseRetryAfterMs } from './retry.ts';
 import type { RetryPolicy } from './retry.ts';
 
@@ -272,6 +279,7 @@ export class CustosClient {
       ? { keyId, dataType: req.data_type, message: digestFor(req.data_type, req.data, req.encoding) }
       : undefined;
     const answer = await this.#send({ method: 'POST', path: keyPath(keyId, '/sign'), body: req, authorize });
+    this.#throwIfPending(answer);
     return this.#expect(answer, [200], SignResponseSchema);
   }
 
@@ -367,7 +375,72 @@ export class CustosClient {
 
   async updateStatus(keyId: string, req: UpdateStatusRequest): Promise<Key> {
     const answer = await this.#send({ method: 'PUT', path: keyPath(keyId, '/status'), body: req });
+    this.#throwIfPending(answer);
     return this.#expect(answer, [200], KeySchema);
+  }
+
+  // ---- Governance (docs/policies-and-approvals.md): a 202 throws CustosApprovalPending ----
+
+  /** Files the key's destruction for approval; returns the approval (always pending at first). */
+  async destroyKey(keyId: string, reason?: string): Promise<ApprovalView> {
+    const query = reason === undefined ? '' : `?reason=${encodeURIComponent(reason)}`;
+    const answer = await this.#send({ method: 'DELETE', path: keyPath(keyId) + query }, { retry: false });
+    return this.#expect(answer, [202], ApprovalSchema);
+  }
+
+  async getApproval(approvalId: string): Promise<ApprovalView> {
+    const answer = await this.#send({ method: 'GET', path: `/api/v1/approvals/${encodeURIComponent(approvalId)}` });
+    return this.#expect(answer, [200], ApprovalSchema);
+  }
+
+  async listApprovals(query: Partial<ListApprovalsQuery> = {}) {
+    const params = new URLSearchParams(
+      Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)] as [string, string]])),
+    ).toString();
+    const answer = await this.#send({ method: 'GET', path: `/api/v1/approvals${params ? `?${params}` : ''}` });
+    return this.#expect(answer, [200], ListApprovalsResponseSchema);
+  }
+
+  /** Approves (never your own request); the last approval needed runs the operation and answers its outcome. */
+  async approve(approvalId: string, reason?: string): Promise<ApprovalView> {
+    const path = `/api/v1/approvals/${encodeURIComponent(approvalId)}/approve`;
+    const answer = await this.#send({ method: 'POST', path, body: reason ? { reason } : {} }, { retry: false });
+    return this.#expect(answer, [200], ApprovalSchema);
+  }
+
+  async reject(approvalId: string, reason: string): Promise<ApprovalView> {
+    const path = `/api/v1/approvals/${encodeURIComponent(approvalId)}/reject`;
+    const answer = await this.#send({ method: 'POST', path, body: { reason } }, { retry: false });
+    return this.#expect(answer, [200], ApprovalSchema);
+  }
+
+  async listPolicies(): Promise<Policy[]> {
+    const answer = await this.#send({ method: 'GET', path: '/api/v1/policies' });
+    return this.#expect(answer, [200], z.object({ policies: z.array(PolicySchema) })).policies;
+  }
+
+  async createPolicy(doc: PolicyDocumentInput): Promise<Policy> {
+    const answer = await this.#send({ method: 'POST', path: '/api/v1/policies', body: doc }, { retry: false });
+    this.#throwIfPending(answer);
+    return this.#expect(answer, [201], PolicySchema);
+  }
+
+  async updatePolicy(policyId: string, doc: PolicyDocumentInput): Promise<Policy> {
+    const path = `/api/v1/policies/${encodeURIComponent(policyId)}`;
+    const answer = await this.#send({ method: 'PUT', path, body: doc }, { retry: false });
+    this.#throwIfPending(answer);
+    return this.#expect(answer, [200], PolicySchema);
+  }
+
+  async deletePolicy(policyId: string): Promise<void> {
+    const path = `/api/v1/policies/${encodeURIComponent(policyId)}`;
+    const answer = await this.#send({ method: 'DELETE', path }, { retry: false });
+    this.#throwIfPending(answer);
+    if (answer.status !== 204) throw apiErrorFrom(answer, Date.now());
+  }
+
+  #throwIfPending(answer: Answer): void {
+    if (answer.status === 202) throw new CustosApprovalPending(parseBody(answer, ApprovalSchema));
   }
 
   /** Readiness as the gateway reports it; 503 with the same body means "not ready" and is returned, not retried. */

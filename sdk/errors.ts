@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../common/api/schemas.ts';
+import type { ApprovalView, ErrorCode } from '../common/api/schemas.ts';
 
 /**
  * The gateway's documented error codes, plus UNEXPECTED_RESPONSE for answers that do not follow
@@ -51,4 +51,16 @@ export function describeConnectionFailure(err: unknown): string {
   if (cause && typeof cause.code === 'string') return cause.code;
   if (cause && typeof cause.message === 'string') return cause.message;
   return err.message;
+}
+
+/**
+ * The request was accepted but waits for four-eyes approval (HTTP 202): a sign or status change a
+ * policy routes to approval, a policy change, a key destruction. `approval.approval_id` names it;
+ * read its outcome with `getApproval`.
+ */
+export class CustosApprovalPending extends Error {
+  override readonly name = 'CustosApprovalPending';
+  constructor(readonly approval: ApprovalView) {
+    super(`waiting for approval ${approval.approval_id} (${approval.operation})`);
+  }
 }

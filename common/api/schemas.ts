@@ -19,7 +19,9 @@ export const SERVED_ALGORITHMS = [
   'BLS',
 ] as const satisfies readonly (typeof ALGORITHMS)[number][];
 export const CURVES = ['SECP256K1', 'ED25519', 'BLS12_381'] as const;
-export const KEY_STATUSES = ['ACTIVE', 'FROZEN', 'ARCHIVED'] as const;
+export const KEY_STATUSES = ['ACTIVE', 'FROZEN', 'ARCHIVED', 'DESTROYED'] as const;
+/** Statuses a client may set; DESTROYED comes only from an approved DELETE /api/v1/keys/{key_id}. */
+export const SETTABLE_KEY_STATUSES = ['ACTIVE', 'FROZEN', 'ARCHIVED'] as const;
 export const DATA_TYPES = ['HASH', 'EIP191', 'EIP712', 'RAW'] as const;
 
 export const AlgorithmSchema = z.enum(ALGORITHMS);
@@ -166,7 +168,7 @@ export type SignResponse = z.infer<typeof SignResponseSchema>;
 
 export const UpdateStatusRequestSchema = z
   .object({
-    status: KeyStatusSchema,
+    status: z.enum(SETTABLE_KEY_STATUSES),
     reason: z.string().max(500).optional(),
   })
   .strict();
@@ -190,6 +192,7 @@ export const ERROR_CODES = [
   'CLIENT_AUTHORIZATION_REQUIRED',
   'CLIENT_AUTHORIZATION_REFUSED',
   'ABORT_LIMIT_REACHED',
+  'POLICY_DENIED',
   'NOT_FOUND',
   'KEY_NOT_ACTIVE',
   'CONFLICT',
@@ -406,3 +409,79 @@ export const AuditVerifyResponseSchema = z.object({
   public_key: z.string().describe('hex Ed25519 key that verifies the checkpoints'),
 });
 export type AuditVerifyResponse = z.infer<typeof AuditVerifyResponseSchema>;
+// ---- Governance: policies, approvals, key destruction (docs/policies-and-approvals.md) ----
+
+export const APPROVAL_STATUS_VALUES = [
+  'PENDING',
+  'APPROVED',
+  'REJECTED',
+  'EXPIRED',
+  'EXECUTING',
+  'EXECUTED',
+  'FAILED',
+] as const;
+export const APPROVAL_OPERATION_VALUES = [
+  'KEY_SIGN',
+  'KEY_STATUS_CHANGE',
+  'KEY_DESTROY',
+  'POLICY_CHANGE',
+  'ACCESS_KEY_CREATE',
+] as const;
+
+export const ApprovalIdSchema = z.string().regex(/^apr_[0-9a-f]{32}$/, 'approval_id has the form apr_<32 hex digits>');
+export const PolicyIdSchema = z.string().regex(/^pol_[0-9a-f]{32}$/, 'policy_id has the form pol_<32 hex digits>');
+
+/** An approval request as the API shows it; 202 answers carry it too. */
+export const ApprovalSchema = z.object({
+  approval_id: ApprovalIdSchema,
+  operation: z.enum(APPROVAL_OPERATION_VALUES),
+  status: z.enum(APPROVAL_STATUS_VALUES),
+  requester: z.string(),
+  key_id: z.string().nullable(),
+  reason: z.string().nullable(),
+  request: z.record(z.string(), z.unknown()).describe('what runs once approved'),
+  requirements: z.array(
+    z.object({
+      source: z.string().describe('policy/rule, or gateway:key_destruction'),
+      required: z.number().int(),
+      approvers: z.array(z.string()).nullable().describe('null: any approver other than the requester'),
+    }),
+  ),
+  decisions: z.array(
+    z.object({
+      access_key: z.string(),
+      decision: z.enum(['APPROVE', 'REJECT']),
+      reason: z.string().nullable(),
+      decided_at: z.string(),
+    }),
+  ),
+  created_at: z.string(),
+  expires_at: z.string(),
+  updated_at: z.string(),
+  result: z.unknown().optional().describe("EXECUTED: the operation's response (e.g. the signature)"),
+  error: z
+    .object({ code: z.string(), message: z.string(), details: z.unknown().optional() })
+    .optional()
+    .describe('FAILED: why the approved operation did not complete'),
+});
+export type ApprovalView = z.infer<typeof ApprovalSchema>;
+
+export const ApprovalDecisionRequestSchema = z.strictObject({ reason: z.string().min(1).max(500).optional() });
+export const RejectRequestSchema = z.strictObject({ reason: z.string().min(1).max(500) });
+
+export const ListApprovalsQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+  status: z.enum(APPROVAL_STATUS_VALUES).optional(),
+  operation: z.enum(APPROVAL_OPERATION_VALUES).optional(),
+  key_id: KeyIdSchema.optional(),
+});
+export type ListApprovalsQuery = z.infer<typeof ListApprovalsQuerySchema>;
+
+export const ListApprovalsResponseSchema = z.object({
+  items: z.array(ApprovalSchema),
+  next_cursor: z.string().nullable(),
+});
+
+/** Optional reason on DELETE /api/v1/keys/{key_id} and policy changes, as a query parameter. */
+export const ReasonQuerySchema = z.strictObject({ reason: z.string().min(1).max(500).optional() });

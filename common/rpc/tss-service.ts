@@ -93,6 +93,17 @@ export interface ClearAbortCountResponse {
   cleared: number;
 }
 
+export interface DestroyShareRequest {
+  key_id: string;
+}
+
+export interface DestroyShareResponse {
+  key_id: string;
+  node_id: string;
+  had_share: boolean;
+  destroyed_at_ms: number;
+}
+
 /** A decoded frame: exactly one of the fields is set, named by `frame`. */
 export type SessionFrame =
   | { frame: 'start'; start: SessionStart }

@@ -17,6 +17,9 @@ export const AUDIT_OPERATIONS = [
   'REQUEST_REJECTED',
   'ADMIN_LOGIN',
   'ADMIN_LOGOUT',
+  // Governance: key destruction, four-eyes approvals, policy changes (docs/policies-and-approvals.md).
+  'KEY_DESTROY',
+  'APPROVAL_REQUEST',
 ] as const;
 export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 export type AuditResult = 'SUCCESS' | 'FAILURE' | 'REJECTED';

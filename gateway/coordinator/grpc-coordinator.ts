@@ -20,6 +20,8 @@ import {
   type NodeFrame,
   type ClearAbortCountRequest,
   type ClearAbortCountResponse,
+  type DestroyShareRequest,
+  type DestroyShareResponse,
   type PolicyChangeRequest,
   type PolicyChangeResponse,
   type SessionFrame,
@@ -32,6 +34,7 @@ import {
   type KeygenResult,
   type MpcCoordinator,
   type NodeHealth,
+  type ShareDestruction,
   type SignRequest,
 } from './types.ts';
 
@@ -86,6 +89,11 @@ type Client = grpc.Client & {
     req: ClearAbortCountRequest,
     opts: grpc.CallOptions,
     cb: (err: grpc.ServiceError | null, res: ClearAbortCountResponse) => void,
+  ): void;
+  DestroyShare(
+    req: DestroyShareRequest,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res: DestroyShareResponse) => void,
   ): void;
   ChangeSignPolicy(
     req: PolicyChangeRequest,
@@ -524,6 +532,25 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         ),
       );
       return cleared;
+    },
+
+    async destroyShares(holders, keyId) {
+      return Promise.all(
+        holders.map(
+          (id) =>
+            new Promise<ShareDestruction>((resolve) => {
+              const view = views.get(id);
+              if (!view) return resolve({ nodeId: id, confirmed: false, error: `unknown node ${id}` });
+              view.client.DestroyShare({ key_id: keyId }, { deadline: Date.now() + 10_000 }, (err, res) => {
+                if (err) return resolve({ nodeId: id, confirmed: false, error: err.details || err.message });
+                if (res.node_id !== id || res.key_id !== keyId) {
+                  return resolve({ nodeId: id, confirmed: false, error: `answered for ${res.node_id}/${res.key_id}` });
+                }
+                resolve({ nodeId: id, confirmed: true, hadShare: res.had_share, destroyedAtMs: res.destroyed_at_ms });
+              });
+            }),
+        ),
+      );
     },
 
     async close() {

@@ -83,5 +83,12 @@ export interface MpcCoordinator {
   changeSignPolicy(holders: readonly PartyId[], change: PolicyChange): Promise<string>;
   /** Clears each holder's count of unattributed aborts for the key; returns what each had counted. */
   clearAbortCount(holders: readonly PartyId[], keyId: string): Promise<Record<PartyId, number>>;
+  /** Asks every holder to erase its share of a destroyed key; one outcome per holder, never throws. */
+  destroyShares(holders: readonly PartyId[], keyId: string): Promise<ShareDestruction[]>;
   close(): Promise<void>;
 }
+
+/** One holder's answer to a destruction: its confirmation, or why there is none. */
+export type ShareDestruction =
+  | { readonly nodeId: PartyId; readonly confirmed: true; readonly hadShare: boolean; readonly destroyedAtMs: number }
+  | { readonly nodeId: PartyId; readonly confirmed: false; readonly error: string };

@@ -135,9 +135,68 @@ export interface ConsoleSessionsTable {
   expires_at: string;
 }
 
+/** A risk-control policy (gateway/policies/document.ts); `version` grows with every update. */
+export interface PoliciesTable {
+  policy_id: string;
+  name: string;
+  /** JSON PolicyDocument. */
+  document: string;
+  version: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A four-eyes approval request (gateway/approvals/state.ts); `version` guards every transition. */
+export interface ApprovalsTable {
+  approval_id: string;
+  operation: string;
+  status: string;
+  requester: string;
+  key_id: string | null;
+  reason: string | null;
+  /** JSON: what runs once approved. */
+  payload: string;
+  /** JSON ApprovalRequirement[]. */
+  requirements: string;
+  /** JSON ApprovalDecision[]. */
+  decisions: string;
+  /** JSON result of the execution (EXECUTED). */
+  result: string | null;
+  /** JSON {code, message} of a failed execution (FAILED). */
+  error: string | null;
+  version: number;
+  /** The replica's claim token that executed it. */
+  executed_by: string | null;
+  created_at: string;
+  expires_at: string;
+  updated_at: string;
+}
+
+/** One permitted sign, counted by velocity rules. */
+export interface SignVelocityTable {
+  event_id: string;
+  key_id: string;
+  access_key: string;
+  created_ms: number;
+}
+
+/** A holder's confirmation that it erased its share of a destroyed key. */
+export interface KeyDestructionsTable {
+  key_id: string;
+  node_id: string;
+  /** 1 when the node still held a share it then erased, 0 when it held none (tombstone only). */
+  had_share: number;
+  confirmed_at: string;
+}
+
 export interface Database {
   console_users: ConsoleUsersTable;
   console_sessions: ConsoleSessionsTable;
+  policies: PoliciesTable;
+  approvals: ApprovalsTable;
+  sign_velocity: SignVelocityTable;
+  key_destructions: KeyDestructionsTable;
   mpc_aborts: MpcAbortsTable;
   keys: KeysTable;
   client_public_keys: ClientPublicKeysTable;
@@ -155,3 +214,5 @@ export type AuditRow = Selectable<AuditLogTable>;
 export type CheckpointRow = Selectable<AuditCheckpointsTable>;
 export type ConsoleUserRow = Selectable<ConsoleUsersTable>;
 export type ConsoleSessionRow = Selectable<ConsoleSessionsTable>;
+export type PolicyRow = Selectable<PoliciesTable>;
+export type ApprovalRow = Selectable<ApprovalsTable>;

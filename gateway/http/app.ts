@@ -37,6 +37,12 @@ import { createMethodIndex } from './method-index.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { systemRoutes } from './routes/system.ts';
+import { createApprovalService, type ApprovalService } from '../approvals/service.ts';
+import { createPolicyService, type PolicyService } from '../policies/service.ts';
+import { createPolicyStore } from '../policies/store.ts';
+import { createVelocityLedger } from '../policies/velocity.ts';
+import { approvalRoutes } from './routes/approvals.ts';
+import { policyRoutes } from './routes/policies.ts';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -50,26 +56,50 @@ export interface GatewayDeps {
   rateLimiter: RateLimiter;
   /** Serve HTTPS with this certificate, reloaded when its files change; plain HTTP without it. */
   tls?: ReloadingTls;
-  /** The key service, when the console shares it; built here otherwise. */
-  keys?: KeyService;
+  /** The services, when the console shares them; built here otherwise. */
+  services?: GatewayServices;
 }
 
 /** The key service on the gateway's stores: the one the API and the console both drive. */
-export function createGatewayKeyService(
+/** The gateway's services, shared by the HTTP API and the console: one service layer, one audit. */
+export interface GatewayServices {
+  keys: KeyService;
+  approvals: ApprovalService;
+  policies: PolicyService;
+}
+
+export function createGatewayServices(
   deps: Pick<GatewayDeps, 'config' | 'db' | 'coordinator' | 'audit' | 'metrics'>,
-): KeyService {
-  return createKeyService({
-    db: deps.db,
-    coordinator: deps.coordinator,
-    audit: deps.audit,
-    metrics: deps.metrics,
-    algorithms: deps.config.algorithms,
-    nodeCount: deps.config.nodes.length,
-    mpcTimeoutMs: deps.config.mpc_timeout_ms,
-    publicKeys: createClientPublicKeyStore(deps.db),
-    signPolicies: createSignPolicyStore(deps.db),
-    aborts: createAbortRecords({ db: deps.db, metrics: deps.metrics }),
+): GatewayServices {
+  const { config, db, audit, metrics } = deps;
+  // Governance: approvals, policies and the shared velocity ledger (docs/policies-and-approvals.md).
+  const approvals = createApprovalService({ db, audit, expirySeconds: config.approvals.expiry_seconds });
+  const policies = createPolicyService({
+    store: createPolicyStore(db),
+    velocity: createVelocityLedger(db),
+    approvals,
+    audit,
   });
+  const keys = createKeyService({
+    db,
+    coordinator: deps.coordinator,
+    audit,
+    metrics,
+    algorithms: config.algorithms,
+    nodeCount: config.nodes.length,
+    mpcTimeoutMs: config.mpc_timeout_ms,
+    publicKeys: createClientPublicKeyStore(db),
+    signPolicies: createSignPolicyStore(db),
+    aborts: createAbortRecords({ db, metrics }),
+    policies,
+    approvals,
+    destructionApproval: {
+      source: 'gateway:key_destruction',
+      required: config.approvals.key_destruction_required,
+      approvers: null,
+    },
+  });
+  return { keys, approvals, policies };
 }
 
 /** An HTTPS server whose certificate follows the reloading TLS files (new handshakes only). */
@@ -226,7 +256,9 @@ export function buildGatewayApp(
     return sendError(new ApiError(404, 'NOT_FOUND', `no route ${request.method} ${path}`), request, reply);
   });
 
-  const keys = deps.keys ?? createGatewayKeyService(deps);
+  const { keys, approvals, policies } = deps.services ?? createGatewayServices(deps);
+  app.register(policyRoutes, { policies });
+  app.register(approvalRoutes, { approvals });
   app.register(keyRoutes, {
     keys,
     scopedKey: async (keyId) => {

@@ -76,15 +76,23 @@ describe('system routes', () => {
       'GET /health',
       'GET /ready',
       'GET /metrics',
+      // Governance (docs/policies-and-approvals.md).
+      'DELETE /api/v1/keys/{key_id}',
+      'POST /api/v1/policies',
+      'GET /api/v1/policies',
+      'GET /api/v1/policies/{policy_id}',
+      'PUT /api/v1/policies/{policy_id}',
+      'DELETE /api/v1/policies/{policy_id}',
+      'GET /api/v1/approvals',
+      'GET /api/v1/approvals/{approval_id}',
+      'POST /api/v1/approvals/{approval_id}/approve',
+      'POST /api/v1/approvals/{approval_id}/reject',
     ];
     assert.equal(documented.size, routes.length, 'nothing documented that is not served');
     for (const route of routes) {
       assert.ok(documented.has(route), `${route} documented`);
       const [method, path] = route.split(' ') as [string, string];
-      const found = gw.app.hasRoute({
-        method: method as 'GET',
-        url: path.replace('{key_id}', ':key_id').replace('{id}', ':id'),
-      });
+      const found = gw.app.hasRoute({ method: method as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') });
       assert.ok(found, `${route} served`);
     }
     const gen = doc.paths['/api/v1/keys/generate'].post;

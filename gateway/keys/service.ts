@@ -17,6 +17,7 @@ import {
   type ListKeysQuery,
   type ListKeysResponse,
   type SignPolicyChangeRequest,
+  SignRequestSchema,
   type SignRequest,
   type SignResponse,
 } from '../../common/api/schemas.ts';
@@ -27,6 +28,9 @@ import {
   type SignPolicy,
 } from '../../common/authz/client-keys.ts';
 import type { AbortRecords, AbortSummary } from '../aborts/abort-records.ts';
+import { ApprovalExecutionError, type Approval, type ApprovalService } from '../approvals/service.ts';
+import type { ApprovalRequirement, Decision, Eip712Facts, GovernedRequest } from '../policies/evaluate.ts';
+import { decisionTrail, type PolicyService } from '../policies/service.ts';
 import type { ClientPublicKeyStore } from '../auth/client-public-keys.ts';
 import { addressesFor } from '../../common/chains/addresses.ts';
 import { digestFor, InvalidSignDataError } from '../../common/chains/digests.ts';
@@ -63,7 +67,15 @@ export interface KeyServiceOptions {
   publicKeys: ClientPublicKeyStore;
   signPolicies: SignPolicyStore;
   aborts: AbortRecords;
+  /** Risk-control policies (deny, require approval, allow) decided before any MPC session. */
+  policies: PolicyService;
+  approvals: ApprovalService;
+  /** What every key destruction needs at least, whatever the policies say. */
+  destructionApproval: ApprovalRequirement;
 }
+
+/** An operation done now, or waiting for approval (answered 202 with the approval). */
+export type Governed<T> = { done: T } | { approval: Approval };
 
 export interface KeyService {
   generate(
@@ -72,8 +84,15 @@ export interface KeyService {
   ): Promise<{ key: Key; created: boolean }>;
   get(keyId: string): Promise<Key>;
   list(query: ListKeysQuery): Promise<ListKeysResponse>;
-  setStatus(keyId: string, status: KeyStatus, reason: string | undefined, ctx: RequestContext): Promise<Key>;
-  sign(keyId: string, req: SignRequest, ctx: RequestContext): Promise<SignResponse>;
+  setStatus(
+    keyId: string,
+    status: Exclude<KeyStatus, 'DESTROYED'>,
+    reason: string | undefined,
+    ctx: RequestContext,
+  ): Promise<Governed<Key>>;
+  sign(keyId: string, req: SignRequest, ctx: RequestContext): Promise<Governed<SignResponse>>;
+  /** Files the key's destruction for approval (always); once approved every holder erases its share. */
+  destroy(keyId: string, reason: string | undefined, ctx: RequestContext): Promise<Approval>;
   changeSignPolicy(keyId: string, req: SignPolicyChangeRequest, ctx: RequestContext): Promise<Key>;
   abortSummary(keyId: string): Promise<{ key_id: string; signer_sets: AbortSummary[] }>;
   /** Clears every holder's count of unattributed aborts for the key (an operator's decision). */
@@ -419,6 +438,274 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
     }
   }
 
+  /** The policy decision for an operation on a key; a deny is audited with its rules and answered 403. */
+  async function governed(
+    operation: 'KEY_SIGN' | 'KEY_STATUS_CHANGE' | 'KEY_DESTROY',
+    row: KeyRow,
+    ctx: RequestContext,
+    extra: Record<string, unknown>,
+    sign?: GovernedRequest['sign'],
+  ): Promise<Decision> {
+    const { decision } = await opts.policies.decide({
+      operation,
+      accessKey: ctx.userId,
+      nowMs: Date.now(),
+      key: { keyId: row.key_id, label: row.label, algorithm: row.algo },
+      ...(sign ? { sign } : {}),
+    });
+    if (decision.action === 'deny') {
+      await audit.record({
+        operation,
+        result: 'REJECTED',
+        requestId: ctx.requestId,
+        userId: ctx.userId,
+        keyId: row.key_id,
+        errorCode: 'POLICY_DENIED',
+        trail: { ...ctx.trail, ...extra, ...decisionTrail(decision) },
+      });
+      const by = decision.rules.filter((r) => r.action === 'deny').map((r) => `${r.policy_name}/${r.rule_id}`);
+      throw new ApiError(403, 'POLICY_DENIED', `denied by policy rule ${by.join(', ')}`, {}, true);
+    }
+    return decision;
+  }
+
+  async function applyStatus(
+    keyId: string,
+    status: Exclude<KeyStatus, 'DESTROYED'>,
+    reason: string | undefined,
+    ctx: RequestContext,
+    extra: Record<string, unknown>,
+  ): Promise<Key> {
+    const before = await rowOf(keyId);
+    if (before.status === 'DESTROYED')
+      throw new ApiError(409, 'CONFLICT', `key ${keyId} is DESTROYED; destruction is final`);
+    if (before.status === 'ARCHIVED' && status !== 'ARCHIVED') {
+      throw new ApiError(409, 'CONFLICT', `key ${keyId} is ARCHIVED; archiving is final`);
+    }
+    const updatedAt = nowIso();
+    // The status guard makes a concurrent archive or destruction win: such a key is never revived.
+    const res = await db
+      .updateTable('keys')
+      .set({ status, updated_at: updatedAt })
+      .where('key_id', '=', keyId)
+      .where('status', '=', before.status)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) {
+      throw new ApiError(409, 'CONFLICT', `key ${keyId} changed status concurrently; retry`);
+    }
+    await audit.record({
+      operation: 'KEY_STATUS_CHANGE',
+      result: 'SUCCESS',
+      requestId: ctx.requestId,
+      userId: ctx.userId,
+      keyId,
+      trail: { ...ctx.trail, from: before.status, to: status, ...(reason ? { reason } : {}), ...extra },
+    });
+    return keyFromRow({ ...before, status, updated_at: updatedAt });
+  }
+
+  interface PreparedSign {
+    row: KeyRow;
+    key: Key;
+    message: Uint8Array;
+  }
+
+  /** Everything a sign checks before policies and MPC: status, algorithm, data type, data. */
+  async function prepareSign(keyId: string, req: SignRequest): Promise<PreparedSign> {
+    const row = await rowOf(keyId);
+    const key = keyFromRow(row);
+    if (key.status !== 'ACTIVE') {
+      throw new ApiError(409, 'KEY_NOT_ACTIVE', `key ${keyId} is ${key.status} and does not sign`);
+    }
+    const algo = key.format.algo_type;
+    if (!opts.algorithms.includes(algo)) {
+      throw new ApiError(422, 'UNSUPPORTED_ALGORITHM', `algo_type ${algo} is not served by this cluster`);
+    }
+    const curve = key.format.curve;
+    if (!DATA_TYPES_OF_CURVE[curve].includes(req.data_type)) {
+      throw new ApiError(
+        422,
+        'INVALID_SIGN_DATA',
+        `data_type ${req.data_type} does not apply to ${curve} keys (use ${DATA_TYPES_OF_CURVE[curve].join(', ')})`,
+      );
+    }
+    try {
+      return { row, key, message: digestFor(req.data_type, req.data, req.encoding) };
+    } catch (err) {
+      if (err instanceof InvalidSignDataError) throw new ApiError(422, 'INVALID_SIGN_DATA', err.message);
+      throw err;
+    }
+  }
+
+  /** The MPC session of a permitted sign, audited with the policy decision that let it through. */
+  async function runSign(
+    { row, key, message }: PreparedSign,
+    req: SignRequest,
+    authorization: SignAuthorization | undefined,
+    ctx: RequestContext,
+    extra: Record<string, unknown>,
+  ): Promise<SignResponse> {
+    const keyId = key.key_id;
+    const algo = key.format.algo_type;
+    const curve = key.format.curve;
+    const signers = selectSigners(
+      await coordinator.health(),
+      key.shard_nodes,
+      key.shard_properties.threshold,
+      await opts.aborts.disruptors(),
+    );
+    if (!signers) {
+      throw new ApiError(
+        503,
+        'CLUSTER_UNAVAILABLE',
+        `fewer than ${key.shard_properties.threshold} of the key's shard holders are reachable and unsealed`,
+        { 'retry-after': '5' },
+      );
+    }
+    const dataHash = bytesToHex(sha256(message));
+    const started = performance.now();
+    const { signature, response } = await session(
+      'KEY_SIGN',
+      algo,
+      signers,
+      { ...ctx, trail: { ...ctx.trail, ...extra }, keyId, dataHash },
+      async () => {
+        const sig = await coordinator.sign({
+          keyId,
+          algo,
+          holders: key.shard_nodes,
+          signers,
+          threshold: key.shard_properties.threshold,
+          publicKey: hexToBytes(key.public_key.slice(2)),
+          publicInfo: row.public_info,
+          message,
+          authorization,
+        });
+        const out: SignResponse =
+          curve === 'SECP256K1'
+            ? { key_id: keyId, ...ecdsaResponse(sig), digest: `0x${bytesToHex(message)}`, signer_nodes: signers }
+            : { key_id: keyId, signature: `0x${bytesToHex(sig)}`, signer_nodes: signers };
+        return { signature: sig, response: out };
+      },
+    );
+    await audit.record({
+      operation: 'KEY_SIGN',
+      result: 'SUCCESS',
+      requestId: ctx.requestId,
+      userId: ctx.userId,
+      keyId,
+      nodeId: signers.join(','),
+      durationMs: performance.now() - started,
+      dataHash,
+      trail: {
+        ...ctx.trail,
+        ...extra,
+        data_type: req.data_type,
+        signature_sha256: bytesToHex(sha256(signature)),
+      },
+    });
+    return response;
+  }
+
+  async function confirmationsOf(keyId: string) {
+    return db.selectFrom('key_destructions').selectAll().where('key_id', '=', keyId).orderBy('node_id').execute();
+  }
+
+  /**
+   * An approved destruction: the tombstone first (status DESTROYED, so nothing signs from here
+   * on), then every holder erases its share and confirms. Confirmations are kept; a holder that
+   * did not confirm is named, and a later DELETE files a new request to finish.
+   */
+  async function executeDestroy(keyId: string, ctx: RequestContext, extra: Record<string, unknown>) {
+    const started = performance.now();
+    let row = await rowOf(keyId);
+    while (row.status !== 'DESTROYED') {
+      const res = await db
+        .updateTable('keys')
+        .set({ status: 'DESTROYED', updated_at: nowIso() })
+        .where('key_id', '=', keyId)
+        .where('status', '=', row.status)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 1) break;
+      row = await rowOf(keyId);
+    }
+    const holders = JSON.parse(row.shard_nodes) as string[];
+    const answers = await coordinator.destroyShares(holders, keyId);
+    const known = new Set((await confirmationsOf(keyId)).map((c) => c.node_id));
+    for (const a of answers) {
+      if (!a.confirmed || known.has(a.nodeId)) continue;
+      await db
+        .insertInto('key_destructions')
+        .values({
+          key_id: keyId,
+          node_id: a.nodeId,
+          had_share: a.hadShare ? 1 : 0,
+          confirmed_at: new Date(a.destroyedAtMs).toISOString(),
+        })
+        .execute();
+    }
+    const confirmations = (await confirmationsOf(keyId)).map((c) => ({
+      node_id: c.node_id,
+      had_share: Number(c.had_share) === 1,
+      confirmed_at: c.confirmed_at,
+    }));
+    const missing = answers
+      .filter((a) => !a.confirmed && !confirmations.some((c) => c.node_id === a.nodeId))
+      .map((a) => ({ node_id: a.nodeId, error: a.confirmed ? '' : a.error }));
+    await audit.record({
+      operation: 'KEY_DESTROY',
+      result: missing.length === 0 ? 'SUCCESS' : 'FAILURE',
+      requestId: ctx.requestId,
+      userId: ctx.userId,
+      keyId,
+      nodeId: holders.join(','),
+      durationMs: performance.now() - started,
+      ...(missing.length > 0 ? { errorCode: 'CLUSTER_UNAVAILABLE' } : {}),
+      trail: { ...ctx.trail, ...extra, confirmations, missing },
+    });
+    if (missing.length > 0) {
+      throw new ApprovalExecutionError(
+        503,
+        'CLUSTER_UNAVAILABLE',
+        `key ${keyId} is DESTROYED but ${missing.map((m) => m.node_id).join(', ')} did not confirm erasing its share; ` +
+          'DELETE the key again once the node is back',
+        { confirmations, missing },
+      );
+    }
+    return { key_id: keyId, status: 'DESTROYED', confirmations };
+  }
+
+  /** Who asked and who approved, for the audit entry of an approved operation. */
+  const approvedCtx = (approval: Approval, ctx: RequestContext): RequestContext => ({
+    requestId: ctx.requestId,
+    userId: approval.requester,
+    trail: {
+      ...ctx.trail,
+      approval_id: approval.approval_id,
+      approved_by: approval.decisions.filter((d) => d.decision === 'APPROVE').map((d) => d.access_key),
+    },
+  });
+
+  opts.approvals.registerExecutor('KEY_SIGN', async (payload, approval, ctx) => {
+    const keyId = String(payload.key_id);
+    const req = SignRequestSchema.parse({
+      data: payload.data,
+      data_type: payload.data_type,
+      encoding: payload.encoding,
+    });
+    const prepared = await prepareSign(keyId, req);
+    const authorization = payload.authorization as SignAuthorization | undefined;
+    return runSign(prepared, req, authorization, approvedCtx(approval, ctx), {});
+  });
+  opts.approvals.registerExecutor('KEY_STATUS_CHANGE', async (payload, approval, ctx) => {
+    const status = payload.status as Exclude<KeyStatus, 'DESTROYED'>;
+    const reason = typeof payload.reason === 'string' ? payload.reason : undefined;
+    return applyStatus(String(payload.key_id), status, reason, approvedCtx(approval, ctx), {});
+  });
+  opts.approvals.registerExecutor('KEY_DESTROY', async (payload, approval, ctx) =>
+    executeDestroy(String(payload.key_id), approvedCtx(approval, ctx), {}),
+  );
+
   return {
     async abortSummary(keyId) {
       await rowOf(keyId);
@@ -533,110 +820,116 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
     },
 
     async setStatus(keyId, status, reason, ctx) {
-      const before = await rowOf(keyId);
-      if (before.status === 'ARCHIVED' && status !== 'ARCHIVED') {
-        throw new ApiError(409, 'CONFLICT', `key ${keyId} is ARCHIVED; archiving is final`);
+      const row = await rowOf(keyId);
+      if (row.status === 'DESTROYED')
+        throw new ApiError(409, 'CONFLICT', `key ${keyId} is DESTROYED; destruction is final`);
+      const decision = await governed('KEY_STATUS_CHANGE', row, ctx, { to: status });
+      if (decision.action === 'require_approval') {
+        return {
+          approval: await opts.approvals.request(
+            {
+              operation: 'KEY_STATUS_CHANGE',
+              requester: ctx.userId ?? 'unknown',
+              keyId,
+              reason,
+              payload: { key_id: keyId, status, ...(reason ? { reason } : {}) },
+              requirements: decision.requirements,
+            },
+            { ...ctx, trail: { ...ctx.trail, ...decisionTrail(decision) } },
+          ),
+        };
       }
-      const updatedAt = nowIso();
-      // The status guard makes a concurrent archive win: an archived key is never revived.
-      const res = await db
-        .updateTable('keys')
-        .set({ status, updated_at: updatedAt })
-        .where('key_id', '=', keyId)
-        .where('status', '=', before.status)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) {
-        throw new ApiError(409, 'CONFLICT', `key ${keyId} changed status concurrently; retry`);
-      }
-      await audit.record({
-        operation: 'KEY_STATUS_CHANGE',
-        result: 'SUCCESS',
-        requestId: ctx.requestId,
-        userId: ctx.userId,
-        keyId,
-        trail: { ...ctx.trail, from: before.status, to: status, ...(reason ? { reason } : {}) },
-      });
-      return keyFromRow({ ...before, status, updated_at: updatedAt });
+      return { done: await applyStatus(keyId, status, reason, ctx, decisionTrail(decision)) };
     },
 
     async sign(keyId, req, ctx) {
+      const prepared = await prepareSign(keyId, req);
+      const authorization = await clientAuthorizationFor(keyId, req, prepared.message, ctx);
+      const decision = await governed('KEY_SIGN', prepared.row, ctx, {}, signFacts(req));
+      if (decision.action === 'require_approval') {
+        return {
+          approval: await opts.approvals.request(
+            {
+              operation: 'KEY_SIGN',
+              requester: ctx.userId ?? 'unknown',
+              keyId,
+              payload: { key_id: keyId, ...req, ...(authorization ? { authorization } : {}) },
+              hidden: ['authorization'],
+              requirements: decision.requirements,
+            },
+            {
+              ...ctx,
+              trail: { ...ctx.trail, ...decisionTrail(decision), data_sha256: bytesToHex(sha256(prepared.message)) },
+            },
+          ),
+        };
+      }
+      return { done: await runSign(prepared, req, authorization, ctx, decisionTrail(decision)) };
+    },
+
+    async destroy(keyId, reason, ctx) {
       const row = await rowOf(keyId);
-      const key = keyFromRow(row);
-      if (key.status !== 'ACTIVE') {
-        throw new ApiError(409, 'KEY_NOT_ACTIVE', `key ${keyId} is ${key.status} and does not sign`);
+      const holders = JSON.parse(row.shard_nodes) as string[];
+      if (row.status === 'DESTROYED') {
+        const confirmed = await confirmationsOf(keyId);
+        if (holders.every((h) => confirmed.some((c) => c.node_id === h))) {
+          throw new ApiError(409, 'CONFLICT', `key ${keyId} is already destroyed and every holder confirmed`);
+        }
       }
-      const algo = key.format.algo_type;
-      if (!opts.algorithms.includes(algo)) {
-        throw new ApiError(422, 'UNSUPPORTED_ALGORITHM', `algo_type ${algo} is not served by this cluster`);
+      const pending = await db
+        .selectFrom('approvals')
+        .select('approval_id')
+        .where('key_id', '=', keyId)
+        .where('operation', '=', 'KEY_DESTROY')
+        .where('status', 'in', ['PENDING', 'APPROVED', 'EXECUTING'])
+        .where('expires_at', '>=', nowIso())
+        .executeTakeFirst();
+      if (pending) {
+        throw new ApiError(409, 'CONFLICT', `key ${keyId} already has a destruction request: ${pending.approval_id}`);
       }
-      const curve = key.format.curve;
-      if (!DATA_TYPES_OF_CURVE[curve].includes(req.data_type)) {
-        throw new ApiError(
-          422,
-          'INVALID_SIGN_DATA',
-          `data_type ${req.data_type} does not apply to ${curve} keys (use ${DATA_TYPES_OF_CURVE[curve].join(', ')})`,
-        );
-      }
-      let message: Uint8Array;
-      try {
-        message = digestFor(req.data_type, req.data, req.encoding);
-      } catch (err) {
-        if (err instanceof InvalidSignDataError) throw new ApiError(422, 'INVALID_SIGN_DATA', err.message);
-        throw err;
-      }
-      const signers = selectSigners(
-        await coordinator.health(),
-        key.shard_nodes,
-        key.shard_properties.threshold,
-        await opts.aborts.disruptors(),
-      );
-      if (!signers) {
-        throw new ApiError(
-          503,
-          'CLUSTER_UNAVAILABLE',
-          `fewer than ${key.shard_properties.threshold} of the key's shard holders are reachable and unsealed`,
-          { 'retry-after': '5' },
-        );
-      }
-      const authorization = await clientAuthorizationFor(keyId, req, message, ctx);
-      const dataHash = bytesToHex(sha256(message));
-      const started = performance.now();
-      const { signature, response } = await session(
-        'KEY_SIGN',
-        algo,
-        signers,
-        { ...ctx, keyId, dataHash },
-        async () => {
-          const sig = await coordinator.sign({
-            keyId,
-            algo,
-            holders: key.shard_nodes,
-            signers,
-            threshold: key.shard_properties.threshold,
-            publicKey: hexToBytes(key.public_key.slice(2)),
-            publicInfo: row.public_info,
-            message,
-            authorization,
-          });
-          const out: SignResponse =
-            curve === 'SECP256K1'
-              ? { key_id: keyId, ...ecdsaResponse(sig), digest: `0x${bytesToHex(message)}`, signer_nodes: signers }
-              : { key_id: keyId, signature: `0x${bytesToHex(sig)}`, signer_nodes: signers };
-          return { signature: sig, response: out };
+      const decision = await governed('KEY_DESTROY', row, ctx, {});
+      return opts.approvals.request(
+        {
+          operation: 'KEY_DESTROY',
+          requester: ctx.userId ?? 'unknown',
+          keyId,
+          reason,
+          payload: { key_id: keyId, ...(reason ? { reason } : {}) },
+          requirements: [opts.destructionApproval, ...decision.requirements],
         },
+        { ...ctx, trail: { ...ctx.trail, ...decisionTrail(decision), holders } },
       );
-      await audit.record({
-        operation: 'KEY_SIGN',
-        result: 'SUCCESS',
-        requestId: ctx.requestId,
-        userId: ctx.userId,
-        keyId,
-        nodeId: signers.join(','),
-        durationMs: performance.now() - started,
-        dataHash,
-        trail: { ...ctx.trail, data_type: req.data_type, signature_sha256: bytesToHex(sha256(signature)) },
-      });
-      return response;
     },
   };
+}
+
+/** What sign rules look at: the EIP-712 domain and primary type, or the EIP-191 message text. */
+export function signFacts(req: SignRequest): NonNullable<GovernedRequest['sign']> {
+  if (req.data_type === 'EIP712') {
+    let data: unknown = req.data;
+    if (typeof data === 'string') {
+      try {
+        data = JSON.parse(data);
+      } catch {
+        data = undefined;
+      }
+    }
+    const typed = (typeof data === 'object' && data !== null ? data : {}) as {
+      domain?: Record<string, unknown>;
+      primaryType?: unknown;
+    };
+    const domain = typed.domain ?? {};
+    const facts: Eip712Facts = {
+      chainId: domain.chainId,
+      ...(typeof domain.verifyingContract === 'string' ? { verifyingContract: domain.verifyingContract } : {}),
+      ...(typeof domain.name === 'string' ? { name: domain.name } : {}),
+      primaryType: typeof typed.primaryType === 'string' ? typed.primaryType : '',
+    };
+    return { dataType: req.data_type, eip712: facts };
+  }
+  if (req.data_type === 'EIP191' && typeof req.data === 'string') {
+    const text = req.encoding === 'utf8' ? req.data : Buffer.from(req.data.replace(/^0x/, ''), 'hex').toString('utf8');
+    return { dataType: req.data_type, eip191Text: text };
+  }
+  return { dataType: req.data_type };
 }

@@ -25,7 +25,16 @@ import {
   SignRequestSchema,
   SignResponseSchema,
   UpdateStatusRequestSchema,
+  ApprovalDecisionRequestSchema,
+  ApprovalIdSchema,
+  ApprovalSchema,
+  ListApprovalsQuerySchema,
+  ListApprovalsResponseSchema,
+  PolicyIdSchema,
+  ReasonQuerySchema,
+  RejectRequestSchema,
 } from '../../common/api/schemas.ts';
+import { PolicyDocumentSchema, PolicySchema } from '../../common/api/policy-document.ts';
 import { AUTH_HEADERS } from '../../common/auth/request-signing.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -50,8 +59,8 @@ const errorStatuses: Record<string, string> = {
   '401': 'missing, malformed, stale, replayed or wrong request signature',
   '403':
     'access key disabled, source address outside its allow-list, a role that does not grant the operation, ' +
-    'or a key outside its scopes (the message names the missing role or scope)',
-  '404': 'no such key or access key',
+    'or a key outside its scopes (the message names the missing role or scope), or POLICY_DENIED',
+  '404': 'no such key, access key, policy or approval',
   '409': 'conflict: idempotency key reused with another body, key not active, archived key',
   '413': 'body over the size limit',
   '422': 'request valid but not servable: algorithm, curve, shard properties or sign data',
@@ -160,6 +169,16 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           parameters: [keyIdParam, ...queryParams(GetKeyQuerySchema)],
           responses: { '200': json(KeySchema, 'the key'), ...errors(...authErrors, '404') },
         },
+        delete: {
+          operationId: 'destroyKey',
+          security: AUTH,
+          description: 'always through approval; once approved every holder erases its share (status DESTROYED)',
+          parameters: [keyIdParam, ...queryParams(ReasonQuerySchema)],
+          responses: {
+            '202': json(ApprovalSchema, 'the destruction request, waiting for approval'),
+            ...errors(...authErrors, '404', '409'),
+          },
+        },
       },
       '/api/v1/keys/{key_id}/sign': {
         post: {
@@ -169,6 +188,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           requestBody: body(SignRequestSchema),
           responses: {
             '200': json(SignResponseSchema, 'the signature'),
+            '202': json(ApprovalSchema, 'a policy routes this sign to approval; the result appears on the approval'),
             ...errors(...authErrors, '404', '409', '422', '502', '503'),
           },
         },
@@ -211,7 +231,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           security: AUTH,
           parameters: [keyIdParam],
           requestBody: body(UpdateStatusRequestSchema),
-          responses: { '200': json(KeySchema, 'the key with its new status'), ...errors(...authErrors, '404', '409') },
+          responses: {
+            '200': json(KeySchema, 'the key with its new status'),
+            '202': json(ApprovalSchema, 'a policy protects this key: the change waits for approval'),
+            ...errors(...authErrors, '404', '409'),
+          },
         },
       },
       // ---- access-key management and audit (gateway/README.md "Roles and scopes", "Audit log") ----
@@ -307,6 +331,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         },
       },
       // ---- end access-key management and audit ----
+      ...governancePaths(),
       '/api/v1/openapi.json': {
         get: { operationId: 'openapi', responses: { '200': { description: 'this document' } } },
       },
@@ -324,6 +349,107 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
       '/metrics': {
         get: { operationId: 'metrics', responses: { '200': { description: 'Prometheus text format' } } },
+      },
+    },
+  };
+}
+
+/** Risk-control policies and four-eyes approvals (docs/policies-and-approvals.md). */
+function governancePaths(): Record<string, unknown> {
+  const policyIdParam = { name: 'policy_id', in: 'path', required: true, schema: schemaOf(PolicyIdSchema, 'input') };
+  const approvalIdParam = {
+    name: 'approval_id',
+    in: 'path',
+    required: true,
+    schema: schemaOf(ApprovalIdSchema, 'input'),
+  };
+  const reason = queryParams(ReasonQuerySchema);
+  const waits = json(ApprovalSchema, 'a POLICY_CHANGE rule requires approval: the change waits for it');
+  return {
+    '/api/v1/policies': {
+      post: {
+        operationId: 'createPolicy',
+        security: AUTH,
+        parameters: reason,
+        requestBody: body(PolicyDocumentSchema),
+        responses: { '201': json(PolicySchema, 'the policy'), '202': waits, ...errors(...authErrors, '409') },
+      },
+      get: {
+        operationId: 'listPolicies',
+        security: AUTH,
+        responses: {
+          '200': json(z.object({ policies: z.array(PolicySchema) }), 'every policy'),
+          ...errors(...authErrors),
+        },
+      },
+    },
+    '/api/v1/policies/{policy_id}': {
+      get: {
+        operationId: 'getPolicy',
+        security: AUTH,
+        parameters: [policyIdParam],
+        responses: { '200': json(PolicySchema, 'the policy'), ...errors(...authErrors, '404') },
+      },
+      put: {
+        operationId: 'updatePolicy',
+        security: AUTH,
+        parameters: [policyIdParam, ...reason],
+        requestBody: body(PolicyDocumentSchema),
+        responses: {
+          '200': json(PolicySchema, 'the policy, version + 1'),
+          '202': waits,
+          ...errors(...authErrors, '404', '409'),
+        },
+      },
+      delete: {
+        operationId: 'deletePolicy',
+        security: AUTH,
+        parameters: [policyIdParam, ...reason],
+        responses: { '204': { description: 'deleted' }, '202': waits, ...errors(...authErrors, '404', '409') },
+      },
+    },
+    '/api/v1/approvals': {
+      get: {
+        operationId: 'listApprovals',
+        security: AUTH,
+        parameters: queryParams(ListApprovalsQuerySchema),
+        responses: { '200': json(ListApprovalsResponseSchema, 'a page, newest first'), ...errors(...authErrors) },
+      },
+    },
+    '/api/v1/approvals/{approval_id}': {
+      get: {
+        operationId: 'getApproval',
+        security: AUTH,
+        parameters: [approvalIdParam],
+        responses: {
+          '200': json(ApprovalSchema, 'the request; once EXECUTED its result (e.g. the signature)'),
+          ...errors(...authErrors, '404'),
+        },
+      },
+    },
+    '/api/v1/approvals/{approval_id}/approve': {
+      post: {
+        operationId: 'approve',
+        security: AUTH,
+        description: 'approver or admin, never the requester (403); the last approval needed runs the operation once',
+        parameters: [approvalIdParam],
+        requestBody: { ...body(ApprovalDecisionRequestSchema), required: false },
+        responses: {
+          '200': json(ApprovalSchema, 'the request after the decision (EXECUTED or FAILED once it ran)'),
+          ...errors(...authErrors, '404', '409'),
+        },
+      },
+    },
+    '/api/v1/approvals/{approval_id}/reject': {
+      post: {
+        operationId: 'reject',
+        security: AUTH,
+        parameters: [approvalIdParam],
+        requestBody: body(RejectRequestSchema),
+        responses: {
+          '200': json(ApprovalSchema, 'the request, REJECTED'),
+          ...errors(...authErrors, '404', '409'),
+        },
       },
     },
   };

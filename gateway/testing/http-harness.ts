@@ -18,6 +18,7 @@ import {
   type KeygenResult,
   type MpcCoordinator,
   type NodeHealth,
+  type ShareDestruction,
   type SignRequest,
 } from '../coordinator/types.ts';
 import { migrateToLatest, nowIso, openDatabase, type Db } from '../db/index.ts';
@@ -73,6 +74,17 @@ export class ScriptedCoordinator implements MpcCoordinator {
   async clearAbortCount(): Promise<Record<string, number>> {
     throw this.failure;
   }
+  /** Holders that confirm a destruction; the others answer with the scripted failure (real nodes: test/integration). */
+  confirmingHolders = new Set<string>();
+  destroyCalls: { holders: readonly string[]; keyId: string }[] = [];
+  async destroyShares(holders: readonly string[], keyId: string): Promise<ShareDestruction[]> {
+    this.destroyCalls.push({ holders, keyId });
+    return holders.map((nodeId) =>
+      this.confirmingHolders.has(nodeId)
+        ? { nodeId, confirmed: true as const, hadShare: true, destroyedAtMs: Date.now() }
+        : { nodeId, confirmed: false as const, error: this.failure.message },
+    );
+  }
   async close(): Promise<void> {}
 }
 
@@ -84,6 +96,8 @@ export interface TestGateway {
   coordinator: ScriptedCoordinator;
   audit: ReturnType<typeof createAuditLog>;
   accessKeys: ReturnType<typeof createAccessKeyStore>;
+  /** A second gateway on the same database (another replica), sharing the scripted cluster. */
+  replica(): Promise<TestGateway>;
   close(): Promise<void>;
 }
 
@@ -95,12 +109,41 @@ export async function startTestGateway(
   const dir = mkdtempSync(join(tmpdir(), 'custos-gw-'));
   const dbFile = join(dir, 'gateway', 'custos.db');
   const config = { ...GatewayConfigSchema.parse({ home: dir }), ...overrides };
-  const db = openDatabase({ url: databaseUrl ?? `sqlite:${dbFile}`, home: dir });
+  const url = databaseUrl ?? `sqlite:${dbFile}`;
+  const db = openDatabase({ url, home: dir });
   await migrateToLatest(db);
-  const audit = createAuditLog({ db, signingKey: randomBytes(32), checkpointEvery: config.audit.checkpoint_every });
-  const accessKeys = createAccessKeyStore(db, randomBytes(32));
+  const signingKey = randomBytes(32);
+  const masterKey = randomBytes(32);
+  const audit = createAuditLog({ db, signingKey, checkpointEvery: config.audit.checkpoint_every });
+  const accessKeys = createAccessKeyStore(db, masterKey);
   await accessKeys.upsert({ accessKey: ACCESS_KEY, secretKey: SECRET_KEY, enabled: true, allowedCidrs: [] });
   const coordinator = new ScriptedCoordinator();
+  return assemble({ config, db, dir, dbFile, coordinator, audit, accessKeys, owner: true }, async () => {
+    const replicaDb = openDatabase({ url, home: dir });
+    const replicaAudit = createAuditLog({ db: replicaDb, signingKey, checkpointEvery: config.audit.checkpoint_every });
+    const replicaKeys = createAccessKeyStore(replicaDb, masterKey);
+    return assemble(
+      { config, db: replicaDb, dir, dbFile, coordinator, audit: replicaAudit, accessKeys: replicaKeys, owner: false },
+      () => Promise.reject(new Error('a replica of a replica')),
+    );
+  });
+}
+
+async function assemble(
+  parts: {
+    config: GatewayConfig;
+    db: Db;
+    dir: string;
+    dbFile: string;
+    coordinator: ScriptedCoordinator;
+    audit: ReturnType<typeof createAuditLog>;
+    accessKeys: ReturnType<typeof createAccessKeyStore>;
+    /** The first gateway owns the temp dir and removes it on close. */
+    owner: boolean;
+  },
+  replica: () => Promise<TestGateway>,
+): Promise<TestGateway> {
+  const { config, db, dir, dbFile, coordinator, audit, accessKeys } = parts;
   const app = buildGatewayApp({
     config,
     db,
@@ -121,10 +164,11 @@ export async function startTestGateway(
     coordinator,
     audit,
     accessKeys,
+    replica,
     async close() {
       await app.close();
       await db.destroy();
-      rmSync(dir, { recursive: true, force: true });
+      if (parts.owner) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -27,7 +27,7 @@ import {
   type SessionContext,
   type ThresholdScheme,
 } from '../../common/protocols/types.ts';
-import type { ShareRecord } from '../storage/share-store.ts';
+import { ShareStoreError, type ShareRecord } from '../storage/share-store.ts';
 import {
   GATEWAY_TRUSTED_POLICY,
   SignAuthorizationSchema,
@@ -166,11 +166,12 @@ export class MpcSession {
       };
       this.ctx = ctx;
       if (start.kind === 'KEYGEN') {
-        if (await this.deps.shares.has(start.key_id)) throw new SessionFailure('BAD_START', 'key id already exists');
+        if (await this.deps.shares.has(start.key_id).catch(refuseDestroyed))
+          throw new SessionFailure('BAD_START', 'key id already exists');
         this.signPolicy = policy;
         this.party = scheme.prepareKeygen ? await scheme.prepareKeygen(ctx) : scheme.keygen(ctx);
       } else {
-        const record = await this.deps.shares.get(start.key_id);
+        const record = await this.deps.shares.get(start.key_id).catch(refuseDestroyed);
         if (!record) throw new SessionFailure('UNKNOWN_KEY', `${self} holds no share of ${start.key_id}`);
         if (
           record.algo !== start.algo ||
@@ -577,4 +578,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A destroyed key is refused by name, not reported as an internal error. */
+function refuseDestroyed(e: unknown): never {
+  if (e instanceof ShareStoreError && e.code === 'DESTROYED') throw new SessionFailure('UNKNOWN_KEY', e.message);
+  throw e;
 }

@@ -10,6 +10,7 @@
  *   meta/dek-check   0x01 | nonce(12) | ciphertext | tag(16)     (proves the DEK belongs to this DB)
  *   session/<id>     0x01 | nonce(12) | ciphertext | tag(16)     (a session id seen, until when; node/session/seen-sessions.ts)
  *   meta/manifest    0x01 | nonce(12) | ciphertext | tag(16)     (key ids and share versions, counter; manifest.ts)
+ *   tomb/<keyId>     0x01 | nonce(12) | ciphertext | tag(16)     (a destroyed key: when; no share is ever taken for it again)
  *
  * The manifest's counter is anchored in `<dir>.anchor`, outside the database directory. A share
  * rolled back to an older version, a deleted share and an old manifest put back are refused at
@@ -51,6 +52,7 @@ const TAG_BYTES = 16;
 const SHARE_PREFIX = 'share/';
 const SECRET_PREFIX = 'secret/';
 const SESSION_PREFIX = 'session/';
+const TOMB_PREFIX = 'tomb/';
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 const DEK_CHECK_KEY = 'meta/dek-check';
 const MANIFEST_KEY = 'meta/manifest';
@@ -78,7 +80,8 @@ export const ShareRecordSchema = z
 /** One key's share at this node. `secretShare` is secret: zero it once used. */
 export type ShareRecord = z.infer<typeof ShareRecordSchema>;
 
-export type ShareStoreErrorCode = 'TAMPERED' | 'ROLLED_BACK' | 'DELETED' | 'WRONG_KEY' | 'LOCKED' | 'INVALID_ARGUMENT';
+export type ShareStoreErrorCode =
+  'TAMPERED' | 'ROLLED_BACK' | 'DELETED' | 'DESTROYED' | 'WRONG_KEY' | 'LOCKED' | 'INVALID_ARGUMENT';
 
 export class ShareStoreError extends Error {
   constructor(
@@ -102,6 +105,8 @@ export class ShareStore {
   private writes: Promise<unknown> = Promise.resolve();
   /** The share being written: a read may see it on disk just before the manifest in memory does. */
   private inFlight: { keyId: string; version: number } | undefined;
+  /** Destroyed key ids -> when (Unix ms), loaded at open. */
+  private tombstones = new Map<string, number>();
 
   private constructor(
     private readonly db: ClassicLevel<string, Uint8Array>,
@@ -140,6 +145,7 @@ export class ShareStore {
     try {
       await store.checkDek();
       await store.loadManifest();
+      await store.loadTombstones();
     } catch (err) {
       await db.close();
       throw err;
@@ -164,6 +170,7 @@ export class ShareStore {
   }
 
   private async writeShare(r: ShareRecord): Promise<void> {
+    if (this.tombstones.has(r.keyId)) throw destroyed(r.keyId);
     const current = this.manifest.shares.get(r.keyId);
     if (current !== undefined && r.version < current) {
       throw new ShareStoreError('INVALID_ARGUMENT', `share ${r.keyId} version ${r.version} is older than ${current}`);
@@ -207,6 +214,7 @@ export class ShareStore {
   /** This node's share of `keyId`, or undefined when it holds none. Throws TAMPERED, never a wrong share. */
   async get(keyId: string): Promise<ShareRecord | undefined> {
     assertStoreKey(keyId);
+    if (this.tombstones.has(keyId)) throw destroyed(keyId);
     const value = await this.db.get(SHARE_PREFIX + keyId);
     if (value === undefined) {
       this.checkAgainstManifest(keyId, undefined);
@@ -246,6 +254,7 @@ export class ShareStore {
 
   async has(keyId: string): Promise<boolean> {
     assertStoreKey(keyId);
+    if (this.tombstones.has(keyId)) throw destroyed(keyId);
     const present = (await this.db.get(SHARE_PREFIX + keyId)) !== undefined;
     if (present !== this.manifest.shares.has(keyId) && this.inFlight?.keyId !== keyId) {
       throw present
@@ -266,6 +275,50 @@ export class ShareStore {
     let n = 0;
     for await (const _key of this.db.keys(prefixRange(SHARE_PREFIX))) n++;
     return n;
+  }
+
+  /**
+   * Erases this node's share of `keyId` and writes its tombstone, with the manifest, in one atomic
+   * write; then compacts the range so the ciphertext leaves LevelDB's files too. From then on the
+   * key id is refused for reads and for any later write (a restored old share, a new keygen).
+   * Repeating it is harmless and answers the first destruction's time.
+   */
+  async destroy(keyId: string, nowMs: number = Date.now()): Promise<{ hadShare: boolean; destroyedAtMs: number }> {
+    assertStoreKey(keyId);
+    const run = this.writes.then(async () => {
+      const present = (await this.db.get(SHARE_PREFIX + keyId)) !== undefined;
+      const when = this.tombstones.get(keyId) ?? nowMs;
+      if (this.tombstones.has(keyId) && !present) return { hadShare: false, destroyedAtMs: when };
+      const until = new Uint8Array(8);
+      new DataView(until.buffer).setBigUint64(0, BigInt(when));
+      const shares = new Map(this.manifest.shares);
+      shares.delete(keyId);
+      const next: Manifest = { counter: this.manifest.counter + 1, shares };
+      await this.db.batch(
+        [
+          { type: 'del', key: SHARE_PREFIX + keyId },
+          {
+            type: 'put',
+            key: TOMB_PREFIX + keyId,
+            value: concat(Uint8Array.of(FORMAT), this.encrypt(until, this.tombAad(keyId))),
+          },
+          { type: 'put', key: MANIFEST_KEY, value: this.sealedManifest(next) },
+        ],
+        { sync: true },
+      );
+      this.manifest = next;
+      this.tombstones.set(keyId, when);
+      await writeAnchor(this.anchorPath, encodeAnchor(this.nodeId, next.counter, this.manifestKeys));
+      await this.db.compactRange(SHARE_PREFIX + keyId, SHARE_PREFIX + keyId + '\u0000');
+      return { hadShare: present, destroyedAtMs: when };
+    });
+    this.writes = run.catch(() => {});
+    return run;
+  }
+
+  /** When `keyId` was destroyed here, or undefined. */
+  destroyedAt(keyId: string): number | undefined {
+    return this.tombstones.get(keyId);
   }
 
   /** Stores an opaque secret (e.g. pre-generated Paillier parameters) encrypted like a share. */
@@ -365,6 +418,17 @@ export class ShareStore {
     }
   }
 
+  /** Reads every tombstone; an altered or moved one fails authentication (TAMPERED). */
+  private async loadTombstones(): Promise<void> {
+    for await (const [key, value] of this.db.iterator(prefixRange(TOMB_PREFIX))) {
+      const keyId = key.slice(TOMB_PREFIX.length);
+      if (!STORE_KEY_PATTERN.test(keyId) || value[0] !== FORMAT) throw tampered(`tombstone ${keyId} is malformed`);
+      const when = this.decrypt(value.subarray(1), this.tombAad(keyId), `tombstone ${keyId}`);
+      if (when.length !== 8) throw tampered(`tombstone ${keyId} is malformed`);
+      this.tombstones.set(keyId, Number(new DataView(when.buffer, when.byteOffset, 8).getBigUint64(0)));
+    }
+  }
+
   /** Key id -> share version of every record, read from the clear header. */
   private async recordVersions(): Promise<Map<string, number>> {
     const versions = new Map<string, number>();
@@ -426,6 +490,10 @@ export class ShareStore {
     return encodeFields(['custos-share-v1', keyId, this.nodeId, version]);
   }
 
+  private tombAad(keyId: string): Uint8Array {
+    return encodeFields(['custos-tombstone-v1', keyId, this.nodeId]);
+  }
+
   private sessionAad(sessionId: string): Uint8Array {
     return encodeFields(['custos-seen-session-v1', sessionId, this.nodeId]);
   }
@@ -471,6 +539,13 @@ function decodePolicy(text: string): SignPolicy {
   const parsed = SignPolicySchema.safeParse(json);
   if (!parsed.success) throw new FieldDecodeError('sign policy does not validate');
   return parsed.data;
+}
+
+function destroyed(keyId: string): ShareStoreError {
+  return new ShareStoreError(
+    'DESTROYED',
+    `key ${keyId} was destroyed on this node; its share is never served or stored again`,
+  );
 }
 
 function tampered(message: string): ShareStoreError {

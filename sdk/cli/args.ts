@@ -10,6 +10,7 @@ import {
   DATA_TYPES,
   HexDataSchema,
   KEY_STATUSES,
+  SETTABLE_KEY_STATUSES,
   KeyIdSchema,
   ACCESS_KEY_ROLES,
   AuditQuerySchema,
@@ -207,7 +208,7 @@ function commandFrom(name: string, args: string[], flags: Flags, readText: (path
         kind: 'status',
         keyId: keyIdArg(args[0]),
         request: {
-          status: oneOf('status', args[1], KEY_STATUSES),
+          status: oneOf('status', args[1], SETTABLE_KEY_STATUSES),
           ...(flags.reason !== undefined && { reason: flags.reason }),
         },
       };

@@ -8,6 +8,7 @@ import {
   IDEMPOTENCY_HEADER,
   KeyIdSchema,
   ListKeysQuerySchema,
+  ReasonQuerySchema,
   SIGN_AUTHORIZATION_HEADER,
   SignPolicyChangeRequestSchema,
   SignRequestSchema,
@@ -110,17 +111,30 @@ export const keyRoutes: FastifyPluginAsync<{
   app.put(
     '/api/v1/keys/:key_id/status',
     { config: { auth: true, operation: 'KEY_STATUS_CHANGE' } },
-    async (request) => {
+    async (request, reply) => {
       const key_id = await scopedKeyId(request);
       const body = validate(UpdateStatusRequestSchema, jsonBody(request), 'body');
-      return keys.setStatus(key_id, body.status, body.reason, ctxOf(request));
+      const out = await keys.setStatus(key_id, body.status, body.reason, ctxOf(request));
+      return 'approval' in out ? reply.code(202).send(out.approval) : out.done;
     },
   );
 
-  app.post('/api/v1/keys/:key_id/sign', { config: { auth: true, operation: 'KEY_SIGN' } }, async (request) => {
+  app.post('/api/v1/keys/:key_id/sign', { config: { auth: true, operation: 'KEY_SIGN' } }, async (request, reply) => {
     const key_id = await scopedKeyId(request);
     const body = validate(SignRequestSchema, jsonBody(request), 'body');
-    return keys.sign(key_id, body, { ...ctxOf(request), clientAuthorization: clientAuthorizationOf(request) });
+    const out = await keys.sign(key_id, body, {
+      ...ctxOf(request),
+      clientAuthorization: clientAuthorizationOf(request),
+    });
+    // A sign a policy routes to approval: 202 with the approval; its result is fetched from the approval.
+    return 'approval' in out ? reply.code(202).send(out.approval) : out.done;
+  });
+
+  // Destruction always goes through approval (docs/policies-and-approvals.md "Key destruction").
+  app.delete('/api/v1/keys/:key_id', { config: { auth: true, operation: 'KEY_DESTROY' } }, async (request, reply) => {
+    const key_id = await scopedKeyId(request);
+    const { reason } = validate(ReasonQuerySchema, request.query, 'query');
+    return reply.code(202).send(await keys.destroy(key_id, reason, ctxOf(request)));
   });
 
   app.get('/api/v1/keys/:key_id/aborts', { config: { auth: true } }, async (request) => {

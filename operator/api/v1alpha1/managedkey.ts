@@ -1,6 +1,6 @@
 /** ManagedKey: a threshold key generated through a KmsCluster's gateway. */
 import { z } from 'zod';
-import { CURVES, KEY_STATUSES, SERVED_ALGORITHMS } from '../../../common/api/schemas.ts';
+import { CURVES, KEY_STATUSES, SERVED_ALGORITHMS, SETTABLE_KEY_STATUSES } from '../../../common/api/schemas.ts';
 import { cel, ConditionsSchema, LocalObjectRefSchema, type ObjectMeta } from './common.ts';
 
 export const CHAINS = ['EVM', 'BITCOIN', 'TRON', 'SOLANA', 'ETH2'] as const;
@@ -46,7 +46,7 @@ export const ManagedKeySpecSchema = z
       .optional()
       .meta({ 'x-kubernetes-list-type': 'set' })
       .describe('Chains whose addresses are mirrored into status (default: all the gateway returns)'),
-    keyStatus: z.enum(KEY_STATUSES).default('ACTIVE'),
+    keyStatus: z.enum(SETTABLE_KEY_STATUSES).default('ACTIVE'),
     deletionPolicy: z
       .enum(['Archive', 'Retain'])
       .default('Archive')
