@@ -15,6 +15,8 @@ import {
   type NodeFrame,
   type ClearAbortCountRequest,
   type ClearAbortCountResponse,
+  type FinishShareVersionRequest,
+  type FinishShareVersionResponse,
   type PolicyChangeRequest,
   type PolicyChangeResponse,
   type SessionFrame,
@@ -30,7 +32,7 @@ export const NODE_VERSION = '0.1.0';
 /** What the server reads from the node's current state; `shares` is undefined while sealed. */
 export interface NodeState {
   readonly nodeId: string;
-  shares(): (ShareAccess & SecretStore & { count(): Promise<number> }) | undefined;
+  shares(): (ShareAccess & SecretStore & ShareVersions & { count(): Promise<number> }) | undefined;
   /** Unattributed sign aborts per key after which the node refuses that key until cleared. */
   readonly abortLimit: number;
   /** Session ids already used; undefined while sealed. */
@@ -38,6 +40,14 @@ export interface NodeState {
   readonly schemes: ReadonlyMap<string, ThresholdScheme>;
   /** GG18 pre-params ready now. */
   preParamsReady(): number;
+}
+
+/** Phase two of a refresh at this node (node/storage/share-store.ts). */
+export interface ShareVersions {
+  activate(keyId: string, version: number): Promise<'activated' | 'already-active'>;
+  discard(keyId: string, version: number): Promise<boolean>;
+  activeVersion(keyId: string): number | undefined;
+  stagedVersion(keyId: string): number | undefined;
 }
 
 /** Verifies a peer node certificate: issued by our CA, currently valid, naming `nodeId` of our cluster. */
@@ -266,12 +276,47 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
     );
   };
 
+  const finishShareVersion: grpc.handleUnaryCall<FinishShareVersionRequest, FinishShareVersionResponse> = (
+    call,
+    callback,
+  ) => {
+    if (peerIdentity(call)?.kind !== 'gateway') {
+      return callback({ code: grpc.status.PERMISSION_DENIED, details: 'only the gateway may call' });
+    }
+    const { key_id: keyId, version, activate } = call.request;
+    if (!/^key_[0-9a-f]{32}$/.test(keyId) || !(version > 1)) {
+      return callback({ code: grpc.status.INVALID_ARGUMENT, details: 'invalid key id or share version' });
+    }
+    const shares = state.shares();
+    if (!shares) return callback({ code: grpc.status.UNAVAILABLE, details: `${state.nodeId} is sealed` });
+    const step = activate ? shares.activate(keyId, version) : shares.discard(keyId, version);
+    step.then(
+      (outcome) => {
+        if (outcome === 'activated') log.info({ key: keyId, version }, 'refreshed share in use; old version erased');
+        else if (outcome === true) log.warn({ key: keyId, version }, 'staged share version discarded');
+        callback(null, {
+          active_version: shares.activeVersion(keyId) ?? 0,
+          staged_version: shares.stagedVersion(keyId) ?? 0,
+        });
+      },
+      (e: unknown) =>
+        callback({
+          code:
+            activate && shares.activeVersion(keyId) !== undefined
+              ? grpc.status.FAILED_PRECONDITION
+              : grpc.status.NOT_FOUND,
+          details: (e as Error).message,
+        }),
+    );
+  };
+
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   server.addService(tssNodeService, {
     Health: health,
     Session: session,
     ChangeSignPolicy: changeSignPolicy,
     ClearAbortCount: clearAbortCount,
+    FinishShareVersion: finishShareVersion,
   });
   const credentials = grpc.experimental.createCertificateProviderServerCredentials(tls, tls, true);
 

@@ -15,7 +15,7 @@ export const RolesSchema = z.array(RoleSchema).min(1).max(ROLES.length);
 /** Operations a role may perform; a route without an operation only reads. */
 const GRANTS: Record<Role, readonly AuditOperation[] | 'all'> = {
   admin: 'all',
-  'key-admin': ['KEY_GENERATE', 'KEY_STATUS_CHANGE'],
+  'key-admin': ['KEY_GENERATE', 'KEY_STATUS_CHANGE', 'KEY_REFRESH'],
   signer: ['KEY_SIGN'],
 };
 

@@ -10,6 +10,7 @@ import { createPool } from 'mysql2';
 import * as m0001 from './migrations/0001_initial.ts';
 import * as m0002 from './migrations/0002_access_key_roles.ts';
 import * as m0003 from './migrations/0003_signing_safeguards.ts';
+import * as m0006 from './migrations/0006_key_refresh.ts';
 import type { Database } from './schema.ts';
 
 export type { Database } from './schema.ts';
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_access_key_roles': m0002,
   '0003_signing_safeguards': m0003,
+  '0006_key_refresh': m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

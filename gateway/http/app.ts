@@ -27,6 +27,7 @@ import type { GatewayConfig } from '../config.ts';
 import type { MpcCoordinator } from '../coordinator/types.ts';
 import type { Db } from '../db/index.ts';
 import { createKeyService } from '../keys/service.ts';
+import { createRefreshService } from '../keys/refresh.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../ratelimit/token-bucket.ts';
 import { createServer as createHttpsServer } from 'node:https';
@@ -201,7 +202,21 @@ export function buildGatewayApp(
     signPolicies: createSignPolicyStore(deps.db),
     aborts: createAbortRecords({ db: deps.db, metrics }),
   });
-  app.register(keyRoutes, { keys });
+  const refresh = createRefreshService({
+    db: deps.db,
+    coordinator: deps.coordinator,
+    audit,
+    logger,
+    algorithms: config.algorithms,
+  });
+  // A refresh the previous gateway process left unfinished is discarded or finished first.
+  app.addHook('onReady', async () => {
+    await refresh
+      .recover()
+      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'refresh recovery failed'));
+  });
+  app.addHook('onClose', async () => refresh.close());
+  app.register(keyRoutes, { keys, refresh });
   app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });
   app.register(systemRoutes, { coordinator: deps.coordinator, metrics, nodeCount: config.nodes.length });
   return app;

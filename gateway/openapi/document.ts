@@ -6,6 +6,8 @@ import {
   KeyIdSchema,
   KeySchema,
   ListKeysQuerySchema,
+  OperationIdSchema,
+  OperationSchema,
   GetKeyQuerySchema,
   ListKeysResponseSchema,
   ReadyResponseSchema,
@@ -39,7 +41,8 @@ const errorStatuses: Record<string, string> = {
   '401': 'missing, malformed, stale, replayed or wrong request signature',
   '403': 'access key disabled, or source address outside its allow-list',
   '404': 'no such key',
-  '409': 'conflict: idempotency key reused with another body, key not active, archived key',
+  '409':
+    'conflict: idempotency key reused with another body, key not active, archived key; refresh: KEY_FROZEN, KEY_ARCHIVED, OPERATION_IN_PROGRESS',
   '413': 'body over the size limit',
   '422': 'request valid but not servable: algorithm, curve, shard properties or sign data',
   '429': 'rate limited; see Retry-After',
@@ -134,6 +137,32 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           responses: {
             '200': json(SignResponseSchema, 'the signature'),
             ...errors(...authErrors, '404', '409', '422', '502', '503'),
+          },
+        },
+      },
+      '/api/v1/keys/{key_id}/refresh': {
+        post: {
+          operationId: 'refreshKey',
+          description:
+            'Proactive share refresh (docs/key-lifecycle.md): same public key and addresses, new shares at every holder. Runs in the background; poll the operation.',
+          security: AUTH,
+          parameters: [keyIdParam],
+          responses: {
+            '202': json(OperationSchema, 'refresh accepted; Location names the operation'),
+            ...errors(...authErrors, '404', '409', '422'),
+          },
+        },
+      },
+      '/api/v1/operations/{operation_id}': {
+        get: {
+          operationId: 'getOperation',
+          security: AUTH,
+          parameters: [
+            { name: 'operation_id', in: 'path', required: true, schema: schemaOf(OperationIdSchema, 'input') },
+          ],
+          responses: {
+            '200': json(OperationSchema, 'PENDING, RUNNING, SUCCEEDED, or FAILED with the reason'),
+            ...errors(...authErrors, '404'),
           },
         },
       },

@@ -8,6 +8,7 @@ import {
   IDEMPOTENCY_HEADER,
   KeyIdSchema,
   ListKeysQuerySchema,
+  OperationIdSchema,
   SIGN_AUTHORIZATION_HEADER,
   SignPolicyChangeRequestSchema,
   SignRequestSchema,
@@ -17,6 +18,7 @@ import {
 } from '../../../common/api/schemas.ts';
 import { AUTH_HEADERS } from '../../../common/auth/request-signing.ts';
 import { addressesFor } from '../../../common/chains/addresses.ts';
+import type { RefreshService } from '../../keys/refresh.ts';
 import type { KeyService, RequestContext } from '../../keys/service.ts';
 import { jsonBody, trailOf, validate } from '../context.ts';
 
@@ -65,7 +67,27 @@ export function withBitcoinNetwork(key: Key, network: 'mainnet' | 'testnet'): Ke
   return { ...key, addresses: derived.addresses };
 }
 
-export const keyRoutes: FastifyPluginAsync<{ keys: KeyService }> = async (app, { keys }) => {
+const OperationParamsSchema = z.object({ operation_id: OperationIdSchema }).strict();
+
+export const keyRoutes: FastifyPluginAsync<{ keys: KeyService; refresh: RefreshService }> = async (
+  app,
+  { keys, refresh },
+) => {
+  app.post(
+    '/api/v1/keys/:key_id/refresh',
+    { config: { auth: true, operation: 'KEY_REFRESH' } },
+    async (request, reply) => {
+      const { key_id } = validate(ParamsSchema, request.params, 'path');
+      const operation = await refresh.start(key_id, ctxOf(request));
+      return reply.code(202).header('location', `/api/v1/operations/${operation.operation_id}`).send(operation);
+    },
+  );
+
+  app.get('/api/v1/operations/:operation_id', { config: { auth: true } }, async (request) => {
+    const { operation_id } = validate(OperationParamsSchema, request.params, 'path');
+    return refresh.get(operation_id);
+  });
+
   app.post('/api/v1/keys/generate', { config: { auth: true, operation: 'KEY_GENERATE' } }, async (request, reply) => {
     const idempotencyKey = validate(IdempotencyKeySchema, request.headers[IDEMPOTENCY_HEADER], 'header');
     const body = validate(GenerateKeyRequestSchema, withImpliedCurve(jsonBody(request)), 'body');
