@@ -514,6 +514,9 @@ export class MpcSession {
     } catch (e) {
       throw new SessionFailure('STORAGE', `could not store the share: ${(e as Error).message}`);
     }
+    if (this.start.kind === 'REFRESH') {
+      this.deps.log.info({ key: this.start.key_id, version: this.pendingShare.version }, 'refreshed share staged');
+    }
     this.phase = 'done';
     this.cleanup();
     this.deps.send({ frame: 'committed', committed: {} });
