@@ -17,6 +17,8 @@ import {
   type ClearAbortCountResponse,
   type DestroyShareRequest,
   type DestroyShareResponse,
+  type FinishShareVersionRequest,
+  type FinishShareVersionResponse,
   type PolicyChangeRequest,
   type PolicyChangeResponse,
   type SessionFrame,
@@ -34,7 +36,8 @@ export interface NodeState {
   readonly nodeId: string;
   shares():
     | (ShareAccess &
-        SecretStore & {
+        SecretStore &
+        ShareVersions & {
           count(): Promise<number>;
           destroy(keyId: string): Promise<{ hadShare: boolean; destroyedAtMs: number }>;
         })
@@ -46,6 +49,14 @@ export interface NodeState {
   readonly schemes: ReadonlyMap<string, ThresholdScheme>;
   /** GG18 pre-params ready now. */
   preParamsReady(): number;
+}
+
+/** Phase two of a refresh at this node (node/storage/share-store.ts). */
+export interface ShareVersions {
+  activate(keyId: string, version: number): Promise<'activated' | 'already-active'>;
+  discard(keyId: string, version: number): Promise<boolean>;
+  activeVersion(keyId: string): number | undefined;
+  stagedVersion(keyId: string): number | undefined;
 }
 
 /** Verifies a peer node certificate: issued by our CA, currently valid, naming `nodeId` of our cluster. */
@@ -293,6 +304,40 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
     );
   };
 
+  const finishShareVersion: grpc.handleUnaryCall<FinishShareVersionRequest, FinishShareVersionResponse> = (
+    call,
+    callback,
+  ) => {
+    if (peerIdentity(call)?.kind !== 'gateway') {
+      return callback({ code: grpc.status.PERMISSION_DENIED, details: 'only the gateway may call' });
+    }
+    const { key_id: keyId, version, activate } = call.request;
+    if (!/^key_[0-9a-f]{32}$/.test(keyId) || !(version > 1)) {
+      return callback({ code: grpc.status.INVALID_ARGUMENT, details: 'invalid key id or share version' });
+    }
+    const shares = state.shares();
+    if (!shares) return callback({ code: grpc.status.UNAVAILABLE, details: `${state.nodeId} is sealed` });
+    const step = activate ? shares.activate(keyId, version) : shares.discard(keyId, version);
+    step.then(
+      (outcome) => {
+        if (outcome === 'activated') log.info({ key: keyId, version }, 'refreshed share in use; old version erased');
+        else if (outcome === true) log.warn({ key: keyId, version }, 'staged share version discarded');
+        callback(null, {
+          active_version: shares.activeVersion(keyId) ?? 0,
+          staged_version: shares.stagedVersion(keyId) ?? 0,
+        });
+      },
+      (e: unknown) =>
+        callback({
+          code:
+            activate && shares.activeVersion(keyId) !== undefined
+              ? grpc.status.FAILED_PRECONDITION
+              : grpc.status.NOT_FOUND,
+          details: (e as Error).message,
+        }),
+    );
+  };
+
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   server.addService(tssNodeService, {
     Health: health,
@@ -300,6 +345,7 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
     ChangeSignPolicy: changeSignPolicy,
     ClearAbortCount: clearAbortCount,
     DestroyShare: destroyShare,
+    FinishShareVersion: finishShareVersion,
   });
   const credentials = grpc.experimental.createCertificateProviderServerCredentials(tls, tls, true);
 

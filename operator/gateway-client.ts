@@ -4,8 +4,10 @@ import {
   IDEMPOTENCY_HEADER,
   KeySchema,
   ListKeysResponseSchema,
+  OperationSchema,
   type GenerateKeyRequest,
   type Key,
+  type Operation,
   type KeyStatus,
 } from '../common/api/schemas.ts';
 import { AUTH_HEADERS, signRequest } from '../common/auth/request-signing.ts';
@@ -80,6 +82,15 @@ export class GatewayClient {
 
   async get(keyId: string): Promise<Key> {
     return KeySchema.parse(await this.call('GET', `/api/v1/keys/${keyId}`));
+  }
+
+  /** Starts a proactive share refresh; the answer is the PENDING operation. */
+  async refresh(keyId: string): Promise<Operation> {
+    return OperationSchema.parse(await this.call('POST', `/api/v1/keys/${keyId}/refresh`));
+  }
+
+  async operation(operationId: string): Promise<Operation> {
+    return OperationSchema.parse(await this.call('GET', `/api/v1/operations/${operationId}`));
   }
 
   async setStatus(keyId: string, status: KeyStatus, reason: string): Promise<Key> {

@@ -11,10 +11,12 @@ import {
   IDEMPOTENCY_HEADER,
   KeySchema,
   ListKeysResponseSchema,
+  OperationSchema,
   ReadyResponseSchema,
   SignResponseSchema,
   SIGN_AUTHORIZATION_HEADER,
 } from '../common/api/schemas.ts';
+import type { Operation } from '../common/api/schemas.ts';
 import type {
   AccessKeyInfo,
   AuditItem,
@@ -371,6 +373,18 @@ export class CustosClient {
   /** The public key of this client's asymmetric access key, as policies name it. */
   publicKey(): string | undefined {
     return this.#privateKey ? publicKeyHex(createPublicKey(this.#privateKey)) : undefined;
+  }
+
+  /** Starts a proactive share refresh (same public key, new shares); answers the PENDING operation. */
+  async refreshKey(keyId: string): Promise<Operation> {
+    const answer = await this.#send({ method: 'POST', path: keyPath(keyId, '/refresh') });
+    return this.#expect(answer, [202], OperationSchema);
+  }
+
+  /** A long-running operation's status: PENDING, RUNNING, SUCCEEDED or FAILED with the reason. */
+  async getOperation(operationId: string): Promise<Operation> {
+    const answer = await this.#send({ method: 'GET', path: `/api/v1/operations/${encodeURIComponent(operationId)}` });
+    return this.#expect(answer, [200], OperationSchema);
   }
 
   async updateStatus(keyId: string, req: UpdateStatusRequest): Promise<Key> {

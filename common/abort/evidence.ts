@@ -116,7 +116,7 @@ export type Judgement =
 export function judgeAccusation(input: {
   evidence: unknown;
   sessionId: string;
-  kind: 'KEYGEN' | 'SIGN';
+  kind: SessionKind;
   ctx: SessionContext;
   scheme: ThresholdScheme;
   certificateKey: (nodeId: PartyId) => KeyObject | undefined;

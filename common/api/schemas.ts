@@ -119,6 +119,25 @@ export const KeySchema = z.object({
 });
 export type Key = z.infer<typeof KeySchema>;
 
+export const OperationStatusSchema = z.enum(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED']);
+export type OperationStatus = z.infer<typeof OperationStatusSchema>;
+
+/** A long-running key operation (a share refresh), polled at GET /api/v1/operations/{operation_id}. */
+export const OperationSchema = z.object({
+  operation_id: z.string().regex(/^op_[0-9a-f]{32}$/),
+  kind: z.literal('REFRESH'),
+  key_id: KeyIdSchema,
+  status: OperationStatusSchema,
+  reason: z.string().nullable().describe('why it FAILED, or what a RUNNING operation still waits for'),
+  from_version: z.number().int().describe('share version before the refresh'),
+  to_version: z.number().int().describe('share version the refresh moves the key to'),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Operation = z.infer<typeof OperationSchema>;
+
+export const OperationIdSchema = z.string().regex(/^op_[0-9a-f]{32}$/, 'operation_id has the form op_<32 hex digits>');
+
 export const ListKeysQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -195,6 +214,9 @@ export const ERROR_CODES = [
   'POLICY_DENIED',
   'NOT_FOUND',
   'KEY_NOT_ACTIVE',
+  'KEY_FROZEN',
+  'KEY_ARCHIVED',
+  'OPERATION_IN_PROGRESS',
   'CONFLICT',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_ALGORITHM',

@@ -18,7 +18,11 @@ export function builtinSchemes(opts: SchemeOptions = {}): Map<string, ThresholdS
   const gg18 = createGg18Scheme();
   const pool = opts.gg18PreParams;
   const gg18WithPool: ThresholdScheme = pool
-    ? { ...gg18, prepareKeygen: async (ctx) => gg18.keygenWith(ctx, await pool.take()) }
+    ? {
+        ...gg18,
+        prepareKeygen: async (ctx) => gg18.keygenWith(ctx, await pool.take()),
+        prepareRefresh: async (ctx, share) => gg18.refreshWith(ctx, share, await pool.take()),
+      }
     : gg18;
   return new Map<string, ThresholdScheme>([
     [gg18.algo, gg18WithPool],

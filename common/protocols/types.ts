@@ -108,6 +108,13 @@ export interface ThresholdScheme {
    * pre-params); the node runtime prefers it over `keygen` when present.
    */
   prepareKeygen?(ctx: SessionContext): Promise<MpcParty<KeygenOutput>>;
+  /**
+   * Proactive refresh among all holders (docs/key-lifecycle.md): same public key, new shares that
+   * cannot be combined with old ones. Outputs the unchanged public key, new public info and share.
+   */
+  refresh?(ctx: SessionContext, secretShare: Uint8Array): MpcParty<KeygenOutput>;
+  /** Refresh whose party first needs asynchronous resources (GG18's fresh Paillier pre-params). */
+  prepareRefresh?(ctx: SessionContext, secretShare: Uint8Array): Promise<MpcParty<KeygenOutput>>;
   sign(ctx: SessionContext, secretShare: Uint8Array, message: Uint8Array): MpcParty<Uint8Array>;
   combine(
     outputs: ReadonlyMap<PartyId, Uint8Array>,
@@ -122,7 +129,7 @@ export interface ThresholdScheme {
    */
   judge?(
     ctx: SessionContext,
-    kind: 'KEYGEN' | 'SIGN',
+    kind: 'KEYGEN' | 'SIGN' | 'REFRESH',
     accused: PartyId,
     accuser: PartyId,
     messages: readonly SentMessage[],

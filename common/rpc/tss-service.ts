@@ -30,7 +30,7 @@ export interface HealthResponse {
   active_sessions: number;
 }
 
-export type SessionKind = 'KEYGEN' | 'SIGN';
+export type SessionKind = 'KEYGEN' | 'SIGN' | 'REFRESH';
 
 export interface SessionStart {
   session_id: string;
@@ -49,6 +49,19 @@ export interface SessionStart {
   authorization: Buffer;
   /** Unix ms when the gateway gives up on the session (node/session/seen-sessions.ts). */
   deadline_ms: number;
+  /** SIGN and REFRESH: the share version to use; 0 means the one in use. */
+  share_version?: number;
+}
+
+export interface FinishShareVersionRequest {
+  key_id: string;
+  version: number;
+  activate: boolean;
+}
+
+export interface FinishShareVersionResponse {
+  active_version: number;
+  staged_version: number;
 }
 
 export interface PolicyChangeRequest {
@@ -125,6 +138,7 @@ export type SessionErrorCode =
   | 'TIMEOUT'
   | 'REPLAY'
   | 'STORAGE'
+  | 'STALE_SHARE'
   | 'INTERNAL';
 
 /** Frames the node sends on its side of a session stream. */

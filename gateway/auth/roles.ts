@@ -22,7 +22,7 @@ export type Permission = AuditOperation | 'AUDIT_READ';
 
 const GRANTS: Record<Role, readonly Permission[] | 'all'> = {
   admin: 'all',
-  'key-admin': ['KEY_GENERATE', 'KEY_STATUS_CHANGE', 'KEY_DESTROY'],
+  'key-admin': ['KEY_GENERATE', 'KEY_STATUS_CHANGE', 'KEY_DESTROY', 'KEY_REFRESH'],
   signer: ['KEY_SIGN'],
   approver: ['APPROVAL_RESULT'],
   auditor: ['AUDIT_READ'],

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  ApprovalIdSchema,
   AlgorithmSchema,
   CURVE_OF_ALGORITHM,
   GenerateKeyRequestSchema,
@@ -118,13 +119,16 @@ export const consolePages: FastifyPluginAsync<Options> = async (app, opts) => {
       recentForKey(db, keyId, 'KEY_SIGN'),
       recentForKey(db, keyId, 'KEY_STATUS_CHANGE'),
     ]);
-    const q = request.query as { created?: string; changed?: string };
+    const q = request.query as { created?: string; changed?: string; pending?: string };
     const changed = KeyStatusSchema.safeParse(q.changed);
+    const pending = ApprovalIdSchema.safeParse(q.pending);
     const message = q.created
       ? { kind: 'success' as const, text: 'Key generated.' }
       : changed.success
         ? { kind: 'success' as const, text: `Status changed to ${changed.data}.` }
-        : undefined;
+        : pending.success
+          ? { kind: 'success' as const, text: `A policy protects this key: the change waits for approval ${pending.data}.` }
+          : undefined;
     return reply.type(HTML).send(keyDetailPage(request.viewer!, key, signatures, changes, message));
   });
 
@@ -137,8 +141,10 @@ export const consolePages: FastifyPluginAsync<Options> = async (app, opts) => {
       { status: form.status, ...(form.reason ? { reason: form.reason } : {}) },
       'status change',
     );
-    const key = await keys.setStatus(keyId, body.status, body.reason, consoleContext(request));
-    return reply.redirect(`/keys/${key.key_id}?changed=${key.status}`, 303);
+    const out = await keys.setStatus(keyId, body.status, body.reason, consoleContext(request));
+    // A key a policy protects: the change waits for four-eyes approval (docs/policies-and-approvals.md).
+    if ('approval' in out) return reply.redirect(`/keys/${keyId}?pending=${out.approval.approval_id}`, 303);
+    return reply.redirect(`/keys/${out.done.key_id}?changed=${out.done.status}`, 303);
   });
 
   app.get('/audit', async (request, reply) => {

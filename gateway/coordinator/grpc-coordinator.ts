@@ -22,6 +22,8 @@ import {
   type ClearAbortCountResponse,
   type DestroyShareRequest,
   type DestroyShareResponse,
+  type FinishShareVersionRequest,
+  type FinishShareVersionResponse,
   type PolicyChangeRequest,
   type PolicyChangeResponse,
   type SessionFrame,
@@ -33,8 +35,11 @@ import {
   type KeygenRequest,
   type KeygenResult,
   type MpcCoordinator,
+  type HolderVersions,
   type NodeHealth,
   type ShareDestruction,
+  type RefreshRequest,
+  type RefreshResult,
   type SignRequest,
 } from './types.ts';
 
@@ -94,6 +99,11 @@ type Client = grpc.Client & {
     req: DestroyShareRequest,
     opts: grpc.CallOptions,
     cb: (err: grpc.ServiceError | null, res: DestroyShareResponse) => void,
+  ): void;
+  FinishShareVersion(
+    req: FinishShareVersionRequest,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res: FinishShareVersionResponse) => void,
   ): void;
   ChangeSignPolicy(
     req: PolicyChangeRequest,
@@ -167,7 +177,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
     views.set(endpoint.id, { endpoint, client, health: unreachable(endpoint.id) });
   }
 
-  const roundTimeoutMs = (kind: SessionStart['kind']) => opts.roundTimeoutMs ?? (kind === 'KEYGEN' ? 90_000 : 15_000);
+  const roundTimeoutMs = (kind: SessionStart['kind']) => opts.roundTimeoutMs ?? (kind === 'SIGN' ? 15_000 : 90_000);
 
   let lastRefresh = 0;
   let refreshing: Promise<void> | undefined;
@@ -321,7 +331,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
               const kind =
                 code === 'TIMEOUT'
                   ? 'timeout'
-                  : code === 'SEALED' || code === 'UNKNOWN_KEY'
+                  : code === 'SEALED' || code === 'UNKNOWN_KEY' || code === 'STALE_SHARE'
                     ? 'unavailable'
                     : code === 'UNAUTHORIZED'
                       ? 'unauthorized'
@@ -462,6 +472,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
           message: Buffer.from(req.message),
           sign_policy: Buffer.alloc(0),
           authorization: req.authorization ? Buffer.from(JSON.stringify(req.authorization)) : Buffer.alloc(0),
+          share_version: req.shareVersion ?? 0,
         },
         opts.signTimeoutMs ?? 30_000,
         false,
@@ -482,6 +493,62 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         }
         throw e;
       }
+    },
+
+    async refresh(req: RefreshRequest): Promise<RefreshResult> {
+      const results = await runSession(
+        {
+          session_id: newSessionId(),
+          kind: 'REFRESH',
+          algo: req.algo,
+          key_id: req.keyId,
+          parties: [...req.holders],
+          holders: [...req.holders],
+          threshold: req.threshold,
+          message: Buffer.alloc(0),
+          sign_policy: Buffer.alloc(0),
+          authorization: Buffer.alloc(0),
+          share_version: req.shareVersion,
+        },
+        opts.keygenTimeoutMs ?? 170_000,
+        true,
+      );
+      const first = results.values().next().value!;
+      const versions = new Set([...results.values()].map((r) => stagedVersionOf(r.output)));
+      const stagedVersion = [...versions][0]!;
+      if (versions.size !== 1 || stagedVersion !== req.shareVersion + 1) {
+        throw new MpcSessionError(
+          `holders staged versions ${[...versions].join(', ')}, expected ${req.shareVersion + 1}`,
+        );
+      }
+      return {
+        publicKey: Uint8Array.from(first.public_key),
+        publicInfo: Uint8Array.from(first.public_info),
+        stagedVersion,
+      };
+    },
+
+    finishShareVersion(node, keyId, version, activate): Promise<HolderVersions> {
+      return new Promise((resolve, reject) => {
+        const view = views.get(node);
+        if (!view) return reject(new MpcSessionError(`unknown node ${node}`, node, 'unavailable'));
+        view.client.FinishShareVersion(
+          { key_id: keyId, version, activate },
+          { deadline: Date.now() + 10_000 },
+          (err, res) =>
+            err
+              ? reject(
+                  new MpcSessionError(
+                    `${node}: ${err.details || err.message}`,
+                    node,
+                    err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED
+                      ? 'unavailable'
+                      : 'abort',
+                  ),
+                )
+              : resolve({ active: res.active_version, staged: res.staged_version }),
+        );
+      });
     },
 
     async changeSignPolicy(holders, change) {
@@ -564,6 +631,11 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
 
 function newSessionId(): string {
   return randomBytes(18).toString('base64url');
+}
+
+/** The share version a refresh result reports (u32, big-endian); 0 when malformed. */
+function stagedVersionOf(output: Uint8Array): number {
+  return output.length === 4 ? new DataView(output.buffer, output.byteOffset, 4).getUint32(0) : 0;
 }
 
 /** The first node whose keygen result differs from the majority's, if any. */

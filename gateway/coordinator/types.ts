@@ -26,6 +26,28 @@ export interface KeygenRequest {
   readonly signPolicy?: SignPolicy;
 }
 
+export interface RefreshRequest {
+  readonly keyId: string;
+  readonly algo: string;
+  readonly holders: readonly PartyId[];
+  readonly threshold: number;
+  /** The share version every holder has in use now. */
+  readonly shareVersion: number;
+}
+
+export interface RefreshResult {
+  readonly publicKey: Uint8Array;
+  readonly publicInfo: Uint8Array;
+  /** The version every holder staged (shareVersion + 1). */
+  readonly stagedVersion: number;
+}
+
+/** One holder's versions of a key after a FinishShareVersion call. */
+export interface HolderVersions {
+  readonly active: number;
+  readonly staged: number;
+}
+
 export interface KeygenResult {
   readonly publicKey: Uint8Array;
   readonly publicInfo: Uint8Array;
@@ -44,6 +66,8 @@ export interface SignRequest {
   readonly message: Uint8Array;
   /** The client's signed consent, forwarded to every signer (required by keys with a sign policy). */
   readonly authorization?: SignAuthorization;
+  /** The share version the signers must use (after a refresh); absent: the one in use. */
+  readonly shareVersion?: number;
 }
 
 /** Who an abort is pinned on, after the gateway checked the evidence (docs/security.md, "Identifiable abort"). */
@@ -85,6 +109,13 @@ export interface MpcCoordinator {
   clearAbortCount(holders: readonly PartyId[], keyId: string): Promise<Record<PartyId, number>>;
   /** Asks every holder to erase its share of a destroyed key; one outcome per holder, never throws. */
   destroyShares(holders: readonly PartyId[], keyId: string): Promise<ShareDestruction[]>;
+  /**
+   * Runs a refresh among all holders; resolves once every holder staged the same new share version
+   * (phase one). Nothing is in use until `finishShareVersion` activates it.
+   */
+  refresh(req: RefreshRequest): Promise<RefreshResult>;
+  /** Phase two at one holder: activate (or discard) a staged share version. Idempotent. */
+  finishShareVersion(node: PartyId, keyId: string, version: number, activate: boolean): Promise<HolderVersions>;
   close(): Promise<void>;
 }
 

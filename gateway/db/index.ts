@@ -12,6 +12,7 @@ import * as m0002 from './migrations/0002_access_key_roles.ts';
 import * as m0003 from './migrations/0003_signing_safeguards.ts';
 import * as m0004 from './migrations/0004_access_governance.ts';
 import * as m0005 from './migrations/0005_policies_and_approvals.ts';
+import * as m0006 from './migrations/0006_key_refresh.ts';
 import * as m0009 from './migrations/0009_console_users.ts';
 import type { Database } from './schema.ts';
 
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_signing_safeguards': m0003,
   '0004_access_governance': m0004,
   '0005_policies_and_approvals': m0005,
+  '0006_key_refresh': m0006,
   '0009_console_users': m0009,
 };
 

@@ -24,6 +24,26 @@ export interface KeysTable {
   /** ISO-8601 UTC with milliseconds: sorts as text in both dialects. */
   created_at: string;
   updated_at: string;
+  /** The share version the holders sign with; a refresh moves it up by one at its commit point. */
+  share_version: Generated<number>;
+}
+
+export interface KeyOperationsTable {
+  operation_id: string;
+  /** REFRESH. */
+  kind: string;
+  key_id: string;
+  /** PENDING, RUNNING, SUCCEEDED or FAILED. */
+  status: string;
+  reason: string | null;
+  from_version: number;
+  to_version: number;
+  /** 1 once every holder staged `to_version` and the key moved to it: the commit point. */
+  decided: number;
+  request_id: string | null;
+  user_id: string | null;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface AccessKeysTable {
@@ -197,6 +217,7 @@ export interface Database {
   approvals: ApprovalsTable;
   sign_velocity: SignVelocityTable;
   key_destructions: KeyDestructionsTable;
+  key_operations: KeyOperationsTable;
   mpc_aborts: MpcAbortsTable;
   keys: KeysTable;
   client_public_keys: ClientPublicKeysTable;
@@ -208,6 +229,7 @@ export interface Database {
 }
 
 export type KeyRow = Selectable<KeysTable>;
+export type KeyOperationRow = Selectable<KeyOperationsTable>;
 export type NewKeyRow = Insertable<KeysTable>;
 export type AccessKeyRow = Selectable<AccessKeysTable>;
 export type AuditRow = Selectable<AuditLogTable>;

@@ -27,6 +27,7 @@ import type { GatewayConfig } from '../config.ts';
 import type { MpcCoordinator } from '../coordinator/types.ts';
 import type { Db } from '../db/index.ts';
 import { createKeyService, type KeyService } from '../keys/service.ts';
+import { createRefreshService } from '../keys/refresh.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { RateLimiter } from '../ratelimit/token-bucket.ts';
 import { createServer as createHttpsServer } from 'node:https';
@@ -259,8 +260,23 @@ export function buildGatewayApp(
   const { keys, approvals, policies } = deps.services ?? createGatewayServices(deps);
   app.register(policyRoutes, { policies });
   app.register(approvalRoutes, { approvals });
+  const refresh = createRefreshService({
+    db: deps.db,
+    coordinator: deps.coordinator,
+    audit,
+    logger,
+    algorithms: config.algorithms,
+  });
+  // A refresh the previous gateway process left unfinished is discarded or finished first.
+  app.addHook('onReady', async () => {
+    await refresh
+      .recover()
+      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'refresh recovery failed'));
+  });
+  app.addHook('onClose', async () => refresh.close());
   app.register(keyRoutes, {
     keys,
+    refresh,
     scopedKey: async (keyId) => {
       const row = await deps.db
         .selectFrom('keys')

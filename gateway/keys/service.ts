@@ -351,6 +351,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
       shard_nodes: JSON.stringify(holders),
       idempotency_key: ctx.idempotencyKey ?? null,
       request_hash: ctx.idempotencyKey ? hash : null,
+      share_version: 1,
       created_at: now,
       updated_at: now,
     };
@@ -580,6 +581,7 @@ export function createKeyService(opts: KeyServiceOptions): KeyService {
           publicInfo: row.public_info,
           message,
           authorization,
+          shareVersion: Number(row.share_version),
         });
         const out: SignResponse =
           curve === 'SECP256K1'

@@ -6,6 +6,8 @@ import {
   KeyIdSchema,
   KeySchema,
   ListKeysQuerySchema,
+  OperationIdSchema,
+  OperationSchema,
   GetKeyQuerySchema,
   ListKeysResponseSchema,
   ReadyResponseSchema,
@@ -60,8 +62,9 @@ const errorStatuses: Record<string, string> = {
   '403':
     'access key disabled, source address outside its allow-list, a role that does not grant the operation, ' +
     'or a key outside its scopes (the message names the missing role or scope), or POLICY_DENIED',
-  '404': 'no such key, access key, policy or approval',
-  '409': 'conflict: idempotency key reused with another body, key not active, archived key',
+  '404': 'no such key, access key, policy, approval or operation',
+  '409':
+    'conflict: idempotency key reused with another body, key not active, archived key; refresh: KEY_FROZEN, KEY_ARCHIVED, OPERATION_IN_PROGRESS',
   '413': 'body over the size limit',
   '422': 'request valid but not servable: algorithm, curve, shard properties or sign data',
   '429': 'rate limited; see Retry-After',
@@ -190,6 +193,32 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '200': json(SignResponseSchema, 'the signature'),
             '202': json(ApprovalSchema, 'a policy routes this sign to approval; the result appears on the approval'),
             ...errors(...authErrors, '404', '409', '422', '502', '503'),
+          },
+        },
+      },
+      '/api/v1/keys/{key_id}/refresh': {
+        post: {
+          operationId: 'refreshKey',
+          description:
+            'Proactive share refresh (docs/key-lifecycle.md): same public key and addresses, new shares at every holder. Runs in the background; poll the operation.',
+          security: AUTH,
+          parameters: [keyIdParam],
+          responses: {
+            '202': json(OperationSchema, 'refresh accepted; Location names the operation'),
+            ...errors(...authErrors, '404', '409', '422'),
+          },
+        },
+      },
+      '/api/v1/operations/{operation_id}': {
+        get: {
+          operationId: 'getOperation',
+          security: AUTH,
+          parameters: [
+            { name: 'operation_id', in: 'path', required: true, schema: schemaOf(OperationIdSchema, 'input') },
+          ],
+          responses: {
+            '200': json(OperationSchema, 'PENDING, RUNNING, SUCCEEDED, or FAILED with the reason'),
+            ...errors(...authErrors, '404'),
           },
         },
       },

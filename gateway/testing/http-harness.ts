@@ -14,7 +14,10 @@ import { createMemoryNonceCache } from '../auth/nonce-cache.ts';
 import { GatewayConfigSchema, type GatewayConfig } from '../config.ts';
 import {
   MpcSessionError,
+  type HolderVersions,
   type KeygenRequest,
+  type RefreshRequest,
+  type RefreshResult,
   type KeygenResult,
   type MpcCoordinator,
   type NodeHealth,
@@ -84,6 +87,14 @@ export class ScriptedCoordinator implements MpcCoordinator {
         ? { nodeId, confirmed: true as const, hadShare: true, destroyedAtMs: Date.now() }
         : { nodeId, confirmed: false as const, error: this.failure.message },
     );
+  }
+  refreshCalls: RefreshRequest[] = [];
+  async refresh(req: RefreshRequest): Promise<RefreshResult> {
+    this.refreshCalls.push(req);
+    throw this.failure;
+  }
+  async finishShareVersion(): Promise<HolderVersions> {
+    throw this.failure;
   }
   async close(): Promise<void> {}
 }
@@ -236,6 +247,7 @@ export async function insertKey(db: Db, over: Partial<KeyRow> = {}): Promise<Key
     shard_nodes: JSON.stringify(['tss1', 'tss2', 'tss3']),
     idempotency_key: null,
     request_hash: null,
+    share_version: 1,
     created_at: now,
     updated_at: now,
     ...over,

@@ -105,6 +105,8 @@ async function runKeygen(schemeOf: (id: string) => ThresholdScheme): Promise<Out
           get: async (k) => store.get(k),
           has: async (k) => store.has(k),
           put: async (r) => void store.set(r.keyId, r),
+          getVersion: async (k, v) => (store.get(k)?.version === v ? store.get(k) : undefined),
+          stage: async () => assert.fail('no refresh in these tests'),
         },
         send(frame) {
           if (frame.frame === 'envelope') {

@@ -73,7 +73,13 @@ test(
             return certKeys.get(peer)!.publicKey;
           },
           schemes,
-          shares: { get: async () => record, has: async () => true, put: async () => {} },
+          shares: {
+            get: async () => record,
+            has: async () => true,
+            put: async () => {},
+            getVersion: async () => record,
+            stage: async () => {},
+          },
           send,
           log: pino({ level: 'silent' }),
           claimSession: async () => {},

@@ -49,6 +49,10 @@ export interface ShareAccess {
   get(keyId: string): Promise<ShareRecord | undefined>;
   has(keyId: string): Promise<boolean>;
   put(record: ShareRecord): Promise<void>;
+  /** The share at exactly `version`, in use or staged by a refresh. */
+  getVersion(keyId: string, version: number): Promise<ShareRecord | undefined>;
+  /** Writes a refreshed share beside the one in use (node/storage/share-store.ts). */
+  stage(record: ShareRecord): Promise<void>;
 }
 
 export interface SessionDeps {
@@ -91,14 +95,17 @@ export function validateStart(start: SessionStart, self: string, schemes: Readon
   if (!/^[A-Za-z0-9_-]{8,128}$/.test(start.session_id)) throw bad('invalid session id');
   if (!/^key_[0-9a-f]{32}$/.test(start.key_id)) throw bad('invalid key id');
   if (!schemes.has(start.algo)) throw bad(`algorithm ${start.algo} is not served by this node`);
-  if (start.kind !== 'KEYGEN' && start.kind !== 'SIGN') throw bad('unknown session kind');
+  if (start.kind !== 'KEYGEN' && start.kind !== 'SIGN' && start.kind !== 'REFRESH') throw bad('unknown session kind');
   if (new Set(holders).size !== holders.length || new Set(parties).size !== parties.length) {
     throw bad('duplicate participants');
   }
   if (!parties.includes(self)) throw bad(`${self} is not a participant`);
   if (!parties.every((p) => holders.includes(p))) throw bad('every participant must be a shard holder');
   if (!(threshold > 1 && threshold <= holders.length)) throw bad('threshold out of range');
-  if (start.kind === 'KEYGEN' && parties.length !== holders.length) throw bad('keygen needs every holder');
+  if (start.kind !== 'SIGN' && parties.length !== holders.length) throw bad(`${start.kind} needs every holder`);
+  if (start.kind === 'REFRESH' && !schemes.get(start.algo)!.refresh && !schemes.get(start.algo)!.prepareRefresh) {
+    throw bad(`${start.algo} has no share refresh`);
+  }
   if (start.kind === 'SIGN' && parties.length < threshold) throw bad('fewer signers than the threshold');
   // An empty message is signed: Ed25519 (RFC 8032 test 1) and BLS define it; ECDSA schemes check their 32-byte digest.
   if (start.round_timeout_ms > MAX_ROUND_TIMEOUT_MS) throw bad('round timeout too long');
@@ -114,6 +121,8 @@ export class MpcSession {
   private pendingShare: ShareRecord | undefined;
   private start!: SessionStart;
   private signPolicy: SignPolicy | undefined;
+  /** REFRESH: the share version being refreshed. */
+  private refreshing: ShareRecord | undefined;
   private ctx!: SessionContext;
   /** Every authenticated envelope of this session, kept as evidence should a sender cheat. */
   private received: Envelope[] = [];
@@ -171,14 +180,20 @@ export class MpcSession {
         this.signPolicy = policy;
         this.party = scheme.prepareKeygen ? await scheme.prepareKeygen(ctx) : scheme.keygen(ctx);
       } else {
-        const record = await this.deps.shares.get(start.key_id).catch(refuseDestroyed);
-        if (!record) throw new SessionFailure('UNKNOWN_KEY', `${self} holds no share of ${start.key_id}`);
+        const record = await this.shareFor(start).catch(refuseDestroyed);
         if (
           record.algo !== start.algo ||
           record.threshold !== start.threshold ||
           !sameList(record.holders, start.holders)
         ) {
           throw new SessionFailure('BAD_START', 'session parameters do not match the stored share');
+        }
+        if (start.kind === 'REFRESH') {
+          this.refreshing = record;
+          this.party = scheme.prepareRefresh
+            ? await scheme.prepareRefresh(ctx, record.secretShare)
+            : scheme.refresh!(ctx, record.secretShare);
+          return this.firstRound(start);
         }
         this.checkClientAuthorization(record.signPolicy ?? GATEWAY_TRUSTED_POLICY, start);
         try {
@@ -190,13 +205,44 @@ export class MpcSession {
         this.signing = true;
         this.party = scheme.sign(ctx, record.secretShare, start.message);
       }
-      if (this.party.rounds.length === 0) return this.finish([]);
-      if (!this.party.rounds[0]!.broadcast) {
-        throw new SessionFailure('INTERNAL', `${start.algo} round 0 has no broadcast to carry the session key`);
-      }
-      this.sessionKeys = new SessionKeys(start.session_id, self);
-      this.emit(0, this.party.round(0, []));
+      return this.firstRound(start);
     });
+  }
+
+  private async firstRound(start: SessionStart): Promise<void> {
+    if (this.party.rounds.length === 0) return this.finish([]);
+    if (!this.party.rounds[0]!.broadcast) {
+      throw new SessionFailure('INTERNAL', `${start.algo} round 0 has no broadcast to carry the session key`);
+    }
+    this.sessionKeys = new SessionKeys(start.session_id, this.deps.keys.nodeId);
+    this.emit(0, this.party.round(0, []));
+  }
+
+  /**
+   * The share a SIGN or REFRESH session uses: the version the gateway names (in use or staged), or
+   * the one in use when it names none. A refresh always starts from the version in use.
+   */
+  private async shareFor(start: SessionStart): Promise<ShareRecord> {
+    const self = this.deps.keys.nodeId;
+    const wanted = start.share_version ?? 0;
+    const record =
+      wanted === 0 || start.kind === 'REFRESH'
+        ? await this.deps.shares.get(start.key_id)
+        : await this.deps.shares.getVersion(start.key_id, wanted);
+    if (!record) {
+      if (wanted !== 0 && (await this.deps.shares.has(start.key_id))) {
+        throw new SessionFailure('STALE_SHARE', `${self} holds no version ${wanted} of ${start.key_id}`);
+      }
+      throw new SessionFailure('UNKNOWN_KEY', `${self} holds no share of ${start.key_id}`);
+    }
+    if (wanted !== 0 && record.version !== wanted) {
+      record.secretShare.fill(0);
+      throw new SessionFailure(
+        'STALE_SHARE',
+        `${self} uses version ${record.version} of ${start.key_id}, not ${wanted}`,
+      );
+    }
+    return record;
   }
 
   /** Refuses a sign session that no authorised client asked for; the nonce is spent only once all else holds. */
@@ -418,27 +464,34 @@ export class MpcSession {
 
   private async finish(msgs: InboundMessage[]): Promise<void> {
     clearTimeout(this.timer);
-    if (this.start.kind === 'KEYGEN') {
+    if (this.start.kind === 'KEYGEN' || this.start.kind === 'REFRESH') {
       // A DKG checks the shares it received here; an abort needs the session keys for its
       // evidence (fail erases them right after), so they are erased only once finish succeeded.
       const out = (this.party as MpcParty<KeygenOutput>).finish(msgs);
       this.eraseSessionKeys();
+      const old = this.refreshing;
+      if (old && !sameBytes(old.publicKey, out.publicKey)) {
+        throw new SessionFailure('INTERNAL', 'refresh changed the public key');
+      }
       this.pendingShare = {
         keyId: this.start.key_id,
         algo: this.start.algo,
-        version: 1,
+        version: old ? old.version + 1 : 1,
         threshold: this.start.threshold,
         holders: [...this.start.holders],
         publicKey: out.publicKey,
         publicInfo: out.publicInfo,
         secretShare: out.secretShare,
-        signPolicy: this.signPolicy,
+        signPolicy: old ? old.signPolicy : this.signPolicy,
       };
       this.phase = 'awaiting-commit';
       this.armTimer();
+      // A refresh reports the version it staged, so the gateway can see every holder agrees.
+      const version = new Uint8Array(4);
+      if (old) new DataView(version.buffer).setUint32(0, this.pendingShare.version);
       this.deps.send({
         frame: 'result',
-        result: { public_key: out.publicKey, public_info: out.publicInfo, output: new Uint8Array() },
+        result: { public_key: out.publicKey, public_info: out.publicInfo, output: old ? version : new Uint8Array() },
       });
     } else {
       const output = (this.party as MpcParty<Uint8Array>).finish(msgs);
@@ -456,9 +509,14 @@ export class MpcSession {
       throw new SessionFailure('REPLAY', 'commit out of order');
     clearTimeout(this.timer);
     try {
-      await this.deps.shares.put(this.pendingShare);
+      // A refresh only stages its share: the gateway activates it once every holder staged one.
+      if (this.start.kind === 'REFRESH') await this.deps.shares.stage(this.pendingShare);
+      else await this.deps.shares.put(this.pendingShare);
     } catch (e) {
       throw new SessionFailure('STORAGE', `could not store the share: ${(e as Error).message}`);
+    }
+    if (this.start.kind === 'REFRESH') {
+      this.deps.log.info({ key: this.start.key_id, version: this.pendingShare.version }, 'refreshed share staged');
     }
     this.phase = 'done';
     this.cleanup();
@@ -541,6 +599,8 @@ export class MpcSession {
     this.received = [];
     this.pendingShare?.secretShare.fill(0);
     this.pendingShare = undefined;
+    this.refreshing?.secretShare.fill(0);
+    this.refreshing = undefined;
   }
 }
 

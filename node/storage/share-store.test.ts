@@ -304,3 +304,71 @@ describe('ShareStore', () => {
     assert.equal(statSync(dir).isDirectory(), true);
   });
 });
+
+describe('ShareStore: staged share versions (two-phase refresh)', () => {
+  test('a staged version is kept beside the one in use, survives a restart, and becomes active only when named', async () => {
+    const dir = tempDir();
+    const dek = random(32);
+    let store = await ShareStore.open(dir, 'tss1', dek);
+    const v1 = record('key_a');
+    await store.put(v1);
+    const v2 = record('key_a', { version: 2 });
+    await store.stage(v2);
+    assert.deepEqual((await store.get('key_a'))!.secretShare, v1.secretShare);
+    assert.equal(store.stagedVersion('key_a'), 2);
+    assert.deepEqual((await store.getVersion('key_a', 2))!.secretShare, v2.secretShare);
+    assert.deepEqual((await store.getVersion('key_a', 1))!.secretShare, v1.secretShare);
+    assert.equal(await store.getVersion('key_a', 3), undefined);
+    assert.deepEqual(await store.keyIds(), ['key_a']);
+    // A crash here: both versions come back after the restart.
+    await store.close();
+    store = await ShareStore.open(dir, 'tss1', dek);
+    assert.equal(store.activeVersion('key_a'), 1);
+    assert.equal(store.stagedVersion('key_a'), 2);
+    await rejectsWith(store.activate('key_a', 3), 'INVALID_ARGUMENT');
+    assert.equal(await store.activate('key_a', 2), 'activated');
+    assert.equal(await store.activate('key_a', 2), 'already-active');
+    assert.deepEqual((await store.get('key_a'))!.secretShare, v2.secretShare);
+    assert.equal(await store.getVersion('key_a', 1), undefined, 'the old version is erased');
+    assert.equal(store.stagedVersion('key_a'), undefined);
+    await store.close();
+    store = await ShareStore.open(dir, 'tss1', dek);
+    assert.equal((await store.get('key_a'))!.version, 2);
+    await store.close();
+  });
+
+  test('a discarded stage leaves the version in use untouched; stages never go backwards', async () => {
+    const dir = tempDir();
+    const store = await ShareStore.open(dir, 'tss1', random(32));
+    await store.put(record('key_b', { version: 3 }));
+    await rejectsWith(store.stage(record('key_b', { version: 3 })), 'INVALID_ARGUMENT');
+    await rejectsWith(store.stage(record('key_c', { version: 2 })), 'INVALID_ARGUMENT');
+    await store.stage(record('key_b', { version: 4 }));
+    assert.equal(await store.discard('key_b', 5), false);
+    assert.equal(await store.discard('key_b', 4), true);
+    assert.equal(store.stagedVersion('key_b'), undefined);
+    assert.equal((await store.get('key_b'))!.version, 3);
+    await rejectsWith(store.activate('key_b', 4), 'INVALID_ARGUMENT');
+    await store.close();
+  });
+
+  test('a staged record deleted or rolled back on disk is refused at unseal', async () => {
+    const dek = random(32);
+    const deleted = tempDir();
+    let store = await ShareStore.open(deleted, 'tss1', dek);
+    await store.put(record('key_d'));
+    await store.stage(record('key_d', { version: 2 }));
+    await store.close();
+    await withRawDb(deleted, (db) => db.del('staged/key_d'));
+    await rejectsWith(ShareStore.open(deleted, 'tss1', dek), 'DELETED');
+
+    const moved = tempDir();
+    store = await ShareStore.open(moved, 'tss1', dek);
+    await store.put(record('key_e'));
+    await store.stage(record('key_e', { version: 2 }));
+    await store.close();
+    // The old version copied into the staged slot: same key id, older version.
+    await withRawDb(moved, async (db) => db.put('staged/key_e', (await db.get('share/key_e'))!));
+    await rejectsWith(ShareStore.open(moved, 'tss1', dek), 'ROLLED_BACK');
+  });
+});

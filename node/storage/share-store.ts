@@ -6,6 +6,7 @@
  *
  * Layout of the database:
  *   share/<keyId>    0x01 | u32 share version | nonce(12) | ciphertext | tag(16)
+ *   staged/<keyId>   same as share/: a refreshed share written but not yet in use (docs/key-lifecycle.md)
  *   secret/<name>    0x01 | nonce(12) | ciphertext | tag(16)     (e.g. pre-generated Paillier keys)
  *   meta/dek-check   0x01 | nonce(12) | ciphertext | tag(16)     (proves the DEK belongs to this DB)
  *   session/<id>     0x01 | nonce(12) | ciphertext | tag(16)     (a session id seen, until when; node/session/seen-sessions.ts)
@@ -50,6 +51,8 @@ const FORMAT = 1;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const SHARE_PREFIX = 'share/';
+/** A share version prepared by a refresh; the manifest lists it as `staged/<keyId>`. */
+const STAGED_PREFIX = 'staged/';
 const SECRET_PREFIX = 'secret/';
 const SESSION_PREFIX = 'session/';
 const TOMB_PREFIX = 'tomb/';
@@ -164,17 +167,131 @@ export class ShareStore {
     if (!r.holders.includes(this.nodeId)) {
       throw new ShareStoreError('INVALID_ARGUMENT', `node ${this.nodeId} is not a holder of ${r.keyId}`);
     }
-    const write = this.writes.then(() => this.writeShare(r));
+    return this.serialised(() => this.writeShare(r, SHARE_PREFIX));
+  }
+
+  /**
+   * Writes a refreshed share beside the one in use (phase one of a refresh's two-phase commit). It
+   * is not used until `activate` names its version; a later stage replaces it.
+   */
+  async stage(record: ShareRecord): Promise<void> {
+    const parsed = ShareRecordSchema.safeParse(record);
+    if (!parsed.success) throw new ShareStoreError('INVALID_ARGUMENT', z.prettifyError(parsed.error));
+    const r = parsed.data;
+    if (!r.holders.includes(this.nodeId)) {
+      throw new ShareStoreError('INVALID_ARGUMENT', `node ${this.nodeId} is not a holder of ${r.keyId}`);
+    }
+    return this.serialised(async () => {
+      const active = this.manifest.shares.get(r.keyId);
+      if (active === undefined) throw new ShareStoreError('INVALID_ARGUMENT', `no share of ${r.keyId} to refresh`);
+      if (r.version <= active) {
+        throw new ShareStoreError(
+          'INVALID_ARGUMENT',
+          `staged version ${r.version} of ${r.keyId} is not above ${active}`,
+        );
+      }
+      await this.writeShare(r, STAGED_PREFIX);
+    });
+  }
+
+  /** The version staged for `keyId`, if any. */
+  stagedVersion(keyId: string): number | undefined {
+    assertStoreKey(keyId);
+    return this.manifest.shares.get(STAGED_PREFIX + keyId);
+  }
+
+  /** The version in use for `keyId`, if any. */
+  activeVersion(keyId: string): number | undefined {
+    assertStoreKey(keyId);
+    return this.manifest.shares.get(keyId);
+  }
+
+  /**
+   * Phase two: the staged `version` becomes the share in use and the old one is erased, in one
+   * atomic write. Idempotent: activating the version already in use does nothing.
+   */
+  async activate(keyId: string, version: number): Promise<'activated' | 'already-active'> {
+    assertStoreKey(keyId);
+    return this.serialised(async () => {
+      if (this.manifest.shares.get(keyId) === version && this.stagedVersion(keyId) === undefined) {
+        return 'already-active';
+      }
+      if (this.stagedVersion(keyId) !== version) {
+        throw new ShareStoreError('INVALID_ARGUMENT', `version ${version} of ${keyId} is neither staged nor in use`);
+      }
+      const value = await this.db.get(STAGED_PREFIX + keyId);
+      if (value === undefined)
+        throw new ShareStoreError('DELETED', `the staged share of ${keyId} is missing (deleted)`);
+      const shares = new Map(this.manifest.shares);
+      shares.set(keyId, version);
+      shares.delete(STAGED_PREFIX + keyId);
+      const next: Manifest = { counter: this.manifest.counter + 1, shares };
+      this.inFlight = { keyId, version };
+      try {
+        // The staged record is sealed with the same associated data (key id, node id, version).
+        await this.commitBatch(
+          [
+            { type: 'put', key: SHARE_PREFIX + keyId, value },
+            { type: 'del', key: STAGED_PREFIX + keyId },
+          ],
+          next,
+        );
+      } finally {
+        this.inFlight = undefined;
+      }
+      return 'activated';
+    });
+  }
+
+  /** Drops a staged `version` (the refresh was abandoned); nothing happens when it is not staged. */
+  async discard(keyId: string, version: number): Promise<boolean> {
+    assertStoreKey(keyId);
+    return this.serialised(async () => {
+      if (this.stagedVersion(keyId) !== version) return false;
+      const shares = new Map(this.manifest.shares);
+      shares.delete(STAGED_PREFIX + keyId);
+      await this.commitBatch([{ type: 'del', key: STAGED_PREFIX + keyId }], {
+        counter: this.manifest.counter + 1,
+        shares,
+      });
+      return true;
+    });
+  }
+
+  /** The share of `keyId` at exactly `version`: the one in use, or the staged one. */
+  async getVersion(keyId: string, version: number): Promise<ShareRecord | undefined> {
+    assertStoreKey(keyId);
+    if (this.manifest.shares.get(keyId) === version) return this.get(keyId);
+    if (this.stagedVersion(keyId) === version) return this.readRecord(STAGED_PREFIX, keyId);
+    return undefined;
+  }
+
+  private serialised<T>(step: () => Promise<T>): Promise<T> {
+    const write = this.writes.then(step);
     this.writes = write.catch(() => {});
     return write;
   }
 
-  private async writeShare(r: ShareRecord): Promise<void> {
+  /** One atomic, synced batch with the new manifest, then the anchor. */
+  private async commitBatch(
+    ops: ({ type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string })[],
+    next: Manifest,
+  ): Promise<void> {
+    await this.db.batch([...ops, { type: 'put', key: MANIFEST_KEY, value: this.sealedManifest(next) }], {
+      sync: true,
+    });
+    this.manifest = next;
+    // A crash before this line leaves the anchor one behind, which open accepts.
+    await writeAnchor(this.anchorPath, encodeAnchor(this.nodeId, next.counter, this.manifestKeys));
+  }
+
+  private async writeShare(r: ShareRecord, prefix: string): Promise<void> {
     if (this.tombstones.has(r.keyId)) throw destroyed(r.keyId);
     const current = this.manifest.shares.get(r.keyId);
     if (current !== undefined && r.version < current) {
       throw new ShareStoreError('INVALID_ARGUMENT', `share ${r.keyId} version ${r.version} is older than ${current}`);
     }
+    const name = prefix === SHARE_PREFIX ? r.keyId : prefix + r.keyId;
     const plaintext = encodeFields([
       r.algo,
       r.threshold,
@@ -192,19 +309,10 @@ export class ShareStore {
       const sealed = this.encrypt(plaintext, this.shareAad(r.keyId, r.version));
       const next: Manifest = {
         counter: this.manifest.counter + 1,
-        shares: new Map([...this.manifest.shares, [r.keyId, r.version]]),
+        shares: new Map([...this.manifest.shares, [name, r.version]]),
       };
-      this.inFlight = { keyId: r.keyId, version: r.version };
-      await this.db.batch(
-        [
-          { type: 'put', key: SHARE_PREFIX + r.keyId, value: concat(header, sealed) },
-          { type: 'put', key: MANIFEST_KEY, value: this.sealedManifest(next) },
-        ],
-        { sync: true },
-      );
-      this.manifest = next;
-      // A crash before this line leaves the anchor one behind, which open accepts.
-      await writeAnchor(this.anchorPath, encodeAnchor(this.nodeId, next.counter, this.manifestKeys));
+      if (prefix === SHARE_PREFIX) this.inFlight = { keyId: r.keyId, version: r.version };
+      await this.commitBatch([{ type: 'put', key: prefix + r.keyId, value: concat(header, sealed) }], next);
     } finally {
       this.inFlight = undefined;
       plaintext.fill(0);
@@ -215,14 +323,19 @@ export class ShareStore {
   async get(keyId: string): Promise<ShareRecord | undefined> {
     assertStoreKey(keyId);
     if (this.tombstones.has(keyId)) throw destroyed(keyId);
-    const value = await this.db.get(SHARE_PREFIX + keyId);
+    return this.readRecord(SHARE_PREFIX, keyId);
+  }
+
+  private async readRecord(prefix: string, keyId: string): Promise<ShareRecord | undefined> {
+    const value = await this.db.get(prefix + keyId);
+    const name = prefix === SHARE_PREFIX ? keyId : prefix + keyId;
     if (value === undefined) {
-      this.checkAgainstManifest(keyId, undefined);
+      this.checkAgainstManifest(name, undefined);
       return undefined;
     }
     if (value.length < 5 || value[0] !== FORMAT) throw tampered(`share ${keyId} has an unknown format`);
     const version = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(1);
-    this.checkAgainstManifest(keyId, version);
+    this.checkAgainstManifest(name, version);
     const plaintext = this.decrypt(value.subarray(5), this.shareAad(keyId, version), `share ${keyId}`);
     try {
       const reader = new FieldReader(plaintext);
@@ -293,23 +406,24 @@ export class ShareStore {
       new DataView(until.buffer).setBigUint64(0, BigInt(when));
       const shares = new Map(this.manifest.shares);
       shares.delete(keyId);
+      // A share version staged by an unfinished refresh goes too.
+      shares.delete(STAGED_PREFIX + keyId);
       const next: Manifest = { counter: this.manifest.counter + 1, shares };
-      await this.db.batch(
+      await this.commitBatch(
         [
           { type: 'del', key: SHARE_PREFIX + keyId },
+          { type: 'del', key: STAGED_PREFIX + keyId },
           {
             type: 'put',
             key: TOMB_PREFIX + keyId,
             value: concat(Uint8Array.of(FORMAT), this.encrypt(until, this.tombAad(keyId))),
           },
-          { type: 'put', key: MANIFEST_KEY, value: this.sealedManifest(next) },
         ],
-        { sync: true },
+        next,
       );
-      this.manifest = next;
       this.tombstones.set(keyId, when);
-      await writeAnchor(this.anchorPath, encodeAnchor(this.nodeId, next.counter, this.manifestKeys));
       await this.db.compactRange(SHARE_PREFIX + keyId, SHARE_PREFIX + keyId + '\u0000');
+      await this.db.compactRange(STAGED_PREFIX + keyId, STAGED_PREFIX + keyId + '\u0000');
       return { hadShare: present, destroyedAtMs: when };
     });
     this.writes = run.catch(() => {});
@@ -429,13 +543,16 @@ export class ShareStore {
     }
   }
 
-  /** Key id -> share version of every record, read from the clear header. */
+  /** Key id (or `staged/<key id>`) -> share version of every record, read from the clear header. */
   private async recordVersions(): Promise<Map<string, number>> {
     const versions = new Map<string, number>();
-    for await (const [key, value] of this.db.iterator(prefixRange(SHARE_PREFIX))) {
-      const keyId = key.slice(SHARE_PREFIX.length);
-      if (value.length < 5 || value[0] !== FORMAT) throw tampered(`share ${keyId} has an unknown format`);
-      versions.set(keyId, new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(1));
+    for (const prefix of [SHARE_PREFIX, STAGED_PREFIX]) {
+      for await (const [key, value] of this.db.iterator(prefixRange(prefix))) {
+        const keyId = key.slice(prefix.length);
+        if (value.length < 5 || value[0] !== FORMAT) throw tampered(`share ${keyId} has an unknown format`);
+        const name = prefix === SHARE_PREFIX ? keyId : prefix + keyId;
+        versions.set(name, new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(1));
+      }
     }
     return versions;
   }

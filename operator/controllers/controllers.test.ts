@@ -1,4 +1,4 @@
-import { test } from 'vitest';
+import { describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import {
   KeyRotationSpecSchema,
@@ -11,7 +11,7 @@ import {
 import { setCondition, transitions } from './conditions.ts';
 import { clusterStatus, type Observed } from './cluster-status.ts';
 import { canonical } from './kmscluster.ts';
-import { nextDue, nextRun } from './keyrotation.ts';
+import { nextDue, nextRun, outcomeOf } from './keyrotation.ts';
 import { clusterMismatch, statusFromKey } from './managedkey.ts';
 
 const cluster = (spec: unknown = {}): KmsCluster => ({
@@ -234,4 +234,31 @@ test('cluster status shows each certificate expiry and last renewal, and the ear
   // The CA's ten years do not hide a leaf that expires first.
   assert.deepEqual(s.tls, { earliestExpiry: '2026-12-30T00:00:00Z', lastRenewal: '2026-11-20T00:00:00Z' });
   assert.equal(s.conditions?.find((x) => x.type === 'NodesUpToDate')?.reason, 'RollingUpdate');
+});
+
+describe('KeyRotation refresh outcomes', () => {
+  const op = (status: string, reason: string | null = null) => ({
+    operation_id: `op_${'a'.repeat(32)}`,
+    kind: 'REFRESH' as const,
+    key_id: `key_${'b'.repeat(32)}`,
+    status: status as 'PENDING',
+    reason,
+    from_version: 1,
+    to_version: 2,
+    created_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:00:00.000Z',
+  });
+
+  test('a running operation has no outcome yet; SUCCEEDED and FAILED map to status and condition', () => {
+    assert.equal(outcomeOf(op('RUNNING')), undefined);
+    assert.equal(outcomeOf(op('PENDING')), undefined);
+    const ok = outcomeOf(op('SUCCEEDED'))!;
+    assert.deepEqual([ok.status.lastOutcome, ok.status.shareVersion, ok.condition.status], ['Succeeded', 2, 'True']);
+    const failed = outcomeOf(op('FAILED', 'tss2 dropped the session'))!;
+    assert.deepEqual(
+      [failed.status.lastOutcome, failed.status.shareVersion, failed.condition.reason],
+      ['Failed', 1, 'RefreshFailed'],
+    );
+    assert.match(failed.condition.message, /tss2 dropped the session/);
+  });
 });

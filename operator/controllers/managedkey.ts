@@ -58,7 +58,7 @@ export function clusterMismatch(k: ManagedKey, c: KmsCluster): string | undefine
  * cluster CA (ca.crt of the gateway's certificate Secret) and only a certificate that carries
  * this cluster's gateway identity. It signs with the operator's key-admin access key.
  */
-async function gatewayFor(ctx: Context, c: KmsCluster): Promise<GatewayClient> {
+export async function gatewayFor(ctx: Context, c: KmsCluster): Promise<GatewayClient> {
   const secret = async (name: string) => {
     const s = await ctx.client.get<{ data?: Record<string, string> }>(
       resourcePath('v1', 'Secret', c.metadata.namespace, name),

@@ -135,3 +135,11 @@ test('global flags anywhere; unknown commands and flags of another command are u
   usageError('ready --frobnicate', /Unknown option '--frobnicate'/);
   usageError('ready --base-url not-a-url', /--base-url not-a-url is not a URL/);
 });
+
+test('keys refresh takes a key id; operations get takes an operation id', () => {
+  assert.deepEqual(parseInvocation(['keys', 'refresh', KEY], noFiles).command, { kind: 'refresh', keyId: KEY });
+  const op = `op_${'c'.repeat(32)}`;
+  assert.deepEqual(parseInvocation(['operations', 'get', op], noFiles).command, { kind: 'operation', operationId: op });
+  usageError('operations get op_1', /op_<32 hex digits>/);
+  usageError(`keys refresh ${KEY} extra`, /./);
+});

@@ -33,6 +33,8 @@ export type Command =
   | { kind: 'list'; query: ListKeysInput; all: boolean }
   | { kind: 'sign'; keyId: string; request: SignRequest }
   | { kind: 'status'; keyId: string; request: UpdateStatusRequest }
+  | { kind: 'refresh'; keyId: string }
+  | { kind: 'operation'; operationId: string }
   | { kind: 'ready' }
   | { kind: 'aborts'; keyId: string; clear: boolean }
   | {
@@ -67,6 +69,8 @@ commands:
   keys sign <key_id> --type HASH|EIP191|EIP712|RAW (--data 0x.. | --data-file typed.json)
                 [--encoding hex|utf8]
   keys status <key_id> ACTIVE|FROZEN|ARCHIVED [--reason R]
+  keys refresh <key_id>                 proactive share refresh (same public key); prints the operation
+  operations get <operation_id>         PENDING, RUNNING, SUCCEEDED or FAILED with the reason
   keys aborts <key_id>          failed sessions per signer set and who they were pinned on
   keys clear-aborts <key_id>    lets the holder nodes sign with the key again after too many
                                 aborts without a proven culprit (audited)
@@ -155,6 +159,8 @@ const FLAGS_OF_COMMAND: Record<string, readonly (keyof Flags)[]> = {
   'keys list': ['limit', 'label', 'status', 'cursor', 'all'],
   'keys sign': ['data', 'data-file', 'type', 'encoding'],
   'keys status': ['reason'],
+  'keys refresh': [],
+  'operations get': [],
   'keys aborts': [],
   'keys clear-aborts': [],
   ready: [],
@@ -175,7 +181,7 @@ export function parseInvocation(argv: readonly string[], readText: (path: string
   };
   if (flags.help || positionals.length === 0) return { command: { kind: 'help' }, ...globals };
 
-  const group = positionals[0] === 'keys' || positionals[0] === 'access-keys' || positionals[0] === 'audit';
+  const group = ['keys', 'access-keys', 'audit', 'operations'].includes(positionals[0] ?? '');
   const name = group ? `${positionals[0]} ${positionals[1] ?? ''}`.trim() : (positionals[0] ?? '');
   const allowed = FLAGS_OF_COMMAND[name];
   if (allowed === undefined) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
@@ -212,6 +218,14 @@ function commandFrom(name: string, args: string[], flags: Flags, readText: (path
           ...(flags.reason !== undefined && { reason: flags.reason }),
         },
       };
+    case 'keys refresh':
+      expectArgs(name, args, 1);
+      return { kind: 'refresh', keyId: keyIdArg(args[0]) };
+    case 'operations get':
+      expectArgs(name, args, 1);
+      if (!/^op_[0-9a-f]{32}$/.test(args[0] ?? ''))
+        throw new UsageError('operation_id has the form op_<32 hex digits>');
+      return { kind: 'operation', operationId: args[0]! };
     case 'keys aborts':
     case 'keys clear-aborts':
       expectArgs(name, args, 1);

@@ -129,6 +129,10 @@ export async function execute(
       return done(await client.sign(command.keyId, command.request));
     case 'status':
       return done(await client.updateStatus(command.keyId, command.request));
+    case 'refresh':
+      return done(await client.refreshKey(command.keyId));
+    case 'operation':
+      return done(await client.getOperation(command.operationId));
     case 'aborts':
       return done(command.clear ? await client.clearAborts(command.keyId) : await client.abortSummary(command.keyId));
     case 'list-access-keys':

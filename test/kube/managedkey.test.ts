@@ -162,12 +162,18 @@ describe('ManagedKey through a real gateway', () => {
     await client.delete(`${CR}/managedkeys/too-wide`);
   });
 
-  test('KeyRotation: validated and scheduled, and a due run reports Unsupported', async () => {
+  test('KeyRotation: a due Refresh runs through the gateway, Reshare reports Unsupported, schedules are validated', async () => {
     await client.create(`${CR}/keyrotations`, {
       apiVersion: 'custos.dev/v1alpha1',
       kind: 'KeyRotation',
       metadata: { name: 'now', namespace: NS },
       spec: { keyRef: { name: 'hot-wallet' }, type: 'Refresh' },
+    });
+    await client.create(`${CR}/keyrotations`, {
+      apiVersion: 'custos.dev/v1alpha1',
+      kind: 'KeyRotation',
+      metadata: { name: 'move', namespace: NS },
+      spec: { keyRef: { name: 'hot-wallet' }, type: 'Reshare', reshare: { replaceNode: 'tss1', toNode: 'tss2' } },
     });
     await client.create(`${CR}/keyrotations`, {
       apiVersion: 'custos.dev/v1alpha1',
@@ -181,13 +187,23 @@ describe('ManagedKey through a real gateway', () => {
       metadata: { name: 'broken', namespace: NS },
       spec: { keyRef: { name: 'hot-wallet' }, schedule: 'every sunday at 3' },
     });
-    const now = await eventually('one-shot ran', async () => {
-      const o = await client.get(`${CR}/keyrotations/now`);
+    const now = await eventually(
+      'one-shot refresh ran',
+      async () => {
+        const o = await client.get(`${CR}/keyrotations/now`);
+        return (o?.status as { lastOutcome?: string })?.lastOutcome ? o : undefined;
+      },
+      240_000,
+    );
+    assert.equal((now.status as { lastOutcome: string }).lastOutcome, 'Succeeded', JSON.stringify(now.status));
+    assert.equal((now.status as { shareVersion: number }).shareVersion, 2);
+    assert.equal(condition(now, 'Ready')?.reason, 'Succeeded');
+    const move = await eventually('reshare ran', async () => {
+      const o = await client.get(`${CR}/keyrotations/move`);
       return (o?.status as { lastOutcome?: string })?.lastOutcome ? o : undefined;
     });
-    assert.equal((now.status as { lastOutcome: string }).lastOutcome, 'Unsupported');
-    assert.equal(condition(now, 'Ready')?.reason, 'Unsupported');
-    assert.match(condition(now, 'Ready')!.message, new RegExp(UNSUPPORTED_MESSAGE.slice(0, 30)));
+    assert.equal((move.status as { lastOutcome: string }).lastOutcome, 'Unsupported');
+    assert.match(condition(move, 'Ready')!.message, new RegExp(UNSUPPORTED_MESSAGE.slice(0, 30)));
     const weekly = await eventually('scheduled', async () => {
       const o = await client.get(`${CR}/keyrotations/weekly`);
       return condition(o, 'Ready')?.reason === 'Scheduled' ? o : undefined;

@@ -15,6 +15,7 @@ import { lagrangeAtZero } from '../frost/group.ts';
 import { createDkgParty, judgeDkg } from '../frost/keygen.ts';
 import { combineInputs, signingKeyShare, encodeKeyShare, encodePublicInfo } from '../frost/key-share.ts';
 import { blame, partyIndex, RoundCounter } from '../frost/session.ts';
+import { createGroupRefreshParty } from '../refresh/group-refresh.ts';
 import {
   ProtocolAbort,
   type KeygenOutput,
@@ -140,6 +141,7 @@ function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Arra
 export const blsScheme: ThresholdScheme = {
   algo: 'BLS',
   keygen,
+  refresh: (ctx, secretShare) => createGroupRefreshParty(g1Group, SUITE, BLS_FORMATS, ctx, secretShare),
   sign,
   combine,
   verify,

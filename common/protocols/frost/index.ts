@@ -33,6 +33,7 @@ import {
   type NonceCommitment,
   type SigningNonces,
 } from './rfc9591.ts';
+import { createGroupRefreshParty } from '../refresh/group-refresh.ts';
 import { blame, onePerSender, partyIndex, RoundCounter } from './session.ts';
 
 const SUITE = 'FROST-ED25519-SHA512-v1';
@@ -261,6 +262,7 @@ function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Arra
 export const frostEd25519Scheme: ThresholdScheme = {
   algo: 'EDDSA',
   keygen,
+  refresh: (ctx, secretShare) => createGroupRefreshParty(group, SUITE, FROST_ED25519_FORMATS, ctx, secretShare),
   sign,
   combine,
   verify,

@@ -12,6 +12,7 @@ import type { KeygenOutput, MpcParty, PartyId, SessionContext, ThresholdScheme }
 import { ProtocolAbort } from '../types.ts';
 import { sameBytes, type Point } from './common.ts';
 import { createKeygenParty } from './keygen.ts';
+import { createRefreshParty } from './refresh.ts';
 import type { PreParams } from './preparams.ts';
 import { decodePublicInfo, decodeSecretShare } from './share.ts';
 import { createNonceRegistry, createSignParty } from './sign.ts';
@@ -29,6 +30,8 @@ export interface Gg18Options {
 export interface Gg18Scheme extends ThresholdScheme {
   /** Keygen with pre-params the runtime awaited from the pool (the preferred entry point). */
   keygenWith(ctx: SessionContext, preParams: PreParams): MpcParty<KeygenOutput>;
+  /** Refresh with fresh pre-params the runtime awaited from the pool (refresh.ts). */
+  refreshWith(ctx: SessionContext, secretShare: Uint8Array, preParams: PreParams): MpcParty<KeygenOutput>;
 }
 
 /** r‖s‖v → verifies with the standard verifier, low-s, v ∈ {27, 28} recovering to publicKey. */
@@ -53,6 +56,12 @@ export function createGg18Scheme(options: Gg18Options = {}): Gg18Scheme {
   return {
     algo: 'GG18',
     keygenWith: createKeygenParty,
+    refreshWith: createRefreshParty,
+    refresh(ctx, secretShare) {
+      const pre = options.preParams?.takeReady();
+      if (!pre) throw new Error('no GG18 pre-params ready: await the pool and use refreshWith');
+      return createRefreshParty(ctx, secretShare, pre);
+    },
     keygen(ctx) {
       const pre = options.preParams?.takeReady();
       if (!pre) throw new Error('no GG18 pre-params ready: await the pool and use keygenWith');

@@ -9,6 +9,7 @@ import {
   KeyIdSchema,
   ListKeysQuerySchema,
   ReasonQuerySchema,
+  OperationIdSchema,
   SIGN_AUTHORIZATION_HEADER,
   SignPolicyChangeRequestSchema,
   SignRequestSchema,
@@ -18,6 +19,7 @@ import {
 } from '../../../common/api/schemas.ts';
 import { AUTH_HEADERS } from '../../../common/auth/request-signing.ts';
 import { addressesFor } from '../../../common/chains/addresses.ts';
+import type { RefreshService } from '../../keys/refresh.ts';
 import type { KeyService, RequestContext } from '../../keys/service.ts';
 import { describeScopes, inScope, mayCreateLabel, type ScopedKey } from '../../auth/scopes.ts';
 import { ApiError } from '../errors.ts';
@@ -68,17 +70,35 @@ export function withBitcoinNetwork(key: Key, network: 'mainnet' | 'testnet'): Ke
   return { ...key, addresses: derived.addresses };
 }
 
+const OperationParamsSchema = z.object({ operation_id: OperationIdSchema }).strict();
+
 export const keyRoutes: FastifyPluginAsync<{
   keys: KeyService;
+  refresh: RefreshService;
   /** The id and label a scope is matched against; throws 404 for an unknown key. */
   scopedKey: (keyId: string) => Promise<ScopedKey>;
-}> = async (app, { keys, scopedKey }) => {
+}> = async (app, { keys, refresh, scopedKey }) => {
   /** The path's key id, once the caller's scopes reach that key (403 names the missing scope). */
   async function scopedKeyId(request: FastifyRequest): Promise<string> {
     const { key_id } = validate(ParamsSchema, request.params, 'path');
     requireScope(request, await scopedKey(key_id));
     return key_id;
   }
+
+  app.post(
+    '/api/v1/keys/:key_id/refresh',
+    { config: { auth: true, operation: 'KEY_REFRESH' } },
+    async (request, reply) => {
+      const key_id = await scopedKeyId(request);
+      const operation = await refresh.start(key_id, ctxOf(request));
+      return reply.code(202).header('location', `/api/v1/operations/${operation.operation_id}`).send(operation);
+    },
+  );
+
+  app.get('/api/v1/operations/:operation_id', { config: { auth: true } }, async (request) => {
+    const { operation_id } = validate(OperationParamsSchema, request.params, 'path');
+    return refresh.get(operation_id);
+  });
 
   app.post('/api/v1/keys/generate', { config: { auth: true, operation: 'KEY_GENERATE' } }, async (request, reply) => {
     const idempotencyKey = validate(IdempotencyKeySchema, request.headers[IDEMPOTENCY_HEADER], 'header');

@@ -27,6 +27,12 @@ export const KeyRotationStatusSchema = z.object({
   nextRunTime: z.string().meta({ format: 'date-time' }).optional(),
   lastOutcome: z.enum(ROTATION_OUTCOMES).optional(),
   shareVersion: z.int().min(0).optional(),
+  operationId: z
+    .string()
+    .max(64)
+    .optional()
+    .describe('gateway operation of the last run (GET /api/v1/operations/{id}); kept until its outcome is recorded'),
+  lastMessage: z.string().max(1024).optional().describe("the last run's outcome in words (a failure's reason)"),
   conditions: ConditionsSchema.optional(),
 });
 export type KeyRotationStatus = z.infer<typeof KeyRotationStatusSchema>;
