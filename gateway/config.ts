@@ -79,6 +79,17 @@ export const GatewayConfigSchema = z
     /** How often the TLS files under $home/certs are checked for a renewed certificate. */
     tls_reload_seconds: z.number().min(0.1).max(3600).default(5),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Backups (docs/operations.md "Backups"); absent: `POST /api/v1/backups` answers 503. */
+    backup: z
+      .object({
+        /** JSON file with the primary and DR object stores and their credentials (common/backup/object-store.ts). */
+        targets_file: z.string().min(1),
+        /** age recipients (offline recovery keys) every set is encrypted to. */
+        recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/)).min(1),
+        retention_days: z.number().int().min(1).default(30),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
@@ -135,6 +146,13 @@ function fromEnv(raw: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
   if (env.CUSTOS_GATEWAY_TLS) out.tls = env.CUSTOS_GATEWAY_TLS === '1' || env.CUSTOS_GATEWAY_TLS === 'true';
   if (env.CUSTOS_TLS_RELOAD_SECONDS) out.tls_reload_seconds = Number(env.CUSTOS_TLS_RELOAD_SECONDS);
+  if (env.CUSTOS_BACKUP_TARGETS_FILE && env.CUSTOS_BACKUP_RECIPIENTS) {
+    out.backup = {
+      targets_file: env.CUSTOS_BACKUP_TARGETS_FILE,
+      recipients: env.CUSTOS_BACKUP_RECIPIENTS.split(',').map((s) => s.trim()),
+      ...(env.CUSTOS_BACKUP_RETENTION_DAYS ? { retention_days: Number(env.CUSTOS_BACKUP_RETENTION_DAYS) } : {}),
+    };
+  }
   return out;
 }
 

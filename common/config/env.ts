@@ -76,6 +76,9 @@ export const GatewayEnvSchema = z
     CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     CUSTOS_TLS_RELOAD_SECONDS: z.string().regex(/^[0-9.]+$/),
     CUSTOS_GATEWAY_CONFIG: z.string().min(1),
+    CUSTOS_BACKUP_TARGETS_FILE: z.string().min(1),
+    CUSTOS_BACKUP_RECIPIENTS: z.string().regex(/^age1[0-9a-z]+(, ?age1[0-9a-z]+)*$/, 'age recipients, comma-separated'),
+    CUSTOS_BACKUP_RETENTION_DAYS: z.string().regex(/^\d+$/),
   })
   .partial()
   .strict();
