@@ -8,9 +8,12 @@ import {
   ListKeysResponseSchema,
   ReadyResponseSchema,
   SignResponseSchema,
+  BackupCreatedSchema,
+  BackupListSchema,
   SIGN_AUTHORIZATION_HEADER,
 } from '../common/api/schemas.ts';
 import type {
+  BackupReportSchema,
   GenerateKeyRequestSchema,
   Key,
   ListKeysQuery,
@@ -299,6 +302,23 @@ export class CustosClient {
   async updateStatus(keyId: string, req: UpdateStatusRequest): Promise<Key> {
     const answer = await this.#send({ method: 'PUT', path: keyPath(keyId, '/status'), body: req });
     return this.#expect(answer, [200], KeySchema);
+  }
+
+  /** Writes a backup set now (admin); answers when it is in every location. */
+  async createBackup(): Promise<z.infer<typeof BackupCreatedSchema>> {
+    const answer = await this.#send({ method: 'POST', path: '/api/v1/backups', body: {} }, { retry: false });
+    return this.#expect(answer, [201], BackupCreatedSchema);
+  }
+
+  async listBackups(): Promise<z.infer<typeof BackupListSchema>> {
+    return this.#expect(await this.#send({ method: 'GET', path: '/api/v1/backups' }), [200], BackupListSchema);
+  }
+
+  /** Records in the gateway's audit log what a verify or restore run here did with a set. */
+  async reportBackup(setId: string, report: z.input<typeof BackupReportSchema>): Promise<{ audit_seq: number }> {
+    const path = `/api/v1/backups/${encodeURIComponent(setId)}/${report.operation === 'VERIFY' ? 'verifications' : 'restores'}`;
+    const answer = await this.#send({ method: 'POST', path, body: report }, { retry: false });
+    return this.#expect(answer, [201], z.object({ audit_seq: z.number().int() }));
   }
 
   /** Readiness as the gateway reports it; 503 with the same body means "not ready" and is returned, not retried. */

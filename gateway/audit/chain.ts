@@ -14,6 +14,9 @@ export const AUDIT_OPERATIONS = [
   'NODE_STOP',
   'AUTH_REJECTED',
   'REQUEST_REJECTED',
+  'BACKUP_CREATE',
+  'BACKUP_VERIFY',
+  'BACKUP_RESTORE',
 ] as const;
 export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 export type AuditResult = 'SUCCESS' | 'FAILURE' | 'REJECTED';

@@ -34,6 +34,8 @@ import type { ReloadingTls } from '../../common/pki/tls-files.ts';
 import { ApiError } from './errors.ts';
 import { trailOf } from './context.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { backupRoutes } from './routes/backups.ts';
+import type { BackupService } from '../backups/service.ts';
 import { systemRoutes } from './routes/system.ts';
 
 export interface GatewayDeps {
@@ -48,6 +50,8 @@ export interface GatewayDeps {
   rateLimiter: RateLimiter;
   /** Serve HTTPS with this certificate, reloaded when its files change; plain HTTP without it. */
   tls?: ReloadingTls;
+  /** Backup sets; undefined when no object store is configured. */
+  backups?: BackupService;
 }
 
 /** An HTTPS server whose certificate follows the reloading TLS files (new handshakes only). */
@@ -203,6 +207,12 @@ export function buildGatewayApp(
   });
   app.register(keyRoutes, { keys });
   app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });
-  app.register(systemRoutes, { coordinator: deps.coordinator, metrics, nodeCount: config.nodes.length });
+  app.register(backupRoutes, { backups: deps.backups, audit });
+  app.register(systemRoutes, {
+    coordinator: deps.coordinator,
+    metrics,
+    nodeCount: config.nodes.length,
+    backupStatus: deps.backups?.status,
+  });
   return app;
 }

@@ -15,6 +15,8 @@ import {
 import type { Algorithm, Curve, SignRequest, UpdateStatusRequest } from '../../common/api/schemas.ts';
 import { CLIENT_KEY_ALGORITHMS, type ClientKeyAlgorithm } from '../../common/authz/client-keys.ts';
 import type { GenerateKeyInput, ListKeysInput } from '../client.ts';
+import { SET_ID_PATTERN } from '../../common/backup/manifest.ts';
+import { NODE_ID_PATTERN } from '../../common/pki/identity.ts';
 
 /** A mistake in how the command was typed: exit code 2 and a pointer to --help. */
 export class UsageError extends Error {
@@ -30,7 +32,24 @@ export type Command =
   | { kind: 'status'; keyId: string; request: UpdateStatusRequest }
   | { kind: 'ready' }
   | { kind: 'aborts'; keyId: string; clear: boolean }
-  | { kind: 'create-access-key'; accessKey: string; algorithm: ClientKeyAlgorithm; out: string };
+  | { kind: 'create-access-key'; accessKey: string; algorithm: ClientKeyAlgorithm; out: string }
+  | { kind: 'backup-create' }
+  | { kind: 'backup-list' }
+  | { kind: 'backup-verify'; setId?: string; source: BackupSource }
+  | { kind: 'backup-restore'; setId?: string; nodeId: string; source: BackupSource };
+
+/** Where `backup verify|restore` read a set from, and what they check it with (paths as typed). */
+export interface BackupSource {
+  /** JSON file with the primary and DR object stores (common/backup/object-store.ts). */
+  readonly targets: string;
+  readonly location: 'primary' | 'dr';
+  /** age identity file (the offline recovery key). */
+  readonly identity: string;
+  /** Cluster CA certificate; default <home>/certs/ca.cert. */
+  readonly ca?: string;
+  /** CUSTOS_HOME of the node to restore (its data, .dek and certificate); default $CUSTOS_HOME. */
+  readonly home?: string;
+}
 
 export interface Invocation {
   command: Command;
@@ -56,6 +75,14 @@ commands:
                 makes a key pair here, registers its public half, writes FILE
                 (credentials for the new key; the private key never leaves this machine)
   ready
+  backup create                 writes a backup set now to the primary and DR object stores
+  backup list                   the sets in the primary store (through the gateway)
+  backup verify [SET_ID] --targets FILE --identity FILE [--location primary|dr] [--ca FILE]
+                checks every hash and the manifest signature, decrypts every file with the
+                recovery identity in a scratch directory (latest set when SET_ID is omitted)
+  backup restore [SET_ID] --node ID --targets FILE --identity FILE [--location primary|dr]
+                [--home DIR] [--ca FILE]
+                restores one stopped node's store; refused when the node holds newer shares
 
 With an asymmetric access key (credentials holding private_key) every sign request carries a
 client authorisation that the TSS nodes verify themselves.
@@ -84,6 +111,12 @@ const OPTIONS = {
   signers: { type: 'string' },
   'change-quorum': { type: 'string' },
   out: { type: 'string' },
+  targets: { type: 'string' },
+  identity: { type: 'string' },
+  location: { type: 'string' },
+  ca: { type: 'string' },
+  home: { type: 'string' },
+  node: { type: 'string' },
 } as const;
 
 type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -99,6 +132,10 @@ const FLAGS_OF_COMMAND: Record<string, readonly (keyof Flags)[]> = {
   'keys aborts': [],
   'keys clear-aborts': [],
   ready: [],
+  'backup create': [],
+  'backup list': [],
+  'backup verify': ['targets', 'identity', 'location', 'ca'],
+  'backup restore': ['targets', 'identity', 'location', 'ca', 'home', 'node'],
 };
 
 export function parseInvocation(argv: readonly string[], readText: (path: string) => string): Invocation {
@@ -116,7 +153,7 @@ export function parseInvocation(argv: readonly string[], readText: (path: string
   };
   if (flags.help || positionals.length === 0) return { command: { kind: 'help' }, ...globals };
 
-  const group = positionals[0] === 'keys' || positionals[0] === 'access-keys';
+  const group = ['keys', 'access-keys', 'backup'].includes(positionals[0] ?? '');
   const name = group ? `${positionals[0]} ${positionals[1] ?? ''}`.trim() : (positionals[0] ?? '');
   const allowed = FLAGS_OF_COMMAND[name];
   if (allowed === undefined) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
@@ -166,6 +203,24 @@ function commandFrom(name: string, args: string[], flags: Flags, readText: (path
       const algorithm = flags.algo === undefined ? 'ED25519' : oneOf('--algo', flags.algo, CLIENT_KEY_ALGORITHMS);
       return { kind: 'create-access-key', accessKey: args[0]!, algorithm, out: flags.out };
     }
+    case 'backup create':
+    case 'backup list':
+      expectArgs(name, args, 0);
+      return { kind: name === 'backup create' ? 'backup-create' : 'backup-list' };
+    case 'backup verify':
+    case 'backup restore': {
+      if (args.length > 1) throw new UsageError(`"${name}" takes at most one set id`);
+      const setId = args[0];
+      if (setId !== undefined && !SET_ID_PATTERN.test(setId)) {
+        throw new UsageError(`"${setId}" is not a backup set id (like 20261201T034000Z-1a2b3c4d)`);
+      }
+      const source = backupSource(name, flags);
+      if (name === 'backup verify') return { kind: 'backup-verify', ...(setId && { setId }), source };
+      if (flags.node === undefined || !NODE_ID_PATTERN.test(flags.node)) {
+        throw new UsageError('backup restore needs --node ID (the node to restore, e.g. tss2)');
+      }
+      return { kind: 'backup-restore', ...(setId && { setId }), nodeId: flags.node, source };
+    }
     default: // 'ready': parseInvocation only passes names from FLAGS_OF_COMMAND
       expectArgs(name, args, 0);
       return { kind: 'ready' };
@@ -208,6 +263,18 @@ function generateCommand(flags: Flags): Command {
       }),
     },
     ...(flags['idempotency-key'] !== undefined && { idempotencyKey: flags['idempotency-key'] }),
+  };
+}
+
+function backupSource(name: string, flags: Flags): BackupSource {
+  if (flags.targets === undefined) throw new UsageError(`${name} needs --targets FILE (the object stores)`);
+  if (flags.identity === undefined) throw new UsageError(`${name} needs --identity FILE (the age recovery identity)`);
+  return {
+    targets: flags.targets,
+    identity: flags.identity,
+    location: flags.location === undefined ? 'primary' : oneOf('--location', flags.location, ['primary', 'dr']),
+    ...(flags.ca !== undefined && { ca: flags.ca }),
+    ...(flags.home !== undefined && { home: flags.home }),
   };
 }
 
