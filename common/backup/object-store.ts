@@ -54,6 +54,9 @@ export function s3ObjectStore(name: string, config: ObjectStoreConfig): ObjectSt
     endpoint: config.endpoint,
     region: config.region,
     forcePathStyle: config.force_path_style,
+    // Integrity is the manifest's SHA-256 check, which names the file at fault; the SDK's own
+    // CRC check would throw a generic error first.
+    responseChecksumValidation: 'WHEN_REQUIRED',
     credentials: { accessKeyId: config.access_key_id, secretAccessKey: config.secret_access_key },
   });
   const Bucket = config.bucket;
