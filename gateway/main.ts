@@ -76,6 +76,10 @@ if (config.backup) {
     nodeIds: config.nodes.map((n) => n.id),
     snapshots: coordinator,
     sqliteFile: url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : undefined,
+    keyFiles: {
+      ...(config.master_key_hex ? {} : { master: join(dir, 'master.key') }),
+      ...(config.audit_key_hex ? {} : { audit: join(dir, 'audit.key') }),
+    },
     stores: [s3ObjectStore('primary', targets.primary), s3ObjectStore('dr', targets.dr)],
     recipients: config.backup.recipients,
     retentionDays: config.backup.retention_days,

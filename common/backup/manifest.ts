@@ -21,8 +21,8 @@ const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 export const SET_ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 
 export const BackupFileSchema = z.strictObject({
-  name: z.string().regex(/^(nodes\/[a-z][a-z0-9-]{0,62}|gateway\/database)\.age$/),
-  kind: z.enum(['node', 'gateway-database']),
+  name: z.string().regex(/^(nodes\/[a-z][a-z0-9-]{0,62}|gateway\/database|gateway\/keys)\.age$/),
+  kind: z.enum(['node', 'gateway-database', 'gateway-keys']),
   node_id: z.string().regex(NODE_ID_PATTERN).optional(),
   sha256: Hex64,
   size: z.number().int().nonnegative(),

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { listSets, newSetId, pruneSets, sealSet, uploadSet, type PlainFile } from '../../common/backup/backup-set.ts';
 import { encodeNodeBackup } from '../../common/backup/node-file.ts';
+import { encodeGatewayKeys } from '../../common/backup/gateway-keys.ts';
 import type { ObjectStore } from '../../common/backup/object-store.ts';
 import { identityOfCertificate } from '../../common/pki/identity.ts';
 import type { TlsMaterial } from '../../common/pki/tls-files.ts';
@@ -50,6 +51,8 @@ export interface BackupServiceOptions {
   readonly snapshots: NodeSnapshots;
   /** The SQLite file of the gateway database; undefined for MySQL. */
   readonly sqliteFile: string | undefined;
+  /** The gateway's key files (master, audit) to include; only those the gateway keeps in files. */
+  readonly keyFiles: { readonly master?: string; readonly audit?: string };
   /** Primary first, then DR. */
   readonly stores: readonly ObjectStore[];
   readonly recipients: readonly string[];
@@ -114,6 +117,14 @@ export function createBackupService(opts: BackupServiceOptions): BackupService {
       kind: 'gateway-database',
       bytes: await sqliteOnlineBackup(opts.sqliteFile),
     });
+    const read = (path: string | undefined) => (path ? readFile(path).then((b) => new Uint8Array(b)) : undefined);
+    const [masterKey, auditKey] = await Promise.all([read(opts.keyFiles.master), read(opts.keyFiles.audit)]);
+    if (masterKey || auditKey) {
+      const bytes = encodeGatewayKeys({ ...(masterKey && { masterKey }), ...(auditKey && { auditKey }) });
+      files.push({ name: 'gateway/keys.age', kind: 'gateway-keys', bytes });
+      masterKey?.fill(0);
+      auditKey?.fill(0);
+    }
     return files;
   }
 

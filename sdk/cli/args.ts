@@ -36,7 +36,10 @@ export type Command =
   | { kind: 'backup-create' }
   | { kind: 'backup-list' }
   | { kind: 'backup-verify'; setId?: string; source: BackupSource }
-  | { kind: 'backup-restore'; setId?: string; nodeId: string; source: BackupSource };
+  | { kind: 'backup-restore'; setId?: string; target: RestoreTarget; source: BackupSource };
+
+/** What a restore writes: one node's store, or the gateway's database and key files. */
+export type RestoreTarget = { readonly nodeId: string } | { readonly gateway: true };
 
 /** Where `backup verify|restore` read a set from, and what they check it with (paths as typed). */
 export interface BackupSource {
@@ -80,9 +83,11 @@ commands:
   backup verify [SET_ID] --targets FILE --identity FILE [--location primary|dr] [--ca FILE]
                 checks every hash and the manifest signature, decrypts every file with the
                 recovery identity in a scratch directory (latest set when SET_ID is omitted)
-  backup restore [SET_ID] --node ID --targets FILE --identity FILE [--location primary|dr]
-                [--home DIR] [--ca FILE]
-                restores one stopped node's store; refused when the node holds newer shares
+  backup restore [SET_ID] (--node ID | --gateway) --targets FILE --identity FILE
+                [--location primary|dr] [--home DIR] [--ca FILE]
+                restores one stopped node's store (refused when the node holds newer shares),
+                or the stopped gateway's database and key files (refused when its audit log
+                is longer than the backup's)
 
 With an asymmetric access key (credentials holding private_key) every sign request carries a
 client authorisation that the TSS nodes verify themselves.
@@ -117,6 +122,7 @@ const OPTIONS = {
   ca: { type: 'string' },
   home: { type: 'string' },
   node: { type: 'string' },
+  gateway: { type: 'boolean' },
 } as const;
 
 type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -135,7 +141,7 @@ const FLAGS_OF_COMMAND: Record<string, readonly (keyof Flags)[]> = {
   'backup create': [],
   'backup list': [],
   'backup verify': ['targets', 'identity', 'location', 'ca'],
-  'backup restore': ['targets', 'identity', 'location', 'ca', 'home', 'node'],
+  'backup restore': ['targets', 'identity', 'location', 'ca', 'home', 'node', 'gateway'],
 };
 
 export function parseInvocation(argv: readonly string[], readText: (path: string) => string): Invocation {
@@ -216,10 +222,14 @@ function commandFrom(name: string, args: string[], flags: Flags, readText: (path
       }
       const source = backupSource(name, flags);
       if (name === 'backup verify') return { kind: 'backup-verify', ...(setId && { setId }), source };
-      if (flags.node === undefined || !NODE_ID_PATTERN.test(flags.node)) {
-        throw new UsageError('backup restore needs --node ID (the node to restore, e.g. tss2)');
+      if (flags.gateway) {
+        if (flags.node !== undefined) throw new UsageError('backup restore takes --node ID or --gateway, not both');
+        return { kind: 'backup-restore', ...(setId && { setId }), target: { gateway: true }, source };
       }
-      return { kind: 'backup-restore', ...(setId && { setId }), nodeId: flags.node, source };
+      if (flags.node === undefined || !NODE_ID_PATTERN.test(flags.node)) {
+        throw new UsageError('backup restore needs --node ID (the node to restore, e.g. tss2) or --gateway');
+      }
+      return { kind: 'backup-restore', ...(setId && { setId }), target: { nodeId: flags.node }, source };
     }
     default: // 'ready': parseInvocation only passes names from FLAGS_OF_COMMAND
       expectArgs(name, args, 0);

@@ -16,6 +16,8 @@ import { pkiLayout } from '../../common/pki/dev-pki.ts';
 import { identityOfCertificate } from '../../common/pki/identity.ts';
 import { restoreNodeStore, RestoreRefusedError } from '../../node/storage/restore.ts';
 import { dekFilePath, shareDbPath } from '../../node/storage/paths.ts';
+import { decodeGatewayKeys } from '../../common/backup/gateway-keys.ts';
+import { GatewayRestoreRefusedError, restoreGatewayFiles } from '../../gateway/backups/restore.ts';
 import type { BackupSource } from './args.ts';
 import { CliError } from './credentials.ts';
 
@@ -85,6 +87,8 @@ export async function verifyBackup(setId: string | undefined, source: BackupSour
       if (file.kind === 'node') {
         const node = await refusing(async () => decodeNodeBackup(bytes));
         if (node.nodeId !== file.node_id) throw new CliError(`${file.name} holds node ${node.nodeId}`);
+      } else if (file.kind === 'gateway-keys') {
+        await refusing(async () => decodeGatewayKeys(bytes));
       } else {
         checkSqlite(path, file.name);
       }
@@ -146,6 +150,46 @@ export async function restoreNode(setId: string | undefined, nodeId: string, sou
     };
   } catch (err) {
     if (err instanceof RestoreRefusedError) throw new CliError(`${err.code}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Restores the gateway's database and key files from a set; the gateway must be stopped. */
+export async function restoreGateway(setId: string | undefined, source: BackupSource, io: BackupIo) {
+  const { home, store, identities, caPem } = open(source, io);
+  const certPath = pkiLayout(home, 'gateway').cert;
+  let certPem: string;
+  try {
+    certPem = io.readText(certPath);
+  } catch {
+    throw new CliError(`cannot read ${certPath}: the gateway's certificate names the cluster to restore into`);
+  }
+  const own = identityOfCertificate(certPem);
+  const id = await setIdOrLatest(store, setId);
+  const { manifest, files } = await refusing(() =>
+    readVerifiedSet(store, id, { caPem, identities, expected: own, only: (f) => f.name.startsWith('gateway/') }),
+  );
+  const database = files.get('gateway/database.age');
+  if (!database) throw new CliError(`backup set ${id} holds no gateway database`);
+  const keysFile = files.get('gateway/keys.age');
+  const keys = keysFile ? await refusing(async () => decodeGatewayKeys(keysFile)) : undefined;
+  try {
+    const { auditEntries, keptAs } = await restoreGatewayFiles({
+      dir: join(home, 'gateway'),
+      database,
+      ...(keys && { keys }),
+    });
+    return {
+      set_id: id,
+      created_at: manifest.created_at,
+      gateway: true,
+      audit_entries: auditEntries,
+      key_files: keys ? Object.keys(keys).length : 0,
+      previous_files_kept_as: keptAs ?? null,
+      next: 'start the gateway',
+    };
+  } catch (err) {
+    if (err instanceof GatewayRestoreRefusedError) throw new CliError(`${err.code}: ${err.message}`);
     throw err;
   }
 }

@@ -6,7 +6,7 @@ import { CustosApiError, CustosConnectionError } from '../errors.ts';
 import { USAGE, UsageError, parseInvocation } from './args.ts';
 import type { Command } from './args.ts';
 import { CliError, credentialsPath, loadCredentials } from './credentials.ts';
-import { restoreNode, verifyBackup } from './backup.ts';
+import { restoreGateway, restoreNode, verifyBackup } from './backup.ts';
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -81,7 +81,7 @@ async function offlineBackup(
   io: CliIo,
 ): Promise<{ output: unknown; exitCode: number }> {
   const operation = command.kind === 'backup-verify' ? 'VERIFY' : 'RESTORE';
-  const nodeId = command.kind === 'backup-restore' ? command.nodeId : undefined;
+  const nodeId = command.kind === 'backup-restore' && 'nodeId' in command.target ? command.target.nodeId : undefined;
   const started = performance.now();
   const report = async (setId: string | undefined, result: 'SUCCESS' | 'FAILURE', message?: string) => {
     if (!setId) return 'not recorded: no set id';
@@ -102,7 +102,9 @@ async function offlineBackup(
     const output =
       command.kind === 'backup-verify'
         ? await verifyBackup(command.setId, command.source, io)
-        : await restoreNode(command.setId, command.nodeId, command.source, io);
+        : 'nodeId' in command.target
+          ? await restoreNode(command.setId, command.target.nodeId, command.source, io)
+          : await restoreGateway(command.setId, command.source, io);
     return done({ ...output, audit: await report(output.set_id, 'SUCCESS') });
   } catch (err) {
     if (err instanceof CliError) {
