@@ -134,6 +134,17 @@ export const GatewayConfigSchema = z
      * the client, whatever the header says.
      */
     trusted_proxies: z.array(CidrSchema).max(64).default([]),
+    /** Backups (docs/operations.md "Backups"); absent: `POST /api/v1/backups` answers 503. */
+    backup: z
+      .object({
+        /** JSON file with the primary and DR object stores and their credentials (common/backup/object-store.ts). */
+        targets_file: z.string().min(1),
+        /** age recipients (offline recovery keys) every set is encrypted to. */
+        recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/)).min(1),
+        retention_days: z.number().int().min(1).default(30),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
@@ -200,6 +211,13 @@ function fromEnv(raw: NodeJS.ProcessEnv): Record<string, unknown> {
   if (Object.keys(consoleOut).length > 0) out.console = consoleOut;
   if (env.CUSTOS_TLS_RELOAD_SECONDS) out.tls_reload_seconds = Number(env.CUSTOS_TLS_RELOAD_SECONDS);
   if (env.CUSTOS_TRUSTED_PROXIES) out.trusted_proxies = env.CUSTOS_TRUSTED_PROXIES.split(',').map((s) => s.trim());
+  if (env.CUSTOS_BACKUP_TARGETS_FILE && env.CUSTOS_BACKUP_RECIPIENTS) {
+    out.backup = {
+      targets_file: env.CUSTOS_BACKUP_TARGETS_FILE,
+      recipients: env.CUSTOS_BACKUP_RECIPIENTS.split(',').map((s) => s.trim()),
+      ...(env.CUSTOS_BACKUP_RETENTION_DAYS ? { retention_days: Number(env.CUSTOS_BACKUP_RETENTION_DAYS) } : {}),
+    };
+  }
   return out;
 }
 

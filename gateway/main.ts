@@ -15,10 +15,13 @@ import { loadOrCreateKeyFile } from './auth/key-file.ts';
 import { createMemoryNonceCache, createRedisNonceCache } from './auth/nonce-cache.ts';
 import { gatewayDir, loadConfig } from './config.ts';
 import { createGrpcCoordinator } from './coordinator/grpc-coordinator.ts';
-import { migrateToLatest, openDatabase } from './db/index.ts';
+import { databaseUrl, migrateToLatest, openDatabase } from './db/index.ts';
 import { buildConsoleApp } from './console/server.ts';
 import { createConsoleSessionStore } from './console/sessions.ts';
 import { createConsoleUserStore } from './console/users.ts';
+import { createBackupService, type BackupService } from './backups/service.ts';
+import { s3ObjectStore, BackupTargetsSchema } from '../common/backup/object-store.ts';
+import { readFileSync } from 'node:fs';
 import { buildGatewayApp, createGatewayServices } from './http/app.ts';
 import { createMetrics } from './metrics.ts';
 import { createMemoryRateLimiter, createRedisRateLimiter } from './ratelimit/token-bucket.ts';
@@ -71,6 +74,30 @@ const coordinator = createGrpcCoordinator({
 const metrics = createMetrics({ defaultMetrics: true, auditLength: () => audit.length() });
 // One service layer for the API and the console: the same checks, the same audit.
 const services = createGatewayServices({ config, db, coordinator, audit, metrics });
+let backups: BackupService | undefined;
+if (config.backup) {
+  const targets = BackupTargetsSchema.parse(JSON.parse(readFileSync(config.backup.targets_file, 'utf8')));
+  const url = databaseUrl({ url: config.database.url, home: config.home });
+  backups = createBackupService({
+    nodeIds: config.nodes.map((n) => n.id),
+    snapshots: coordinator,
+    sqliteFile: url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : undefined,
+    keyFiles: {
+      ...(config.master_key_hex ? {} : { master: join(dir, 'master.key') }),
+      ...(config.audit_key_hex ? {} : { audit: join(dir, 'audit.key') }),
+    },
+    stores: [s3ObjectStore('primary', targets.primary), s3ObjectStore('dr', targets.dr)],
+    recipients: config.backup.recipients,
+    retentionDays: config.backup.retention_days,
+    tls: () => tls.current,
+    metrics,
+    logger: logger.child({ component: 'backup' }),
+  });
+  backups
+    .loadStatus()
+    .catch((err: unknown) => logger.warn({ err }, 'could not read backup status from the primary store'));
+}
+
 const app = buildGatewayApp({
   config,
   db,
@@ -79,6 +106,7 @@ const app = buildGatewayApp({
   logger,
   metrics,
   services,
+  ...(backups ? { backups } : {}),
   accessKeys,
   nonces: redis ? createRedisNonceCache(redis) : createMemoryNonceCache(),
   rateLimiter: redis ? createRedisRateLimiter(redis, rateOpts) : createMemoryRateLimiter(rateOpts),

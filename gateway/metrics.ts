@@ -9,6 +9,10 @@ export interface GatewayMetrics {
   readonly auditChainLength: Gauge;
   readonly mpcAborts: Counter<'operation' | 'algo' | 'outcome'>;
   readonly nodeDisruptions: Counter<'node' | 'outcome'>;
+  readonly backupLastSuccess: Gauge;
+  readonly backupLastSize: Gauge;
+  readonly backupDuration: Gauge;
+  readonly backups: Counter<'result'>;
 }
 
 export function createMetrics(
@@ -49,6 +53,27 @@ export function createMetrics(
       name: 'custos_node_disruptions_total',
       help: 'Aborts pinned on a node: proven culprit (guilty) or false accuser (refuted)',
       labelNames: ['node', 'outcome'],
+      registers: [registry],
+    }),
+    backupLastSuccess: new Gauge({
+      name: 'custos_backup_last_success_timestamp_seconds',
+      help: 'Unix time of the last backup set written to every location',
+      registers: [registry],
+    }),
+    backupLastSize: new Gauge({
+      name: 'custos_backup_last_size_bytes',
+      help: 'Stored size of the last successful backup set',
+      registers: [registry],
+    }),
+    backupDuration: new Gauge({
+      name: 'custos_backup_last_duration_seconds',
+      help: 'How long the last successful backup took',
+      registers: [registry],
+    }),
+    backups: new Counter({
+      name: 'custos_backups_total',
+      help: 'Backup attempts by result',
+      labelNames: ['result'],
       registers: [registry],
     }),
     auditChainLength: new Gauge({

@@ -4,6 +4,7 @@
  * CUSTOS_KEK_SOCKET, with the KEK from the PKCS#11 sidecar (docs/hsm.md), then opens the encrypted
  * share store and accepts sessions. A wrong password or KEK or a tampered file stops the node.
  */
+import { readFile } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
 import { devTlsPaths, ReloadingTls, secretTlsPaths } from '../common/pki/tls-files.ts';
 import { builtinSchemes } from '../common/protocols/registry.ts';
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
       schemes: builtinSchemes({ gg18PreParams: preParams }),
       preParamsReady: () => unsealed.pool?.size ?? 0,
       abortLimit: config.abortLimit,
+      wrappedDek: () => readFile(dekFilePath(config.home, config.nodeId)),
     },
     tls,
     log,

@@ -22,11 +22,14 @@ import {
   type PolicyChangeRequest,
   type PolicyChangeResponse,
   type SessionFrame,
+  type SnapshotChunk,
+  type SnapshotRequest,
 } from '../common/rpc/tss-service.ts';
 import { GATEWAY_TRUSTED_POLICY, PolicyChangeSchema, policyHash } from '../common/authz/client-keys.ts';
 import { AuthorizationError, checkPolicyChange, NonceReplayCache } from './authz/client-authorization.ts';
 import { UnattributedAbortLimit, type SecretStore } from './aborts/abort-limit.ts';
 import type { SeenSessions } from './session/seen-sessions.ts';
+import type { StoreSnapshot } from './storage/share-store.ts';
 import { MpcSession, type ShareAccess } from './session/session.ts';
 
 export const NODE_VERSION = '0.1.0';
@@ -40,8 +43,11 @@ export interface NodeState {
         ShareVersions & {
           count(): Promise<number>;
           destroy(keyId: string): Promise<{ hadShare: boolean; destroyedAtMs: number }>;
+          snapshot(): Promise<StoreSnapshot>;
         })
     | undefined;
+  /** The node's wrapped DEK file as on disk (for backups). */
+  wrappedDek(): Promise<Uint8Array>;
   /** Unattributed sign aborts per key after which the node refuses that key until cleared. */
   readonly abortLimit: number;
   /** Session ids already used; undefined while sealed. */
@@ -84,7 +90,12 @@ export function makePeerVerifier(caPem: Buffer, own: ClusterScope): (nodeId: str
   };
 }
 
-function peerIdentity(call: grpc.ServerDuplexStream<unknown, unknown> | grpc.ServerUnaryCall<unknown, unknown>) {
+function peerIdentity(
+  call:
+    | grpc.ServerDuplexStream<unknown, unknown>
+    | grpc.ServerUnaryCall<unknown, unknown>
+    | grpc.ServerWritableStream<unknown, unknown>,
+) {
   const cert = call.getAuthContext().sslPeerCertificate;
   if (!cert?.raw) return undefined;
   try {
@@ -92,6 +103,27 @@ function peerIdentity(call: grpc.ServerDuplexStream<unknown, unknown> | grpc.Ser
   } catch {
     return undefined;
   }
+}
+
+/** Splits entries into chunks of at most ~1 MiB of values (gRPC messages stay far under the 4 MiB default). */
+export function snapshotChunks(
+  entries: ReadonlyArray<readonly [string, Uint8Array]>,
+  maxBytes = 1 << 20,
+): Array<Array<{ key: string; value: Buffer }>> {
+  const chunks: Array<Array<{ key: string; value: Buffer }>> = [];
+  let current: Array<{ key: string; value: Buffer }> = [];
+  let size = 0;
+  for (const [key, value] of entries) {
+    if (current.length > 0 && size + value.length + key.length > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push({ key, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength) });
+    size += value.length + key.length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 /** Our own identity from our certificate; it must name this node. */
@@ -338,6 +370,32 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
     );
   };
 
+  const snapshot: grpc.handleServerStreamingCall<SnapshotRequest, SnapshotChunk> = (call) => {
+    const fail = (code: grpc.status, details: string) => {
+      log.warn({ reason: details }, 'refused a snapshot');
+      call.emit('error', { code, details });
+    };
+    if (peerIdentity(call)?.kind !== 'gateway') return fail(grpc.status.PERMISSION_DENIED, 'only the gateway may call');
+    const shares = state.shares();
+    if (!shares) return fail(grpc.status.UNAVAILABLE, `${state.nodeId} is sealed`);
+    void (async () => {
+      const [snap, wrappedDek] = await Promise.all([shares.snapshot(), state.wrappedDek()]);
+      const chunks = snapshotChunks(snap.entries);
+      call.write({
+        node_id: state.nodeId,
+        wrapped_dek: Buffer.from(wrappedDek),
+        anchor: Buffer.from(snap.anchor),
+        entries: chunks[0] ?? [],
+        share_versions: Object.fromEntries(snap.shareVersions),
+      });
+      for (const entries of chunks.slice(1)) {
+        call.write({ node_id: '', wrapped_dek: Buffer.alloc(0), anchor: Buffer.alloc(0), entries, share_versions: {} });
+      }
+      log.info({ entries: snap.entries.length, shares: snap.shareVersions.size }, 'snapshot sent');
+      call.end();
+    })().catch((e: unknown) => fail(grpc.status.INTERNAL, `snapshot failed: ${(e as Error).message}`));
+  };
+
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   server.addService(tssNodeService, {
     Health: health,
@@ -346,6 +404,7 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
     ClearAbortCount: clearAbortCount,
     DestroyShare: destroyShare,
     FinishShareVersion: finishShareVersion,
+    Snapshot: snapshot,
   });
   const credentials = grpc.experimental.createCertificateProviderServerCredentials(tls, tls, true);
 

@@ -14,6 +14,8 @@ import {
   OperationSchema,
   ReadyResponseSchema,
   SignResponseSchema,
+  BackupCreatedSchema,
+  BackupListSchema,
   SIGN_AUTHORIZATION_HEADER,
 } from '../common/api/schemas.ts';
 import type { Operation } from '../common/api/schemas.ts';
@@ -24,6 +26,7 @@ import type {
   AuditQuery,
   AuditVerifyResponse,
   CreateAccessKeyRequestSchema,
+  BackupReportSchema,
   GenerateKeyRequestSchema,
   Key,
   ListKeysQuery,
@@ -455,6 +458,23 @@ export class CustosClient {
 
   #throwIfPending(answer: Answer): void {
     if (answer.status === 202) throw new CustosApprovalPending(parseBody(answer, ApprovalSchema));
+  }
+
+  /** Writes a backup set now (admin); answers when it is in every location. */
+  async createBackup(): Promise<z.infer<typeof BackupCreatedSchema>> {
+    const answer = await this.#send({ method: 'POST', path: '/api/v1/backups', body: {} }, { retry: false });
+    return this.#expect(answer, [201], BackupCreatedSchema);
+  }
+
+  async listBackups(): Promise<z.infer<typeof BackupListSchema>> {
+    return this.#expect(await this.#send({ method: 'GET', path: '/api/v1/backups' }), [200], BackupListSchema);
+  }
+
+  /** Records in the gateway's audit log what a verify or restore run here did with a set. */
+  async reportBackup(setId: string, report: z.input<typeof BackupReportSchema>): Promise<{ audit_seq: number }> {
+    const path = `/api/v1/backups/${encodeURIComponent(setId)}/${report.operation === 'VERIFY' ? 'verifications' : 'restores'}`;
+    const answer = await this.#send({ method: 'POST', path, body: report }, { retry: false });
+    return this.#expect(answer, [201], z.object({ audit_seq: z.number().int() }));
   }
 
   /** Readiness as the gateway reports it; 503 with the same body means "not ready" and is returned, not retried. */

@@ -225,6 +225,8 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'CLUSTER_UNAVAILABLE',
   'MPC_SESSION_FAILED',
+  'BACKUP_NOT_CONFIGURED',
+  'BACKUP_FAILED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -250,10 +252,49 @@ export const NodeStatusSchema = z.object({
     .describe('GG18 pre-params ready; keygen on an empty pool waits for safe primes'),
 });
 
+/** Backup state as `/ready` reports it; present when backups are configured. */
+export const BackupStatusSchema = z.object({
+  last_success_at: z.string().nullable(),
+  last_set_id: z.string().nullable(),
+  size_bytes: z.number().int().nullable(),
+  age_seconds: z.number().int().nullable(),
+  last_error: z.string().nullable(),
+});
+
 export const ReadyResponseSchema = z.object({
   ready: z.boolean(),
   quorum: z.number().int(),
   nodes: z.array(NodeStatusSchema),
+  backup: BackupStatusSchema.optional(),
+});
+
+export const BackupCreatedSchema = z.object({
+  set_id: z.string(),
+  size_bytes: z.number().int(),
+  duration_ms: z.number().int(),
+  files: z.number().int(),
+  locations: z.array(z.string()),
+  pruned: z.array(z.string()),
+});
+
+export const BackupListSchema = z.object({
+  location: z.string(),
+  sets: z.array(
+    z.object({ set_id: z.string(), created_at: z.string(), complete: z.boolean(), size_bytes: z.number().int() }),
+  ),
+});
+
+/** What `custos backup verify|restore` reports back so the gateway audits it. */
+export const BackupReportSchema = z.strictObject({
+  operation: z.enum(['VERIFY', 'RESTORE']),
+  result: z.enum(['SUCCESS', 'FAILURE']),
+  node_id: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,62}$/)
+    .optional(),
+  error_code: z.string().max(64).optional(),
+  message: z.string().max(500).optional(),
+  duration_ms: z.number().int().nonnegative().optional(),
 });
 
 /** The dev credentials file `make run` writes to $CUSTOS_HOME/credentials.json, read by the CLI. */

@@ -85,6 +85,9 @@ export const GatewayEnvSchema = z
     CUSTOS_CONSOLE_HOST: z.string().min(1),
     CUSTOS_CONSOLE_PORT: z.string().regex(/^\d{1,5}$/),
     CUSTOS_CONSOLE_BOOTSTRAP_FILE: z.string().min(1),
+    CUSTOS_BACKUP_TARGETS_FILE: z.string().min(1),
+    CUSTOS_BACKUP_RECIPIENTS: z.string().regex(/^age1[0-9a-z]+(, ?age1[0-9a-z]+)*$/, 'age recipients, comma-separated'),
+    CUSTOS_BACKUP_RETENTION_DAYS: z.string().regex(/^\d+$/),
   })
   .partial()
   .strict();

@@ -117,6 +117,22 @@ export interface DestroyShareResponse {
   destroyed_at_ms: number;
 }
 
+export type SnapshotRequest = Record<string, never>;
+
+export interface SnapshotEntry {
+  key: string;
+  value: Buffer;
+}
+
+/** One chunk of a node snapshot; the header fields are set on the first chunk only. */
+export interface SnapshotChunk {
+  node_id: string;
+  wrapped_dek: Buffer;
+  anchor: Buffer;
+  entries: SnapshotEntry[];
+  share_versions: Record<string, number>;
+}
+
 /** A decoded frame: exactly one of the fields is set, named by `frame`. */
 export type SessionFrame =
   | { frame: 'start'; start: SessionStart }

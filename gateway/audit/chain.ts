@@ -21,6 +21,9 @@ export const AUDIT_OPERATIONS = [
   // Governance: key destruction, four-eyes approvals, policy changes (docs/policies-and-approvals.md).
   'KEY_DESTROY',
   'APPROVAL_REQUEST',
+  'BACKUP_CREATE',
+  'BACKUP_VERIFY',
+  'BACKUP_RESTORE',
 ] as const;
 export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 export type AuditResult = 'SUCCESS' | 'FAILURE' | 'REJECTED';

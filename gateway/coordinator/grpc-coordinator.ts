@@ -29,7 +29,9 @@ import {
   type SessionFrame,
   type SessionResult,
   type SessionStart,
+  type SnapshotChunk,
 } from '../../common/rpc/tss-service.ts';
+import type { NodeBackup } from '../../common/backup/node-file.ts';
 import {
   MpcSessionError,
   type KeygenRequest,
@@ -40,6 +42,7 @@ import {
   type ShareDestruction,
   type RefreshRequest,
   type RefreshResult,
+  type NodeSnapshots,
   type SignRequest,
 } from './types.ts';
 
@@ -110,6 +113,7 @@ type Client = grpc.Client & {
     opts: grpc.CallOptions,
     cb: (err: grpc.ServiceError | null, res: PolicyChangeResponse) => void,
   ): void;
+  Snapshot(req: object, opts: grpc.CallOptions): grpc.ClientReadableStream<SnapshotChunk>;
 };
 
 interface NodeView {
@@ -128,7 +132,7 @@ const unreachable = (nodeId: string): NodeHealth => ({
   latencyMs: Number.POSITIVE_INFINITY,
 });
 
-export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator {
+export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator & NodeSnapshots {
   const ownsTls = !opts.tls;
   const log = opts.logger;
   const tls =
@@ -430,7 +434,7 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
     return judgement;
   }
 
-  const coordinator: MpcCoordinator = {
+  const coordinator: MpcCoordinator & NodeSnapshots = {
     async health() {
       await refresh();
       return [...views.values()].map((v) => v.health);
@@ -620,6 +624,26 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
       );
     },
 
+    snapshot(nodeId) {
+      const view = views.get(nodeId);
+      if (!view) return Promise.reject(new MpcSessionError(`unknown node ${nodeId}`, nodeId, 'unavailable'));
+      return new Promise<NodeBackup>((resolve, reject) => {
+        const chunks: SnapshotChunk[] = [];
+        const call = view.client.Snapshot({}, { deadline: Date.now() + 120_000 });
+        call.on('data', (chunk: SnapshotChunk) => chunks.push(chunk));
+        call.on('error', (err: grpc.ServiceError) =>
+          reject(new MpcSessionError(`${nodeId}: ${err.details || err.message}`, nodeId, 'unavailable')),
+        );
+        call.on('end', () => {
+          try {
+            resolve(nodeBackupOf(nodeId, chunks));
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
+      });
+    },
+
     async close() {
       if (ownsTls) tls.stop();
       for (const v of views.values()) v.client.close();
@@ -627,6 +651,21 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
   };
   log.debug({ nodes: opts.nodes.map((n) => n.id) }, 'coordinator ready');
   return coordinator;
+}
+
+/** Joins a node's snapshot chunks; the first one carries the header and must name the node asked. */
+export function nodeBackupOf(nodeId: string, chunks: readonly SnapshotChunk[]): NodeBackup {
+  const head = chunks[0];
+  if (!head || head.node_id !== nodeId || head.wrapped_dek.length === 0 || head.anchor.length === 0) {
+    throw new MpcSessionError(`${nodeId} sent an incomplete snapshot`, nodeId, 'unavailable');
+  }
+  return {
+    nodeId,
+    wrappedDek: Uint8Array.from(head.wrapped_dek),
+    anchor: Uint8Array.from(head.anchor),
+    shareVersions: new Map(Object.entries(head.share_versions)),
+    entries: chunks.flatMap((c) => c.entries.map((e) => [e.key, Uint8Array.from(e.value)] as const)),
+  };
 }
 
 function newSessionId(): string {

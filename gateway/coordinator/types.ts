@@ -1,4 +1,5 @@
 import type { PolicyChange, SignAuthorization, SignPolicy } from '../../common/authz/client-keys.ts';
+import type { NodeBackup } from '../../common/backup/node-file.ts';
 import type { PartyId } from '../../common/protocols/types.ts';
 
 /** What the gateway knows of one TSS node right now. */
@@ -96,6 +97,11 @@ export class MpcSessionError extends Error {
     super(message);
     this.name = 'MpcSessionError';
   }
+}
+
+/** Consistent snapshots of the nodes' stores, for backups (node/storage/share-store.ts `snapshot`). */
+export interface NodeSnapshots {
+  snapshot(nodeId: PartyId): Promise<NodeBackup>;
 }
 
 /** The gateway's view of the TSS cluster: health, and MPC sessions driven over the star relay. */

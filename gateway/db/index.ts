@@ -32,9 +32,14 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
+/** The database URL in effect: the configured one, else a SQLite file under `home`. */
+export function databaseUrl(opts: { url?: string; home: string }): string {
+  return opts.url ?? `sqlite:${join(opts.home, 'gateway', 'custos.db')}`;
+}
+
 /** `sqlite:<path>` or `mysql://...`; without a URL, a SQLite file under `home`. */
 export function openDatabase(opts: { url?: string; home: string }): Db {
-  const url = opts.url ?? `sqlite:${join(opts.home, 'gateway', 'custos.db')}`;
+  const url = databaseUrl(opts);
   if (url.startsWith('mysql://')) {
     // Timestamps are stored as ISO strings, so the session time zone does not matter.
     return new Kysely<Database>({

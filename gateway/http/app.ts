@@ -37,6 +37,8 @@ import { trailOf } from './context.ts';
 import { createMethodIndex } from './method-index.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { backupRoutes } from './routes/backups.ts';
+import type { BackupService } from '../backups/service.ts';
 import { systemRoutes } from './routes/system.ts';
 import { createApprovalService, type ApprovalService } from '../approvals/service.ts';
 import { createPolicyService, type PolicyService } from '../policies/service.ts';
@@ -59,9 +61,10 @@ export interface GatewayDeps {
   tls?: ReloadingTls;
   /** The services, when the console shares them; built here otherwise. */
   services?: GatewayServices;
+  /** Backup sets; undefined when no object store is configured. */
+  backups?: BackupService;
 }
 
-/** The key service on the gateway's stores: the one the API and the console both drive. */
 /** The gateway's services, shared by the HTTP API and the console: one service layer, one audit. */
 export interface GatewayServices {
   keys: KeyService;
@@ -288,12 +291,18 @@ export function buildGatewayApp(
     },
   });
   app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });
+  app.register(backupRoutes, { backups: deps.backups, audit });
   app.register(auditRoutes, {
     db: deps.db,
     audit,
     checkpointEvery: config.audit.checkpoint_every,
     checkpointIntervalMs: config.audit.checkpoint_interval_seconds * 1000,
   });
-  app.register(systemRoutes, { coordinator: deps.coordinator, metrics, nodeCount: config.nodes.length });
+  app.register(systemRoutes, {
+    coordinator: deps.coordinator,
+    metrics,
+    nodeCount: config.nodes.length,
+    backupStatus: deps.backups?.status,
+  });
   return app;
 }

@@ -487,6 +487,37 @@ export class ShareStore {
     );
   }
 
+  /**
+   * Every entry of the database as of one moment (a LevelDB iterator reads from an implicit
+   * snapshot), values still encrypted under the DEK, with an anchor for the snapshot's own
+   * manifest counter: restored together they open as a consistent store.
+   */
+  async snapshot(): Promise<StoreSnapshot> {
+    const entries: Array<[string, Uint8Array]> = [];
+    for await (const [key, value] of this.db.iterator()) entries.push([key, value]);
+    const shareVersions = new Map<string, number>();
+    let sealedManifest: Uint8Array | undefined;
+    for (const [key, value] of entries) {
+      if (key === MANIFEST_KEY) sealedManifest = value;
+      if (!key.startsWith(SHARE_PREFIX)) continue;
+      if (value.length < 5 || value[0] !== FORMAT) throw tampered(`share ${key} has an unknown format`);
+      shareVersions.set(key.slice(SHARE_PREFIX.length), readVersion(value));
+    }
+    if (sealedManifest?.[0] !== FORMAT) throw tampered('the snapshot has no share manifest');
+    try {
+      const manifest = openManifest(sealedManifest.subarray(1), this.nodeId, this.manifestKeys);
+      checkRecords(manifest, shareVersions);
+      return {
+        entries,
+        shareVersions,
+        anchor: encodeAnchor(this.nodeId, manifest.counter, this.manifestKeys),
+      };
+    } catch (err) {
+      if (err instanceof ManifestError) throw new ShareStoreError(err.code, err.message, { cause: err });
+      throw err;
+    }
+  }
+
   async close(): Promise<void> {
     await this.writes;
     await this.db.close();
@@ -644,6 +675,18 @@ export class ShareStore {
     }
     return result;
   }
+}
+
+/** The share version in a record's clear header (format byte, then u32). */
+export function readVersion(value: Uint8Array): number {
+  return new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(1);
+}
+
+/** A consistent copy of a store: LevelDB entries as stored, share versions, and the matching anchor. */
+export interface StoreSnapshot {
+  readonly entries: ReadonlyArray<readonly [string, Uint8Array]>;
+  readonly shareVersions: ReadonlyMap<string, number>;
+  readonly anchor: Uint8Array;
 }
 
 function decodePolicy(text: string): SignPolicy {

@@ -143,3 +143,34 @@ test('keys refresh takes a key id; operations get takes an operation id', () => 
   usageError('operations get op_1', /op_<32 hex digits>/);
   usageError(`keys refresh ${KEY} extra`, /./);
 });
+
+test('backup: create and list take nothing; verify and restore need the stores and the recovery identity', () => {
+  assert.deepEqual(parse('backup create').command, { kind: 'backup-create' });
+  assert.deepEqual(parse('backup list').command, { kind: 'backup-list' });
+  assert.deepEqual(parse('backup verify --targets t.json --identity r.key --location dr').command, {
+    kind: 'backup-verify',
+    source: { targets: 't.json', identity: 'r.key', location: 'dr' },
+  });
+  assert.deepEqual(
+    parse('backup restore 20261201T034000Z-1a2b3c4d --node tss2 --targets t.json --identity r.key --home /h').command,
+    {
+      kind: 'backup-restore',
+      setId: '20261201T034000Z-1a2b3c4d',
+      target: { nodeId: 'tss2' },
+      source: { targets: 't.json', identity: 'r.key', location: 'primary', home: '/h' },
+    },
+  );
+  assert.deepEqual(parse('backup restore --gateway --targets t --identity i').command, {
+    kind: 'backup-restore',
+    target: { gateway: true },
+    source: { targets: 't', identity: 'i', location: 'primary' },
+  });
+  usageError('backup verify --identity r.key', /needs --targets/);
+  usageError('backup verify --targets t.json', /needs --identity/);
+  usageError('backup verify ../etc --targets t --identity i', /not a backup set id/);
+  usageError('backup restore --targets t --identity i', /needs --node ID/);
+  usageError('backup restore --node TSS2 --targets t --identity i', /needs --node ID/);
+  usageError('backup restore --node tss2 --gateway --targets t --identity i', /not both/);
+  usageError('backup verify --targets t --identity i --location moon', /--location must be one of primary, dr/);
+  usageError('backup create --node tss2', /--node does not apply to "backup create"/);
+});

@@ -20,6 +20,8 @@ import {
 import type { Algorithm, Curve, SignRequest, UpdateStatusRequest } from '../../common/api/schemas.ts';
 import { CLIENT_KEY_ALGORITHMS, type ClientKeyAlgorithm } from '../../common/authz/client-keys.ts';
 import type { AuditQueryInput, CreateAccessKeyInput, GenerateKeyInput, ListKeysInput } from '../client.ts';
+import { SET_ID_PATTERN } from '../../common/backup/manifest.ts';
+import { NODE_ID_PATTERN } from '../../common/pki/identity.ts';
 
 /** A mistake in how the command was typed: exit code 2 and a pointer to --help. */
 export class UsageError extends Error {
@@ -50,7 +52,27 @@ export type Command =
   | { kind: 'access-key-status'; accessKey: string; status: 'ENABLED' | 'DISABLED' }
   | { kind: 'audit-query'; query: AuditQueryInput }
   | { kind: 'audit-export'; query: Omit<AuditQueryInput, 'cursor'> }
-  | { kind: 'audit-verify'; publicKey?: string };
+  | { kind: 'audit-verify'; publicKey?: string }
+  | { kind: 'backup-create' }
+  | { kind: 'backup-list' }
+  | { kind: 'backup-verify'; setId?: string; source: BackupSource }
+  | { kind: 'backup-restore'; setId?: string; target: RestoreTarget; source: BackupSource };
+
+/** What a restore writes: one node's store, or the gateway's database and key files. */
+export type RestoreTarget = { readonly nodeId: string } | { readonly gateway: true };
+
+/** Where `backup verify|restore` read a set from, and what they check it with (paths as typed). */
+export interface BackupSource {
+  /** JSON file with the primary and DR object stores (common/backup/object-store.ts). */
+  readonly targets: string;
+  readonly location: 'primary' | 'dr';
+  /** age identity file (the offline recovery key). */
+  readonly identity: string;
+  /** Cluster CA certificate; default <home>/certs/ca.cert. */
+  readonly ca?: string;
+  /** CUSTOS_HOME of the node to restore (its data, .dek and certificate); default $CUSTOS_HOME. */
+  readonly home?: string;
+}
 
 export interface Invocation {
   command: Command;
@@ -92,6 +114,16 @@ commands:
                 the gateway's hash chain, signed checkpoints and live head; exit 1 when
                 tampered or when the checkpoint key is not the pinned one
   ready
+  backup create                 writes a backup set now to the primary and DR object stores
+  backup list                   the sets in the primary store (through the gateway)
+  backup verify [SET_ID] --targets FILE --identity FILE [--location primary|dr] [--ca FILE]
+                checks every hash and the manifest signature, decrypts every file with the
+                recovery identity in a scratch directory (latest set when SET_ID is omitted)
+  backup restore [SET_ID] (--node ID | --gateway) --targets FILE --identity FILE
+                [--location primary|dr] [--home DIR] [--ca FILE]
+                restores one stopped node's store (refused when the node holds newer shares),
+                or the stopped gateway's database and key files (refused when its audit log
+                is longer than the backup's)
 
 With an asymmetric access key (credentials holding private_key) every sign request carries a
 client authorisation that the TSS nodes verify themselves.
@@ -132,6 +164,13 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   'public-key': { type: 'string' },
+  targets: { type: 'string' },
+  identity: { type: 'string' },
+  location: { type: 'string' },
+  ca: { type: 'string' },
+  home: { type: 'string' },
+  node: { type: 'string' },
+  gateway: { type: 'boolean' },
 } as const;
 
 type Flags = {
@@ -164,6 +203,10 @@ const FLAGS_OF_COMMAND: Record<string, readonly (keyof Flags)[]> = {
   'keys aborts': [],
   'keys clear-aborts': [],
   ready: [],
+  'backup create': [],
+  'backup list': [],
+  'backup verify': ['targets', 'identity', 'location', 'ca'],
+  'backup restore': ['targets', 'identity', 'location', 'ca', 'home', 'node', 'gateway'],
 };
 
 export function parseInvocation(argv: readonly string[], readText: (path: string) => string): Invocation {
@@ -181,7 +224,7 @@ export function parseInvocation(argv: readonly string[], readText: (path: string
   };
   if (flags.help || positionals.length === 0) return { command: { kind: 'help' }, ...globals };
 
-  const group = ['keys', 'access-keys', 'audit', 'operations'].includes(positionals[0] ?? '');
+  const group = ['keys', 'access-keys', 'audit', 'operations', 'backup'].includes(positionals[0] ?? '');
   const name = group ? `${positionals[0]} ${positionals[1] ?? ''}`.trim() : (positionals[0] ?? '');
   const allowed = FLAGS_OF_COMMAND[name];
   if (allowed === undefined) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
@@ -285,6 +328,28 @@ function commandFrom(name: string, args: string[], flags: Flags, readText: (path
         throw new UsageError('--public-key is the 64-hex-digit Ed25519 key of the audit checkpoints');
       }
       return { kind: 'audit-verify', ...(flags['public-key'] !== undefined && { publicKey: flags['public-key'] }) };
+    case 'backup create':
+    case 'backup list':
+      expectArgs(name, args, 0);
+      return { kind: name === 'backup create' ? 'backup-create' : 'backup-list' };
+    case 'backup verify':
+    case 'backup restore': {
+      if (args.length > 1) throw new UsageError(`"${name}" takes at most one set id`);
+      const setId = args[0];
+      if (setId !== undefined && !SET_ID_PATTERN.test(setId)) {
+        throw new UsageError(`"${setId}" is not a backup set id (like 20261201T034000Z-1a2b3c4d)`);
+      }
+      const source = backupSource(name, flags);
+      if (name === 'backup verify') return { kind: 'backup-verify', ...(setId && { setId }), source };
+      if (flags.gateway) {
+        if (flags.node !== undefined) throw new UsageError('backup restore takes --node ID or --gateway, not both');
+        return { kind: 'backup-restore', ...(setId && { setId }), target: { gateway: true }, source };
+      }
+      if (flags.node === undefined || !NODE_ID_PATTERN.test(flags.node)) {
+        throw new UsageError('backup restore needs --node ID (the node to restore, e.g. tss2) or --gateway');
+      }
+      return { kind: 'backup-restore', ...(setId && { setId }), target: { nodeId: flags.node }, source };
+    }
     default: // 'ready': parseInvocation only passes names from FLAGS_OF_COMMAND
       expectArgs(name, args, 0);
       return { kind: 'ready' };
@@ -327,6 +392,18 @@ function generateCommand(flags: Flags): Command {
       }),
     },
     ...(flags['idempotency-key'] !== undefined && { idempotencyKey: flags['idempotency-key'] }),
+  };
+}
+
+function backupSource(name: string, flags: Flags): BackupSource {
+  if (flags.targets === undefined) throw new UsageError(`${name} needs --targets FILE (the object stores)`);
+  if (flags.identity === undefined) throw new UsageError(`${name} needs --identity FILE (the age recovery identity)`);
+  return {
+    targets: flags.targets,
+    identity: flags.identity,
+    location: flags.location === undefined ? 'primary' : oneOf('--location', flags.location, ['primary', 'dr']),
+    ...(flags.ca !== undefined && { ca: flags.ca }),
+    ...(flags.home !== undefined && { home: flags.home }),
   };
 }
 

@@ -6,6 +6,7 @@ import { CustosApiError, CustosConnectionError } from '../errors.ts';
 import { USAGE, UsageError, parseInvocation } from './args.ts';
 import type { Command } from './args.ts';
 import { CliError, credentialsPath, loadCredentials } from './credentials.ts';
+import { restoreGateway, restoreNode, verifyBackup } from './backup.ts';
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -42,6 +43,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         ? await createAccessKey(command, client, baseUrl, io)
         : command.kind === 'create-hmac-access-key' || command.kind === 'rotate-access-key'
           ? await newSecret(command, client, baseUrl, io)
+          : command.kind === 'backup-verify' || command.kind === 'backup-restore'
+            ? await offlineBackup(command, client, io)
           : await execute(command, client);
     io.stdout(JSON.stringify(output, null, 2) + '\n');
     return exitCode;
@@ -105,10 +108,63 @@ async function newSecret(
   return done({ ...info, credentials_file: command.out });
 }
 
+/**
+ * Verify or restore, then report the outcome to the gateway for its audit log. A gateway that is
+ * down (a lost site) does not undo the work: the output says the report was not recorded.
+ */
+async function offlineBackup(
+  command: Extract<Command, { kind: 'backup-verify' | 'backup-restore' }>,
+  client: CustosClient,
+  io: CliIo,
+): Promise<{ output: unknown; exitCode: number }> {
+  const operation = command.kind === 'backup-verify' ? 'VERIFY' : 'RESTORE';
+  const nodeId = command.kind === 'backup-restore' && 'nodeId' in command.target ? command.target.nodeId : undefined;
+  const started = performance.now();
+  const report = async (setId: string | undefined, result: 'SUCCESS' | 'FAILURE', message?: string) => {
+    if (!setId) return 'not recorded: no set id';
+    try {
+      const { audit_seq } = await client.reportBackup(setId, {
+        operation,
+        result,
+        ...(nodeId && { node_id: nodeId }),
+        ...(message && { message: message.slice(0, 500), error_code: message.split(':')[0]?.slice(0, 64) }),
+        duration_ms: Math.round(performance.now() - started),
+      });
+      return `recorded as audit entry ${audit_seq}`;
+    } catch (err) {
+      return `not recorded: ${describeFailure(err).line}`;
+    }
+  };
+  try {
+    const output =
+      command.kind === 'backup-verify'
+        ? await verifyBackup(command.setId, command.source, io)
+        : 'nodeId' in command.target
+          ? await restoreNode(command.setId, command.target.nodeId, command.source, io)
+          : await restoreGateway(command.setId, command.source, io);
+    return done({ ...output, audit: await report(output.set_id, 'SUCCESS') });
+  } catch (err) {
+    if (err instanceof CliError) {
+      const audit = await report(command.setId, 'FAILURE', err.message);
+      throw new CliError(`${err.message} (audit: ${audit})`);
+    }
+    throw err;
+  }
+}
+
 export async function execute(
   command: Exclude<
     Command,
-    { kind: 'help' | 'create-access-key' | 'create-hmac-access-key' | 'rotate-access-key' | 'audit-export' }
+    {
+      kind:
+        | 'help'
+        | 'create-access-key'
+        | 'create-hmac-access-key'
+        | 'rotate-access-key'
+        | 'audit-export'
+        | 'backup-verify'
+        | 'backup-restore';
+    }
   >,
   client: CustosClient,
 ): Promise<{ output: unknown; exitCode: number }> {
@@ -156,6 +212,10 @@ export async function execute(
       }
       return { output: verdict, exitCode: verdict.ok ? 0 : 1 };
     }
+    case 'backup-create':
+      return done(await client.createBackup());
+    case 'backup-list':
+      return done(await client.listBackups());
     case 'ready': {
       // Not ready is an answer, not an error: print it, and exit 1 so scripts can wait on it.
       const ready = await client.ready();

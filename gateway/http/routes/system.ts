@@ -5,6 +5,7 @@ import type { ReadyResponseSchema } from '../../../common/api/schemas.ts';
 import type { MpcCoordinator, NodeHealth } from '../../coordinator/types.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import { buildOpenApiDocument } from '../../openapi/document.ts';
+import { backupStatusView, type BackupStatus } from '../../backups/service.ts';
 
 /** A majority of the configured nodes must be reachable and unsealed. */
 export function readiness(health: readonly NodeHealth[], nodeCount: number): z.infer<typeof ReadyResponseSchema> {
@@ -28,7 +29,8 @@ export const systemRoutes: FastifyPluginAsync<{
   coordinator: MpcCoordinator;
   metrics: GatewayMetrics;
   nodeCount: number;
-}> = async (app, { coordinator, metrics, nodeCount }) => {
+  backupStatus?: () => BackupStatus;
+}> = async (app, { coordinator, metrics, nodeCount, backupStatus }) => {
   const openapi = JSON.stringify(buildOpenApiDocument());
 
   app.get('/health', async () => ({ status: 'ok' }));
@@ -39,7 +41,10 @@ export const systemRoutes: FastifyPluginAsync<{
       request.log.warn({ err }, 'coordinator health failed');
       return [];
     });
-    const body = readiness(health, nodeCount);
+    const body = {
+      ...readiness(health, nodeCount),
+      ...(backupStatus ? { backup: backupStatusView(backupStatus(), new Date()) } : {}),
+    };
     return reply.code(body.ready ? 200 : 503).send(body);
   });
 
