@@ -50,6 +50,21 @@ export const GatewayConfigSchema = z
       })
       .strict()
       .default({ burst: 1000, per_second: 500 }),
+    /**
+     * Admission control per algorithm (gateway/admission/): sessions running at once and requests
+     * waiting; beyond both a request is refused with 429 and Retry-After before any node works.
+     * GG18 sessions cost each signer about a CPU-second, so few run at once.
+     */
+    admission: z
+      .record(
+        ServedAlgorithmSchema,
+        z.object({ concurrency: z.number().int().min(1), queue: z.number().int().min(0) }).strict(),
+      )
+      .default({
+        GG18: { concurrency: 2, queue: 32 },
+        EDDSA: { concurrency: 64, queue: 4096 },
+        BLS: { concurrency: 32, queue: 2048 },
+      }),
     /** Algorithms the cluster serves (a subset of what this build implements); others answer 422. */
     algorithms: z
       .array(ServedAlgorithmSchema)

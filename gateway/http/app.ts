@@ -34,6 +34,7 @@ import type { ReloadingTls } from '../../common/pki/tls-files.ts';
 import { ApiError } from './errors.ts';
 import { trailOf } from './context.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { admitted, createAdmission } from '../admission/admission.ts';
 import { systemRoutes } from './routes/system.ts';
 
 export interface GatewayDeps {
@@ -201,7 +202,7 @@ export function buildGatewayApp(
     signPolicies: createSignPolicyStore(deps.db),
     aborts: createAbortRecords({ db: deps.db, metrics }),
   });
-  app.register(keyRoutes, { keys });
+  app.register(keyRoutes, { keys: admitted(keys, createAdmission(config.admission)) });
   app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });
   app.register(systemRoutes, { coordinator: deps.coordinator, metrics, nodeCount: config.nodes.length });
   return app;
