@@ -10,6 +10,8 @@ import { GatewayEnvSchema } from '../common/config/env.ts';
 import { RolesSchema } from './auth/roles.ts';
 
 const NodeSchema = z.object({ id: z.string().min(1), address: z.string().min(1) }).strict();
+/** Sessions of one algorithm running at once, and requests waiting beyond those. */
+const admissionLimits = z.object({ concurrency: z.number().int().min(1), queue: z.number().int().min(0) }).strict();
 
 export const GatewayConfigSchema = z
   .object({
@@ -56,15 +58,13 @@ export const GatewayConfigSchema = z
      * GG18 sessions cost each signer about a CPU-second, so few run at once.
      */
     admission: z
-      .record(
-        ServedAlgorithmSchema,
-        z.object({ concurrency: z.number().int().min(1), queue: z.number().int().min(0) }).strict(),
-      )
-      .default({
-        GG18: { concurrency: 2, queue: 32 },
-        EDDSA: { concurrency: 64, queue: 4096 },
-        BLS: { concurrency: 32, queue: 2048 },
-      }),
+      .object({
+        GG18: admissionLimits.default({ concurrency: 2, queue: 32 }),
+        EDDSA: admissionLimits.default({ concurrency: 64, queue: 4096 }),
+        BLS: admissionLimits.default({ concurrency: 32, queue: 2048 }),
+      })
+      .strict()
+      .prefault({}),
     /** Algorithms the cluster serves (a subset of what this build implements); others answer 422. */
     algorithms: z
       .array(ServedAlgorithmSchema)

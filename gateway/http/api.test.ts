@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, beforeAll, afterAll, beforeEach } from 'vitest';
 import { eventually } from '../../test/support/eventually.ts';
+import { GatewayConfigSchema } from '../config.ts';
 import { MpcSessionError } from '../coordinator/types.ts';
 import {
   auditRows,
@@ -249,7 +250,7 @@ describe('gateway API: bad input', () => {
   test('admission control: beyond the running and queued sessions of an algorithm, 429 with Retry-After before any node is asked', async () => {
     const busy = await startTestGateway({
       mpc_timeout_ms: 1000,
-      admission: { EDDSA: { concurrency: 1, queue: 1 } },
+      admission: { ...GatewayConfigSchema.parse({}).admission, EDDSA: { concurrency: 1, queue: 1 } },
     });
     try {
       busy.coordinator.hang = true;
