@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustosClient } from '../sdk/index.ts';
 import { startLocalCluster, type LocalCluster } from '../test/support/local-cluster.ts';
-import { printTable, rssMb, runLoad } from './stats.ts';
+import { loadAverage, peakRssMb, printTable, runLoad } from './stats.ts';
 
 type Row = (string | number)[];
 
@@ -27,7 +27,10 @@ function clientOf(cluster: LocalCluster): CustosClient {
 }
 
 function rssRows(cluster: LocalCluster, label: string): Row[] {
-  return [[label, 'gateway', rssMb(cluster.gatewayPid)], ...cluster.nodes.map((n): Row => [label, n.id, rssMb(n.pid)])];
+  return [
+    [label, 'gateway', peakRssMb(cluster.gatewayPid)],
+    ...cluster.nodes.map((n): Row => [label, n.id, peakRssMb(n.pid)]),
+  ];
 }
 
 async function eddsaAndBls(rows: Row[], memory: Row[]): Promise<void> {
@@ -97,8 +100,17 @@ async function gg18(rows: Row[], memory: Row[]): Promise<void> {
 
 const rows: Row[] = [];
 const memory: Row[] = [];
-await eddsaAndBls(rows, memory);
-await gg18(rows, memory);
+// `--only EDDSA` or `--only GG18` runs one section.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+for (const [name, run] of [
+  ['EDDSA and BLS', eddsaAndBls],
+  ['GG18', gg18],
+] as const) {
+  if (only && !name.includes(only)) continue;
+  console.log(`${name}: load average at start ${loadAverage()}`);
+  await run(rows, memory);
+  console.log(`${name}: load average at end ${loadAverage()}`);
+}
 printTable(['algo', 'op', 'concurrency', 'n', 'p50 ms', 'p95 ms', 'ops/s', 'errors'], rows);
 console.log();
-printTable(['when', 'process', 'RSS MB'], memory);
+printTable(['when', 'process', 'peak RSS (VmHWM) MB'], memory);
