@@ -148,7 +148,8 @@ func loadOrGeneratePreParams(path string) []*keygen.LocalPreParams {
 		}
 	}
 	for i := range pre {
-		p, err := keygen.GeneratePreParams(10 * time.Minute)
+		// Safe primes take minutes on a loaded machine; generated once, then cached.
+		p, err := keygen.GeneratePreParams(time.Hour)
 		if err != nil {
 			fail(err)
 		}
