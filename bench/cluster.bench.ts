@@ -8,9 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustosClient } from '../sdk/index.ts';
 import { startLocalCluster, type LocalCluster } from '../test/support/local-cluster.ts';
-import { printTable, rssMb, runLoad } from './stats.ts';
+import { loadAverage, peakRssMb, printTable, runLoad } from './stats.ts';
 
 type Row = (string | number)[];
+
+/** Each row is also printed as soon as it is measured, so a run cut short keeps what it measured. */
+function record(rows: Row[], row: Row): void {
+  rows.push(row);
+  console.log(row.join('\t'));
+}
 
 // The per-access-key rate limit would otherwise throttle the load itself.
 const configFile = join(mkdtempSync(join(tmpdir(), 'custos-bench-')), 'gateway.json');
@@ -27,7 +33,10 @@ function clientOf(cluster: LocalCluster): CustosClient {
 }
 
 function rssRows(cluster: LocalCluster, label: string): Row[] {
-  return [[label, 'gateway', rssMb(cluster.gatewayPid)], ...cluster.nodes.map((n): Row => [label, n.id, rssMb(n.pid)])];
+  return [
+    [label, 'gateway', peakRssMb(cluster.gatewayPid)],
+    ...cluster.nodes.map((n): Row => [label, n.id, peakRssMb(n.pid)]),
+  ];
 }
 
 async function eddsaAndBls(rows: Row[], memory: Row[]): Promise<void> {
@@ -42,14 +51,14 @@ async function eddsaAndBls(rows: Row[], memory: Row[]): Promise<void> {
       await runLoad(gen, 3, 1); // warm-up
       for (const c of [1, 16]) {
         const r = await runLoad(gen, c === 1 ? 20 : 48, c);
-        rows.push([algo, 'keygen', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
+        record(rows, [algo, 'keygen', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
       }
       const key = await gen();
       const data = `0x${'11'.repeat(32)}`;
       await runLoad(() => client.sign(key.key_id, { data, data_type: 'RAW' }), 10, 1);
       for (const c of [1, 16]) {
         const r = await runLoad(() => client.sign(key.key_id, { data, data_type: 'RAW' }), c === 1 ? 100 : 400, c);
-        rows.push([algo, 'sign', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
+        record(rows, [algo, 'sign', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
       }
     }
     memory.push(...rssRows(cluster, 'after EDDSA/BLS load'));
@@ -73,11 +82,11 @@ async function gg18(rows: Row[], memory: Row[]): Promise<void> {
   try {
     // Right after start the pools are still empty: keygen waits for safe primes.
     const cold = await runLoad(gen, 1, 1);
-    rows.push(['GG18', 'keygen, pool empty', 1, cold.count, cold.p50, cold.p95, cold.perSecond, cold.errors]);
+    record(rows, ['GG18', 'keygen, pool empty', 1, cold.count, cold.p50, cold.p95, cold.perSecond, cold.errors]);
     process.stdout.write('waiting for every node to hold 2 GG18 pre-params...\n');
     await waitForPools(client, 2);
     const warm = await runLoad(gen, 2, 1);
-    rows.push(['GG18', 'keygen, pool warm', 1, warm.count, warm.p50, warm.p95, warm.perSecond, warm.errors]);
+    record(rows, ['GG18', 'keygen, pool warm', 1, warm.count, warm.p50, warm.p95, warm.perSecond, warm.errors]);
     const key = await gen();
     const hash = () => `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')}`;
     const sign = () => client.sign(key.key_id, { data: hash(), data_type: 'HASH' });
@@ -87,7 +96,7 @@ async function gg18(rows: Row[], memory: Row[]): Promise<void> {
       [8, 40],
     ] as const) {
       const r = await runLoad(sign, n, c);
-      rows.push(['GG18', 'sign 2-of-3', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
+      record(rows, ['GG18', 'sign 2-of-3', c, r.count, r.p50, r.p95, r.perSecond, r.errors]);
     }
     memory.push(...rssRows(cluster, 'after GG18 load'));
   } finally {
@@ -97,8 +106,17 @@ async function gg18(rows: Row[], memory: Row[]): Promise<void> {
 
 const rows: Row[] = [];
 const memory: Row[] = [];
-await eddsaAndBls(rows, memory);
-await gg18(rows, memory);
+// `--only EDDSA` or `--only GG18` runs one section.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+for (const [name, run] of [
+  ['EDDSA and BLS', eddsaAndBls],
+  ['GG18', gg18],
+] as const) {
+  if (only && !name.includes(only)) continue;
+  console.log(`${name}: load average at start ${loadAverage()}`);
+  await run(rows, memory);
+  console.log(`${name}: load average at end ${loadAverage()}`);
+}
 printTable(['algo', 'op', 'concurrency', 'n', 'p50 ms', 'p95 ms', 'ops/s', 'errors'], rows);
 console.log();
-printTable(['when', 'process', 'RSS MB'], memory);
+printTable(['when', 'process', 'peak RSS (VmHWM) MB'], memory);

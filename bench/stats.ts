@@ -1,5 +1,6 @@
 /** Small helpers shared by the benchmarks: percentiles, a concurrency driver and table output. */
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -49,11 +50,18 @@ export async function runLoad(
   };
 }
 
-/** Resident set size of a process in MB, from /proc. */
-export function rssMb(pid: number | undefined): number {
+/** Peak resident set size (VmHWM) of a running process in MB, from /proc, to one decimal. */
+export function peakRssMb(pid: number | undefined): number {
   if (!pid) return Number.NaN;
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 102.4) / 10 : Number.NaN;
+}
+
+/** The 1, 5 and 15 minute load averages, for the start and end of each benchmark section. */
+export function loadAverage(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 }
 
 export function printTable(headers: string[], rows: (string | number)[][]): void {

@@ -10,6 +10,8 @@ import { GatewayEnvSchema } from '../common/config/env.ts';
 import { RolesSchema } from './auth/roles.ts';
 
 const NodeSchema = z.object({ id: z.string().min(1), address: z.string().min(1) }).strict();
+/** Sessions of one algorithm running at once, and requests waiting beyond those. */
+const admissionLimits = z.object({ concurrency: z.number().int().min(1), queue: z.number().int().min(0) }).strict();
 
 export const GatewayConfigSchema = z
   .object({
@@ -50,6 +52,19 @@ export const GatewayConfigSchema = z
       })
       .strict()
       .default({ burst: 1000, per_second: 500 }),
+    /**
+     * Admission control per algorithm (gateway/admission/): sessions running at once and requests
+     * waiting; beyond both a request is refused with 429 and Retry-After before any node works.
+     * GG18 sessions cost each signer about a CPU-second, so few run at once.
+     */
+    admission: z
+      .object({
+        GG18: admissionLimits.default({ concurrency: 2, queue: 32 }),
+        EDDSA: admissionLimits.default({ concurrency: 64, queue: 4096 }),
+        BLS: admissionLimits.default({ concurrency: 32, queue: 2048 }),
+      })
+      .strict()
+      .prefault({}),
     /** Algorithms the cluster serves (a subset of what this build implements); others answer 422. */
     algorithms: z
       .array(ServedAlgorithmSchema)

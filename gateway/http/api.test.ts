@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, beforeAll, afterAll, beforeEach } from 'vitest';
+import { eventually } from '../../test/support/eventually.ts';
+import { GatewayConfigSchema } from '../config.ts';
 import { MpcSessionError } from '../coordinator/types.ts';
 import {
   auditRows,
@@ -242,6 +244,34 @@ describe('gateway API: bad input', () => {
       assert.equal(await keyCount(fast.db), 0);
     } finally {
       await fast.close();
+    }
+  });
+
+  test('admission control: beyond the running and queued sessions of an algorithm, 429 with Retry-After before any node is asked', async () => {
+    const busy = await startTestGateway({
+      mpc_timeout_ms: 1000,
+      admission: { ...GatewayConfigSchema.parse({}).admission, EDDSA: { concurrency: 1, queue: 1 } },
+    });
+    try {
+      busy.coordinator.hang = true;
+      const first = signedRequest(busy, 'POST', '/api/v1/keys/generate', { body: EDDSA });
+      const queued = signedRequest(busy, 'POST', '/api/v1/keys/generate', { body: EDDSA });
+      await eventually(
+        'the first session reaches the nodes',
+        async () => busy.coordinator.keygenCalls.length === 1,
+        10_000,
+        20,
+      );
+      const refused = await signedRequest(busy, 'POST', '/api/v1/keys/generate', { body: EDDSA });
+      assert.equal(refused.statusCode, 429, refused.body);
+      assert.equal(refused.json().error.code, 'RATE_LIMITED');
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+      assert.equal(busy.coordinator.keygenCalls.length, 1, 'the refused request never reached the nodes');
+      assert.equal((await first).statusCode, 503);
+      assert.equal((await queued).statusCode, 503);
+      assert.equal(busy.coordinator.keygenCalls.length, 2, 'the queued request ran once a slot was free');
+    } finally {
+      await busy.close();
     }
   });
 

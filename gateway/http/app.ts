@@ -39,6 +39,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { backupRoutes } from './routes/backups.ts';
 import type { BackupService } from '../backups/service.ts';
+import { admitted, createAdmission } from '../admission/admission.ts';
 import { systemRoutes } from './routes/system.ts';
 import { createApprovalService, type ApprovalService } from '../approvals/service.ts';
 import { createPolicyService, type PolicyService } from '../policies/service.ts';
@@ -84,7 +85,7 @@ export function createGatewayServices(
     approvals,
     audit,
   });
-  const keys = createKeyService({
+  const service = createKeyService({
     db,
     coordinator: deps.coordinator,
     audit,
@@ -103,6 +104,8 @@ export function createGatewayServices(
       approvers: null,
     },
   });
+  // Every MPC session behind admission control, for the API and the console alike.
+  const keys = admitted(service, createAdmission(config.admission));
   return { keys, approvals, policies };
 }
 

@@ -2,9 +2,14 @@
 // pre-params, i.e. a warm pool) and 2-of-3 signing, in one process, and prints JSON with the
 // per-iteration wall-clock milliseconds. bench/gg18.bench.ts runs it next to Custos's GG18 so
 // that the comparison is a ratio measured on the same machine in the same run.
+//
+// With -serve it generates (or loads from -preparams) the parties' pre-params once, then reads
+// "keygen" or "sign" lines on stdin and answers each with one JSON line {"op","ms"}: the
+// benchmark interleaves these with Custos's own iterations (A B A B ...).
 package main
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/json"
 	"flag"
@@ -134,10 +139,84 @@ func runSign(ids tss.SortedPartyIDs, keys []keygen.LocalPartySaveData, digest *b
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// loadOrGeneratePreParams reads the parties' pre-params from path, or generates and saves them.
+func loadOrGeneratePreParams(path string) []*keygen.LocalPreParams {
+	pre := make([]*keygen.LocalPreParams, parties)
+	if path != "" {
+		if bz, err := os.ReadFile(path); err == nil && json.Unmarshal(bz, &pre) == nil && len(pre) == parties {
+			return pre
+		}
+	}
+	for i := range pre {
+		// Safe primes take minutes on a loaded machine; generated once, then cached.
+		p, err := keygen.GeneratePreParams(time.Hour)
+		if err != nil {
+			fail(err)
+		}
+		pre[i] = p
+	}
+	if path != "" {
+		bz, err := json.Marshal(pre)
+		if err != nil {
+			fail(err)
+		}
+		if err := os.WriteFile(path, bz, 0o600); err != nil {
+			fail(err)
+		}
+	}
+	return pre
+}
+
+func randomDigest() *big.Int {
+	digest := make([]byte, 32)
+	if _, err := rand.Read(digest); err != nil {
+		fail(err)
+	}
+	return new(big.Int).SetBytes(digest)
+}
+
+// serve answers "keygen" and "sign" lines on stdin, one JSON line each, until stdin closes.
+func serve(preparamsPath string) {
+	ids := tss.GenerateTestPartyIDs(parties)
+	pre := loadOrGeneratePreParams(preparamsPath)
+	var keys []keygen.LocalPartySaveData
+	var err error
+	if keys, err = runKeygen(ids, pre); err != nil {
+		fail(err)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	_ = enc.Encode(map[string]any{"op": "ready", "ms": 0})
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		start := time.Now()
+		switch op := in.Text(); op {
+		case "keygen":
+			if keys, err = runKeygen(ids, pre); err != nil {
+				fail(err)
+			}
+		case "sign":
+			if err = runSign(ids, keys, randomDigest()); err != nil {
+				fail(err)
+			}
+		default:
+			fail(fmt.Errorf("unknown request %q", op))
+		}
+		if err := enc.Encode(map[string]any{"op": in.Text(), "ms": ms(time.Since(start))}); err != nil {
+			fail(err)
+		}
+	}
+}
+
 func main() {
 	keygens := flag.Int("keygens", 2, "keygen iterations")
 	signs := flag.Int("signs", 10, "signing iterations")
+	serveMode := flag.Bool("serve", false, "answer keygen/sign requests on stdin (interleaved benchmarks)")
+	preparams := flag.String("preparams", "", "with -serve: file caching the parties' pre-params")
 	flag.Parse()
+	if *serveMode {
+		serve(*preparams)
+		return
+	}
 
 	result := struct {
 		PreParamsMs []float64 `json:"preparams_ms"`

@@ -14,6 +14,7 @@ import {
   publicPow,
   secretPow,
   secretPowCrt,
+  secretFixedBases,
   randomBits,
 } from './index.ts';
 
@@ -84,4 +85,26 @@ test('generateSafePrime returns p = 2q + 1 with p, q prime, p ≡ 3 mod 4', () =
   assert.ok(isProbablePrime(p) && isProbablePrime((p - 1n) / 2n));
   assert.equal(p % 4n, 3n);
   assert.ok(!isProbablePrime(p * 3n));
+});
+
+test('secretFixedBases: products of fixed bases to secret exponents match the reference at every edge', () => {
+  const m = randomBits(1030) | (1n << 1029n) | 1n;
+  const h1 = randomBits(1020);
+  const h2 = randomBits(1029);
+  const table = secretFixedBases([h1, h2], m, [300, 1100]);
+  const cases: [bigint, bigint][] = [
+    [0n, 0n],
+    [1n, 0n],
+    [0n, 1n],
+    [(1n << 300n) - 1n, (1n << 1100n) - 1n],
+    [randomBits(300), randomBits(1100)],
+    [0xfedcba9876543210n, 1n << 1099n],
+  ];
+  for (const [a, b] of cases) {
+    assert.equal(table.pow([a, b]), (referencePow(h1, a, m) * referencePow(h2, b, m)) % m);
+  }
+  assert.throws(() => table.pow([1n << 300n, 0n]), /out of range/);
+  assert.throws(() => table.pow([-1n, 0n]), /out of range/);
+  assert.throws(() => table.pow([1n]), /one exponent per base/);
+  assert.throws(() => secretFixedBases([h1], m + 1n, [8]), /odd modulus/);
 });

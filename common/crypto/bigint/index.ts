@@ -303,3 +303,106 @@ export function fixedBase(base: bigint, m: bigint, maxBits: number): FixedBase {
     },
   };
 }
+
+/** Products base_1^e_1 · … · base_k^e_k mod m of fixed public bases and secret exponents. */
+export interface SecretFixedBases {
+  /** One exponent per base, each in [0, 2^maxBits of that base). */
+  pow(exps: readonly bigint[]): bigint;
+}
+
+const SECRET_WINDOW = 4;
+const SECRET_ENTRIES = 1 << SECRET_WINDOW;
+/** Bytes per GMP limb in this build (4 on wasm32, unless GMP was built with 64-bit limbs). */
+const LIMB_BYTES = (() => {
+  gmp.mpz_set_string(regA, '100000000', 16);
+  return gmp.mpz_size(regA) === 1 ? 8 : 4;
+})();
+
+/** Writes x's limbs, zero-padded, into words[at .. at + width). */
+function copyLimbs(reg: number, words: Uint32Array, at: number, width: number): void {
+  const n = gmp.mpz_size(reg) * (LIMB_BYTES / 4);
+  words.set(new Uint32Array(gmp.mem.buffer, gmp.mpz_limbs_read(reg), n), at);
+  words.fill(0, at + n, at + width);
+}
+
+/** Numeric value of a lower-case hex character without a branch: '0'-'9' -> 0-9, 'a'-'f' -> 10-15. */
+function hexDigit(code: number): number {
+  return (code & 15) + 9 * (code >> 6);
+}
+
+/**
+ * Fixed-window fixed-base exponentiation for secret exponents (ring-Pedersen commitments
+ * h1^a·h2^b mod N~ against a peer's public h1, h2, N~): each base's table holds
+ * base^(d·16^j) for every 4-bit digit d and position j, so an exponent costs one multiplication
+ * per digit and no squarings. Every position is processed whatever the exponent, and each entry is
+ * read by scanning all 16 candidates with masks, so the sequence of operations and memory
+ * addresses is the same for every exponent (mpz_mul/mpz_mod on equal-length operands; an operand
+ * is shorter only when its top 32 bits are zero). The limit is V8's: the digits come from the
+ * exponent's hex string (bigint toString), whose length is that of the exponent.
+ */
+export function secretFixedBases(bases: readonly bigint[], m: bigint, maxBits: readonly number[]): SecretFixedBases {
+  if ((m & 1n) === 0n || m < 3n) throw new RangeError('secretFixedBases needs an odd modulus');
+  const width = Math.ceil(bitLength(m) / 32) + (LIMB_BYTES === 8 ? 1 : 0);
+  const widthLimbs = (width * 4) / LIMB_BYTES;
+  const digits = maxBits.map((bits) => Math.ceil(bits / SECRET_WINDOW));
+  const modulus = gmp.mpz_t();
+  const one = gmp.mpz_t();
+  gmp.mpz_init(modulus);
+  gmp.mpz_init(one);
+  load(modulus, m);
+  // Tables are built with the scratch registers: regA = base^(16^j), regB = base^(d·16^j).
+  const tables = bases.map((base, i) => {
+    const words = new Uint32Array(digits[i]! * SECRET_ENTRIES * width);
+    load(regA, mod(base, m));
+    gmp.mpz_set_ui(one, 1);
+    for (let j = 0; j < digits[i]!; j++) {
+      const at = j * SECRET_ENTRIES * width;
+      copyLimbs(one, words, at, width);
+      gmp.mpz_set(regB, regA);
+      for (let d = 1; d < SECRET_ENTRIES; d++) {
+        copyLimbs(regB, words, at + d * width, width);
+        gmp.mpz_mul(regB, regB, regA);
+        gmp.mpz_mod(regB, regB, modulus);
+      }
+      gmp.mpz_set(regA, regB); // base^(16^(j+1))
+    }
+    return words;
+  });
+  gmp.mpz_clear(modulus);
+  gmp.mpz_t_free(modulus);
+  gmp.mpz_clear(one);
+  gmp.mpz_t_free(one);
+  // A fresh modulus register per call keeps the object free of WebAssembly state to release.
+  return {
+    pow(exps) {
+      if (exps.length !== bases.length) throw new RangeError('one exponent per base');
+      const hexes = exps.map((e, i) => {
+        if (e < 0n || bitLength(e) > maxBits[i]!) throw new RangeError('exponent out of range');
+        return e.toString(16).padStart(digits[i]!, '0');
+      });
+      load(regC, m);
+      gmp.mpz_set_ui(regA, 1);
+      const chosen = new Uint32Array(width);
+      for (let i = 0; i < bases.length; i++) {
+        const words = tables[i]!;
+        const hex = hexes[i]!;
+        for (let j = 0; j < digits[i]!; j++) {
+          const d = hexDigit(hex.charCodeAt(hex.length - 1 - j));
+          const row = j * SECRET_ENTRIES * width;
+          chosen.fill(0);
+          for (let k = 0; k < SECRET_ENTRIES; k++) {
+            const mask = ((k ^ d) - 1) >> 31; // -1 when k = d, else 0
+            const at = row + k * width;
+            for (let w = 0; w < width; w++) chosen[w] = chosen[w]! | (words[at + w]! & mask);
+          }
+          new Uint32Array(gmp.mem.buffer, gmp.mpz_limbs_write(regB, widthLimbs), width).set(chosen);
+          gmp.mpz_limbs_finish(regB, widthLimbs);
+          gmp.mpz_mul(regA, regA, regB);
+          gmp.mpz_mod(regA, regA, regC);
+        }
+        chosen.fill(0);
+      }
+      return read(regA);
+    },
+  };
+}

@@ -259,6 +259,23 @@ describe('FROST(Ed25519) DKG and signing', () => {
       assertAbort(() => combine(outputs), 'tss2', /invalid signature share/);
     });
 
+    it('a misreported group commitment never reaches the signature: the gateway recomputes R and still verifies', () => {
+      const outputs = signOutputs(keys, holders, signers, threshold, message);
+      const fakeR = ed25519.Point.BASE.multiply(777n).toBytes();
+      for (const liars of [['tss2'], signers]) {
+        const tampered = new Map(outputs);
+        for (const id of liars) {
+          const bad = outputs.get(id)!.slice();
+          bad.set(fakeR, bad.length - 64);
+          tampered.set(id, bad);
+        }
+        const signature = combine(tampered);
+        assert.notDeepEqual(signature.subarray(0, 32), fakeR);
+        assert.ok(ed25519.verify(signature, message, publicKey, { zip215: false }));
+        assert.deepEqual(signature, combine(outputs));
+      }
+    });
+
     it('a share computed for another message', () => {
       const honest = signOutputs(keys, holders, signers, threshold, message);
       const other = signOutputs(keys, holders, signers, threshold, te.encode('something else'));

@@ -3,14 +3,15 @@
  * (keygen.ts). Final signatures are plain Ed25519.
  *
  * Sign round 0 (broadcast): the signer's nonce commitments (D_i, E_i).
- * Sign finish: the signer's share z_i, output with the commitment list it signed against.
- * combine (gateway): the lists must agree; the shares are aggregated and the signature verified as
- *   plain Ed25519; only if it fails is every z_i checked against the signer's verification share
- *   (RFC 9591 §5.4), a bad share naming its signer.
+ * Sign finish: the signer's share z_i, output with the commitment list it signed against and the
+ *   group commitment R it computed from that list.
+ * combine (gateway): when every signer reports the same list and R, the signature is (R, Σz_i),
+ *   verified as plain Ed25519 against the group key; otherwise, or if it fails, R is recomputed
+ *   from the decoded list and, if that aggregate fails too, every z_i is checked against the
+ *   signer's verification share (RFC 9591 §5.4), a bad share naming its signer.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
-import { equalBytes } from '@noble/curves/utils.js';
+import { concatBytes, equalBytes } from '@noble/curves/utils.js';
 import { ByteWriter, decodeAll, DecodeError } from '../encoding.ts';
 import {
   ProtocolAbort,
@@ -68,16 +69,17 @@ function decodeNonceCommitment(payload: Uint8Array, index: number): NonceCommitm
   });
 }
 
-function encodeSignatureShare(list: readonly NonceCommitment[], z: bigint): Uint8Array {
+function encodeSignatureShare(list: readonly NonceCommitment[], groupCommitment: Uint8Array, z: bigint): Uint8Array {
   const w = new ByteWriter().u8(WIRE_VERSION).u8(KIND_SIGNATURE_SHARE).u16(list.length);
   for (const c of list) w.u16(c.index).bytes(c.hiding.toBytes()).bytes(c.binding.toBytes());
-  return w.bytes(group.encodeScalar(z)).finish();
+  return w.bytes(groupCommitment).bytes(group.encodeScalar(z)).finish();
 }
 
-/** A signer's output with its commitment list left encoded (entries are compared as bytes). */
+/** A signer's output with its commitment list and group commitment left encoded (compared as bytes). */
 interface SignerOutput {
   readonly indices: readonly number[];
   readonly entries: readonly Uint8Array[];
+  readonly groupCommitment: Uint8Array;
   readonly z: bigint;
 }
 
@@ -91,7 +93,7 @@ function parseSignatureShare(payload: Uint8Array): SignerOutput {
     if (indices.some((x, k) => k > 0 && x <= indices[k - 1]!)) {
       throw new DecodeError('commitment list not strictly ordered');
     }
-    return { indices, entries, z: group.decodeScalar(r.bytes(32)) };
+    return { indices, entries, groupCommitment: r.bytes(32), z: group.decodeScalar(r.bytes(32)) };
   });
 }
 
@@ -145,8 +147,9 @@ function sign(ctx: SessionContext, secretShare: Uint8Array, message: Uint8Array)
           list.push(blame(from, 'malformed nonce commitment', () => decodeNonceCommitment(payloads.get(from)!, index)));
         }
         list.sort((a, b) => a.index - b.index);
-        const z = signShare(key.index, key.secretShare, nonces!, signingPackage(key.groupKey, list, message));
-        return encodeSignatureShare(list, z);
+        const pkg = signingPackage(key.groupKey, list, message);
+        const z = signShare(key.index, key.secretShare, nonces!, pkg);
+        return encodeSignatureShare(list, pkg.groupCommitment.toBytes(), z);
       } finally {
         // One-time nonces: never usable again, whatever happened.
         nonces = undefined;
@@ -178,9 +181,11 @@ function combine(
     return { ...s, ...out, position: signers.indexOf(s) };
   });
   const agreed = parsed.every((p) => p.entries.every((e, k) => equalBytes(e, parsed[k]!.entries[k]!)));
-  if (agreed) {
-    const signature = aggregateUnchecked(parsed, groupKey, message);
-    if (signature && verify(signature, message, publicKey)) return signature;
+  if (agreed && parsed.every((p) => equalBytes(p.groupCommitment, parsed[0]!.groupCommitment))) {
+    // The signers' common R: the verification against the group key is what vouches for it.
+    const z = parsed.reduce((acc, p) => (acc + p.z) % ed25519.Point.Fn.ORDER, 0n);
+    const signature = concatBytes(parsed[0]!.groupCommitment, group.encodeScalar(z));
+    if (verify(signature, message, publicKey)) return signature;
   }
   // Signer k is authoritative for its own entry; decode each entry once, blaming its owner.
   const list = parsed.map((p) => blame(p.id, 'own nonce commitment', () => decodeEntry(p.entries[p.position]!)));
@@ -222,32 +227,6 @@ function combine(
     }
   }
   throw new ProtocolAbort(undefined, 'aggregate signature does not verify: public info does not match the public key');
-}
-
-/**
- * The aggregate when every signer reported the same commitment list, decoding the commitments
- * without the subgroup checks: each honest signer already ran them before releasing its share,
- * and the signature's verification vouches for the output. Undefined when an entry does not even
- * decode; the strict path then names the culprit.
- */
-function aggregateUnchecked(
-  parsed: readonly SignerOutput[],
-  groupKey: EdwardsPoint,
-  message: Uint8Array,
-): Uint8Array | undefined {
-  try {
-    const list = parsed[0]!.entries.map((entry) => ({
-      index: (entry[0]! << 8) | entry[1]!,
-      hiding: ed25519.Point.fromBytes(entry.subarray(2, 34), false),
-      binding: ed25519.Point.fromBytes(entry.subarray(34), false),
-    }));
-    return aggregate(
-      signingPackage(groupKey, list, message),
-      parsed.map((p) => p.z),
-    );
-  } catch {
-    return undefined;
-  }
 }
 
 /** RFC 8032 verification with canonical encodings (noble, zip215 off). */
