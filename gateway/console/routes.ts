@@ -127,7 +127,10 @@ export const consolePages: FastifyPluginAsync<Options> = async (app, opts) => {
       : changed.success
         ? { kind: 'success' as const, text: `Status changed to ${changed.data}.` }
         : pending.success
-          ? { kind: 'success' as const, text: `A policy protects this key: the change waits for approval ${pending.data}.` }
+          ? {
+              kind: 'success' as const,
+              text: `A policy protects this key: the change waits for approval ${pending.data}.`,
+            }
           : undefined;
     return reply.type(HTML).send(keyDetailPage(request.viewer!, key, signatures, changes, message));
   });

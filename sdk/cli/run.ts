@@ -45,7 +45,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           ? await newSecret(command, client, baseUrl, io)
           : command.kind === 'backup-verify' || command.kind === 'backup-restore'
             ? await offlineBackup(command, client, io)
-          : await execute(command, client);
+            : await execute(command, client);
     io.stdout(JSON.stringify(output, null, 2) + '\n');
     return exitCode;
   } catch (err) {
