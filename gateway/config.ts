@@ -78,6 +78,11 @@ export const GatewayConfigSchema = z
     tls: z.boolean().default(false),
     /** How often the TLS files under $home/certs are checked for a renewed certificate. */
     tls_reload_seconds: z.number().min(0.1).max(3600).default(5),
+    /**
+     * On SIGTERM, how long /ready answers 503 while requests are still served, before the server
+     * stops accepting (in-flight requests then finish): time for the Service endpoints to drop the pod.
+     */
+    drain_seconds: z.number().min(0).max(300).default(0),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -135,6 +140,7 @@ function fromEnv(raw: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.CUSTOS_LOG_LEVEL) out.log_level = env.CUSTOS_LOG_LEVEL;
   if (env.CUSTOS_GATEWAY_TLS) out.tls = env.CUSTOS_GATEWAY_TLS === '1' || env.CUSTOS_GATEWAY_TLS === 'true';
   if (env.CUSTOS_TLS_RELOAD_SECONDS) out.tls_reload_seconds = Number(env.CUSTOS_TLS_RELOAD_SECONDS);
+  if (env.CUSTOS_GATEWAY_DRAIN_SECONDS) out.drain_seconds = Number(env.CUSTOS_GATEWAY_DRAIN_SECONDS);
   return out;
 }
 

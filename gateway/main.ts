@@ -1,6 +1,7 @@
 /**
  * The gateway process: config -> database (migrated) -> audit log -> coordinator -> HTTP.
- * Stops cleanly on SIGTERM/SIGINT. Logs never carry secrets: the master key, access key secrets
+ * Stops cleanly on SIGTERM/SIGINT: /ready fails at once, requests are still served for
+ * `drain_seconds` (while the Service drops the pod), then in-flight requests finish and it exits. Logs never carry secrets: the master key, access key secrets
  * and request signatures are never passed to the logger.
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
@@ -64,6 +65,7 @@ const coordinator = createGrpcCoordinator({
   },
 });
 
+let stopping = false;
 const app = buildGatewayApp({
   config,
   db,
@@ -75,14 +77,16 @@ const app = buildGatewayApp({
   nonces: redis ? createRedisNonceCache(redis) : createMemoryNonceCache(),
   rateLimiter: redis ? createRedisRateLimiter(redis, rateOpts) : createMemoryRateLimiter(rateOpts),
   ...(config.tls ? { tls } : {}),
+  draining: () => stopping,
 });
 
-let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal }, 'shutting down');
+  logger.info({ signal, drain_seconds: config.drain_seconds }, 'shutting down: not ready, draining');
+  await new Promise((r) => setTimeout(r, config.drain_seconds * 1000));
   try {
+    // Stops accepting; requests in flight (a signing session) finish first.
     await app.close();
     await coordinator.close();
     await redis?.quit();

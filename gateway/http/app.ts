@@ -48,6 +48,8 @@ export interface GatewayDeps {
   rateLimiter: RateLimiter;
   /** Serve HTTPS with this certificate, reloaded when its files change; plain HTTP without it. */
   tls?: ReloadingTls;
+  /** True once the process is shutting down (/ready then answers 503); default never. */
+  draining?: () => boolean;
 }
 
 /** An HTTPS server whose certificate follows the reloading TLS files (new handshakes only). */
@@ -203,6 +205,11 @@ export function buildGatewayApp(
   });
   app.register(keyRoutes, { keys });
   app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });
-  app.register(systemRoutes, { coordinator: deps.coordinator, metrics, nodeCount: config.nodes.length });
+  app.register(systemRoutes, {
+    coordinator: deps.coordinator,
+    metrics,
+    nodeCount: config.nodes.length,
+    draining: deps.draining ?? (() => false),
+  });
   return app;
 }

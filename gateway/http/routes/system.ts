@@ -28,7 +28,9 @@ export const systemRoutes: FastifyPluginAsync<{
   coordinator: MpcCoordinator;
   metrics: GatewayMetrics;
   nodeCount: number;
-}> = async (app, { coordinator, metrics, nodeCount }) => {
+  /** True once the process is shutting down: /ready fails so the Service stops sending requests. */
+  draining: () => boolean;
+}> = async (app, { coordinator, metrics, nodeCount, draining }) => {
   const openapi = JSON.stringify(buildOpenApiDocument());
 
   app.get('/health', async () => ({ status: 'ok' }));
@@ -40,6 +42,7 @@ export const systemRoutes: FastifyPluginAsync<{
       return [];
     });
     const body = readiness(health, nodeCount);
+    if (draining()) body.ready = false;
     return reply.code(body.ready ? 200 : 503).send(body);
   });
 
