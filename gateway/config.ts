@@ -142,6 +142,11 @@ export const GatewayConfigSchema = z
       })
       .strict()
       .default({ expiry_seconds: 86400, key_destruction_required: 1, admin_access_key_required: 1 }),
+    /**
+     * On SIGTERM, how long /ready answers 503 while requests are still served, before the server
+     * stops accepting (in-flight requests then finish): time for the Service endpoints to drop the pod.
+     */
+    drain_seconds: z.number().min(0).max(300).default(0),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /**
      * Proxies (addresses or CIDRs) whose X-Forwarded-For is believed when the connection comes from
@@ -233,6 +238,7 @@ function fromEnv(raw: NodeJS.ProcessEnv): Record<string, unknown> {
       ...(env.CUSTOS_BACKUP_RETENTION_DAYS ? { retention_days: Number(env.CUSTOS_BACKUP_RETENTION_DAYS) } : {}),
     };
   }
+  if (env.CUSTOS_GATEWAY_DRAIN_SECONDS) out.drain_seconds = Number(env.CUSTOS_GATEWAY_DRAIN_SECONDS);
   return out;
 }
 

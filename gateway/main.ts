@@ -1,6 +1,7 @@
 /**
  * The gateway process: config -> database (migrated) -> audit log -> coordinator -> HTTP.
- * Stops cleanly on SIGTERM/SIGINT. Logs never carry secrets: the master key, access key secrets
+ * Stops cleanly on SIGTERM/SIGINT: /ready fails at once, requests are still served for
+ * `drain_seconds` (while the Service drops the pod), then in-flight requests finish and it exits. Logs never carry secrets: the master key, access key secrets
  * and request signatures are never passed to the logger.
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
@@ -98,6 +99,7 @@ if (config.backup) {
     .catch((err: unknown) => logger.warn({ err }, 'could not read backup status from the primary store'));
 }
 
+let stopping = false;
 const app = buildGatewayApp({
   config,
   db,
@@ -111,6 +113,7 @@ const app = buildGatewayApp({
   nonces: redis ? createRedisNonceCache(redis) : createMemoryNonceCache(),
   rateLimiter: redis ? createRedisRateLimiter(redis, rateOpts) : createMemoryRateLimiter(rateOpts),
   ...(config.tls ? { tls } : {}),
+  draining: () => stopping,
 });
 
 const consoleUsers = createConsoleUserStore(db, masterKey, {
@@ -138,12 +141,13 @@ const consoleApp = config.console.enabled
     })
   : undefined;
 
-let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal }, 'shutting down');
+  logger.info({ signal, drain_seconds: config.drain_seconds }, 'shutting down: not ready, draining');
+  await new Promise((r) => setTimeout(r, config.drain_seconds * 1000));
   try {
+    // Stops accepting; requests in flight (a signing session) finish first.
     await app.close();
     audit.close();
     await consoleApp?.close();

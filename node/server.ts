@@ -191,7 +191,8 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
   };
 
   const session: grpc.handleBidiStreamingCall<SessionFrame, NodeFrame> = (call) => {
-    const { keys, verifyPeer, own } = current;
+    // This stream keeps the identity it opened with, even if the files are renewed meanwhile.
+    const { certificate, keys, verifyPeer, own } = current;
     const identity = peerIdentity(call);
     const refused = identity ? peerMismatch(own, identity, { kind: 'gateway' }) : 'no Custos identity';
     if (refused) {
@@ -202,6 +203,8 @@ export function createNodeServer(state: NodeState, tls: ReloadingTls, log: Logge
       });
       return;
     }
+    // Announced first: the gateway hands exactly this certificate to the peers that verify our envelopes.
+    call.write({ frame: 'certificate', certificate: { certificate: certificate.raw } });
     const shares = state.shares();
     const seen = state.seenSessions();
     let mpc: MpcSession | undefined;

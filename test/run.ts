@@ -2,13 +2,13 @@
  * Runs every test suite with vitest, one suite after another, and prints one closing line that sums
  * them all: `N passed, N failed, N skipped`. Suites are the projects of vitest.config.ts: `unit`
  * (every *.test.ts outside test/), then one per folder under test/. `npm test -- unit integration`
- * runs only those; suites in ON_REQUEST (test/support/suites.ts) run only when named. With CI=true a skipped test counts as failed unless test/skip-allowlist.txt names it.
+ * runs only those. With CI=true a skipped test counts as failed unless test/skip-allowlist.txt names it.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ON_REQUEST, processSuites } from './support/suites.ts';
+import { processSuites } from './support/suites.ts';
 import { countReport, parseAllowList, type Counts } from './support/vitest-report.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -45,7 +45,7 @@ if (unknown.length) {
 }
 const total = { passed: 0, failed: 0, skipped: 0 };
 for (const name of known) {
-  if (wanted.length ? !wanted.includes(name) : ON_REQUEST.has(name)) continue;
+  if (wanted.length && !wanted.includes(name)) continue;
   const r = await runSuite(name);
   total.passed += r.passed;
   total.failed += r.failed;

@@ -75,6 +75,7 @@ export const GatewayEnvSchema = z
     CUSTOS_GATEWAY_AUDIT_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'audit key: 64 hex digits'),
     CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     CUSTOS_TLS_RELOAD_SECONDS: z.string().regex(/^[0-9.]+$/),
+    CUSTOS_GATEWAY_DRAIN_SECONDS: z.string().regex(/^[0-9.]+$/),
     CUSTOS_GATEWAY_CONFIG: z.string().min(1),
     /** Comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed; unset: none is. */
     CUSTOS_TRUSTED_PROXIES: z

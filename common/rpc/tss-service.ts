@@ -133,6 +133,11 @@ export interface SnapshotChunk {
   share_versions: Record<string, number>;
 }
 
+/** A node's certificate (DER), announced first on every session stream it accepts. */
+export interface NodeCertificate {
+  certificate: Uint8Array;
+}
+
 /** A decoded frame: exactly one of the fields is set, named by `frame`. */
 export type SessionFrame =
   | { frame: 'start'; start: SessionStart }
@@ -140,7 +145,8 @@ export type SessionFrame =
   | { frame: 'result'; result: SessionResult }
   | { frame: 'commit'; commit: Record<string, never> }
   | { frame: 'committed'; committed: Record<string, never> }
-  | { frame: 'error'; error: SessionError };
+  | { frame: 'error'; error: SessionError }
+  | { frame: 'certificate'; certificate: NodeCertificate };
 
 /** Error codes a node puts in SessionError. */
 export type SessionErrorCode =
@@ -158,4 +164,4 @@ export type SessionErrorCode =
   | 'INTERNAL';
 
 /** Frames the node sends on its side of a session stream. */
-export type NodeFrame = Extract<SessionFrame, { frame: 'envelope' | 'result' | 'committed' | 'error' }>;
+export type NodeFrame = Extract<SessionFrame, { frame: 'envelope' | 'result' | 'committed' | 'error' | 'certificate' }>;

@@ -120,7 +120,6 @@ interface NodeView {
   readonly endpoint: NodeEndpoint;
   readonly client: Client;
   health: NodeHealth;
-  certificate?: Buffer;
 }
 
 const unreachable = (nodeId: string): NodeHealth => ({
@@ -194,7 +193,6 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         if (err || res.node_id !== view.endpoint.id || !validNodeCertificate(res.certificate, view.endpoint.id)) {
           view.health = unreachable(view.endpoint.id);
         } else {
-          view.certificate = res.certificate;
           view.health = {
             nodeId: view.endpoint.id,
             reachable: true,
@@ -243,24 +241,17 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
     }
   }
 
-  async function peerCertificates(parties: readonly string[]): Promise<Record<string, Buffer>> {
-    if (parties.some((p) => !views.get(p)?.certificate)) await refresh(true);
-    const certs: Record<string, Buffer> = {};
-    for (const p of parties) {
-      const view = views.get(p);
-      if (!view) throw new MpcSessionError(`unknown node ${p}`, p, 'unavailable');
-      if (!view.certificate) throw new MpcSessionError(`node ${p} is unreachable`, p, 'unavailable');
-      certs[p] = view.certificate;
-    }
-    return certs;
-  }
-
   async function runSession(
     start: Omit<SessionStart, 'peer_certificates' | 'round_timeout_ms' | 'deadline_ms'>,
     timeoutMs: number,
     twoPhase: boolean,
   ): Promise<Map<string, SessionResult>> {
-    const certs = await peerCertificates(start.parties);
+    for (const p of start.parties) {
+      if (!views.has(p)) throw new MpcSessionError(`unknown node ${p}`, p, 'unavailable');
+    }
+    // Each participant's certificate as it announced it on this session's stream (checked here and
+    // again by every peer): the key that signs its envelopes, even if it was renewed a moment ago.
+    const certs: Record<string, Buffer> = {};
     const deadlineMs = Date.now() + timeoutMs;
     const participants = new Set(start.parties);
     const streams = new Map<string, grpc.ClientDuplexStream<SessionFrame, NodeFrame>>();
@@ -306,6 +297,37 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         for (const d of deliveries) streams.get(d.to)?.write({ frame: 'envelope', envelope: d.envelope });
       };
 
+      // Starts the session once every participant has announced a valid certificate.
+      const announced = (nodeId: string, der: Buffer) => {
+        if (certs[nodeId]) {
+          return finish(new MpcSessionError(`${nodeId} announced two certificates`, nodeId, 'unavailable'));
+        }
+        if (!validNodeCertificate(der, nodeId)) {
+          return finish(
+            new MpcSessionError(
+              `${nodeId} announced a certificate that is not its own from our CA`,
+              nodeId,
+              'unavailable',
+            ),
+          );
+        }
+        certs[nodeId] = der;
+        if (Object.keys(certs).length < participants.size) return;
+        for (const [id, stream] of streams) {
+          const peers: Record<string, Buffer> = {};
+          for (const p of start.parties) if (p !== id) peers[p] = certs[p]!;
+          stream.write({
+            frame: 'start',
+            start: {
+              ...start,
+              round_timeout_ms: roundTimeoutMs(start.kind),
+              peer_certificates: peers,
+              deadline_ms: deadlineMs,
+            },
+          });
+        }
+      };
+
       for (const nodeId of start.parties) {
         const view = views.get(nodeId)!;
         const stream = view.client.Session();
@@ -313,6 +335,8 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         stream.on('data', (frame: NodeFrame) => {
           if (settled) return;
           switch (frame.frame) {
+            case 'certificate':
+              return announced(nodeId, Buffer.from(frame.certificate.certificate));
             case 'envelope':
               return relay(frame.envelope, nodeId);
             case 'result':
@@ -376,17 +400,6 @@ export function createGrpcCoordinator(opts: CoordinatorOptions): MpcCoordinator 
         });
         stream.on('end', () => {
           if (!settled) finish(new MpcSessionError(`${nodeId} ended the session early`, nodeId, 'unavailable'));
-        });
-        const peers: Record<string, Buffer> = {};
-        for (const p of start.parties) if (p !== nodeId) peers[p] = certs[p]!;
-        stream.write({
-          frame: 'start',
-          start: {
-            ...start,
-            round_timeout_ms: roundTimeoutMs(start.kind),
-            peer_certificates: peers,
-            deadline_ms: deadlineMs,
-          },
         });
       }
     });

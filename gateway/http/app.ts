@@ -64,6 +64,8 @@ export interface GatewayDeps {
   services?: GatewayServices;
   /** Backup sets; undefined when no object store is configured. */
   backups?: BackupService;
+  /** True once the process is shutting down (/ready then answers 503); default never. */
+  draining?: () => boolean;
 }
 
 /** The gateway's services, shared by the HTTP API and the console: one service layer, one audit. */
@@ -306,6 +308,7 @@ export function buildGatewayApp(
     metrics,
     nodeCount: config.nodes.length,
     backupStatus: deps.backups?.status,
+    draining: deps.draining ?? (() => false),
   });
   return app;
 }

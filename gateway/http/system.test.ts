@@ -34,6 +34,23 @@ describe('system routes', () => {
     }
   });
 
+  test('/ready fails while the gateway drains for shutdown, with healthy nodes', async () => {
+    let draining = false;
+    const drainable = await startTestGateway({}, undefined, () => draining);
+    try {
+      drainable.coordinator.health_ = healthyNodes();
+      assert.equal((await drainable.app.inject({ method: 'GET', url: '/ready' })).statusCode, 200);
+      draining = true;
+      const res = await drainable.app.inject({ method: 'GET', url: '/ready' });
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.json().ready, false);
+      // Still serving meanwhile: liveness and everything else answer.
+      assert.equal((await drainable.app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
+    } finally {
+      await drainable.close();
+    }
+  });
+
   test('/metrics exposes request counts by route and status, and the audit chain length', async () => {
     await signedRequest(gw, 'GET', '/api/v1/keys');
     await gw.app.inject({ method: 'GET', url: '/api/v1/keys' });

@@ -116,6 +116,7 @@ export interface TestGateway {
 export async function startTestGateway(
   overrides: Partial<GatewayConfig> = {},
   databaseUrl?: string,
+  draining?: () => boolean,
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'custos-gw-'));
   const dbFile = join(dir, 'gateway', 'custos.db');
@@ -165,6 +166,7 @@ async function assemble(
     accessKeys,
     nonces: createMemoryNonceCache(),
     rateLimiter: createMemoryRateLimiter({ burst: config.rate_limit.burst, perSecond: config.rate_limit.per_second }),
+    ...(draining ? { draining } : {}),
   });
   await app.ready();
   return {

@@ -105,4 +105,6 @@ done
 
 log "network and cgroups cleaned ($((SECONDS - START))s)"
 rm -rf "$KUBE_STATE" "$KUBE_RUN"
+# The image builds' Docker daemon (make images) goes too; the next build starts it again in seconds.
+bash hack/images/docker-down.sh
 log "cluster down ($((SECONDS - START))s)"

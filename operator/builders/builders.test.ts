@@ -218,6 +218,18 @@ test('gateway Deployment: hardened, bootstrap credentials mounted from the opera
   assert.equal(prodEnv.find((e) => e.name === 'CUSTOS_DB_PASSWORD')?.valueFrom?.secretKeyRef?.name, 'custos-mysql');
 });
 
+test('gateway Deployment: replaced without dropping requests', () => {
+  const pod = gatewayDeployment(sample).spec!.template.spec!;
+  const drain = Number(pod.containers[0]!.env!.find((e) => e.name === 'CUSTOS_GATEWAY_DRAIN_SECONDS')?.value);
+  assert.ok(drain >= 5, 'serves while the endpoints drop the pod');
+  // The kubelet kills at the grace period: it must cover the drain and a whole sign session (30 s).
+  assert.ok(pod.terminationGracePeriodSeconds! >= drain + 30);
+  // A shared database: a new replica serves before an old one leaves, and is Ready a while first.
+  const shared = gatewayDeployment(prod).spec!;
+  assert.deepEqual(shared.strategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+  assert.ok(shared.minReadySeconds! >= 5);
+});
+
 test('network policies: default deny; nodes accept only the gateway on TCP 9000 and have no egress', () => {
   const deny = defaultDenyPolicy(sample);
   assert.deepEqual(deny.spec.policyTypes, ['Ingress', 'Egress']);

@@ -34,6 +34,13 @@ import {
 
 const STATE_DIR = `${CUSTOS_HOME}/gateway`;
 const BOOTSTRAP_DIR = '/etc/custos/bootstrap';
+/**
+ * On SIGTERM the gateway fails /ready at once but serves for this long, so kube-proxy and the
+ * Service endpoints drop the pod before it stops accepting connections.
+ */
+export const GATEWAY_DRAIN_SECONDS = 10;
+/** Drain, then the longest request in flight (a sign session is bounded at 30 s), then margin. */
+export const GATEWAY_TERMINATION_GRACE_SECONDS = GATEWAY_DRAIN_SECONDS + 50;
 
 export function gatewayService(c: KmsCluster): V1Service {
   return {
@@ -234,12 +241,16 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
       replicas: c.spec.gateway.replicas,
       selector: { matchLabels: selectorLabels(c, 'gateway') },
       // An embedded SQLite file on a ReadWriteOnce volume has exactly one writer at a time.
+      // Otherwise a new replica serves before an old one leaves, and must stay Ready for a few
+      // seconds (endpoints propagated) before the next old replica is stopped.
       strategy: embedded
         ? { type: 'Recreate' }
         : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      minReadySeconds: embedded ? 0 : 5,
       template: {
         metadata: { labels: selectorLabels(c, 'gateway') },
         spec: {
+          terminationGracePeriodSeconds: GATEWAY_TERMINATION_GRACE_SECONDS,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: podSecurityContext,
@@ -273,6 +284,7 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
                 ...(c.spec.gateway.console.enabled
                   ? [{ name: 'CUSTOS_CONSOLE_BOOTSTRAP_FILE', value: `${BOOTSTRAP_DIR}/console-user.json` }]
                   : []),
+                { name: 'CUSTOS_GATEWAY_DRAIN_SECONDS', value: String(GATEWAY_DRAIN_SECONDS) },
                 {
                   name: 'CUSTOS_GATEWAY_MASTER_KEY',
                   valueFrom: { secretKeyRef: { name: masterKeySecretName(c), key: 'master_key' } },
@@ -284,7 +296,12 @@ export function gatewayDeployment(c: KmsCluster): V1Deployment {
                 ...databaseEnv(c),
                 ...redisEnv(c),
               ]),
-              readinessProbe: { httpGet: { path: '/ready', port: 'https', scheme: 'HTTPS' }, periodSeconds: 5 },
+              // Every 2 s: a replacement pod (Recreate, embedded database) takes traffic soon after it can.
+              readinessProbe: {
+                httpGet: { path: '/ready', port: 'https', scheme: 'HTTPS' },
+                periodSeconds: 2,
+                failureThreshold: 2,
+              },
               livenessProbe: { httpGet: { path: '/health', port: 'https', scheme: 'HTTPS' }, periodSeconds: 20 },
               resources: c.spec.resources?.gateway as never,
               securityContext: containerSecurityContext,

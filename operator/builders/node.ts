@@ -199,8 +199,9 @@ export function nodeStatefulSet(c: KmsCluster, id: string): V1StatefulSet {
                 exec: { command: NODE_READY_PROBE },
                 periodSeconds: 10,
                 // The probe is a Node process that loads gRPC and the node's config: on 2 busy
-                // cores it was measured at 12 s (5 s timed out every time).
-                timeoutSeconds: 20,
+                // cores it was measured at 12 s (5 s timed out every time), and 20 s timed out
+                // every time at load average 58.
+                timeoutSeconds: 45,
                 failureThreshold: 2,
               },
               livenessProbe: { tcpSocket: { port: 'grpc' }, periodSeconds: 20, failureThreshold: 3 },

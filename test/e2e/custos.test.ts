@@ -111,6 +111,43 @@ async function signOnce(keyList: readonly KeyUnderTest[]): Promise<SignResult[]>
 
 const nodePods = () => pods(kube, NAMESPACE, CLUSTER, 'node');
 
+const READY_SCRIPT = `import { CustosClient } from '/app/dist/sdk/index.js';
+const c = new CustosClient({ baseUrl: process.env.CUSTOS_URL, accessKey: process.env.CUSTOS_ACCESS_KEY, secretKey: process.env.CUSTOS_SECRET_KEY });
+console.log(JSON.stringify({ ...(await c.ready()), keys: (await c.listKeys({ limit: 100 })).keys.length }));`;
+
+/** Shares each node serves (the gateway's /ready view) and how many keys the gateway holds. */
+async function shareCounts(): Promise<{ perNode: Map<string, number>; keys: number }> {
+  const [r] = await runInPod<{ nodes: { node_id: string; sealed: boolean; share_count: number }[]; keys: number }>(
+    kube,
+    client,
+    READY_SCRIPT,
+    [],
+    MIN,
+  );
+  return { perNode: new Map(r!.nodes.filter((n) => !n.sealed).map((n) => [n.node_id, n.share_count])), keys: r!.keys };
+}
+
+/**
+ * Every node serves a share of every key (shardCount = NODES) and none serves fewer than `before`:
+ * a node that came back from a restart lost nothing. Polled: the GG18 keygen may commit meanwhile.
+ */
+async function assertEveryNodeServesItsShares(before: ReadonlyMap<string, number>): Promise<void> {
+  await waitFor(
+    'every node serving its shares',
+    async () => {
+      const { perNode, keys: held } = await shareCounts();
+      for (const [node, was] of before) {
+        const now = perNode.get(node);
+        if (now === undefined) throw new Error(`${node} is sealed or unreachable`);
+        if (now < was || now !== held) throw new Error(`${node} serves ${now} shares (before ${was}, keys ${held})`);
+      }
+      return true;
+    },
+    3 * MIN,
+    5_000,
+  );
+}
+
 async function readyKey(k: (typeof KEYS)[number], timeoutMs: number): Promise<KeyUnderTest> {
   const status = await waitKeyReady(kube, NAMESPACE, k.name, timeoutMs);
   return { name: k.name, algo: k.algo, keyId: status.keyId!, publicKey: status.publicKey!, address: status.address! };
@@ -259,6 +296,8 @@ describe('custos on a real Kubernetes cluster', () => {
   test('an image upgrade rolls the nodes one at a time with 0 signing failures', { timeout: 30 * MIN }, async () => {
     const next = `${env.tag}-e2e-upgrade`;
     for (const name of ['node', 'gateway']) await retagImage(env, imageRef(env, name), imageRef(env, name, next));
+    const before = (await shareCounts()).perNode;
+    assert.equal(before.size, NODES, 'every node unsealed before the upgrade');
     let maxNotReady = 0;
     const results = await underSigningLoad('rolling upgrade', () =>
       timed('rolling upgrade', async () => {
@@ -290,6 +329,7 @@ describe('custos on a real Kubernetes cluster', () => {
     assertSignaturesVerify(results);
     assert.ok(maxNotReady <= 1, `at most one node down at a time (saw ${maxNotReady})`);
     assert.equal(results.filter((r) => !r.ok).length, 0, 'no signing failure during the rolling upgrade');
+    await assertEveryNodeServesItsShares(before);
   });
 
   test(
@@ -315,6 +355,7 @@ describe('custos on a real Kubernetes cluster', () => {
       };
       const before = new Map<string, string>();
       for (const c of leafCerts) before.set(c.spec.secretName, await serialOf(c.spec.secretName));
+      const sharesBefore = (await shareCounts()).perNode;
       // A probe pod with the gateway's labels: the only pods the node policy admits on 9000.
       const probe = { namespace: NAMESPACE, name: 'e2e-gateway-labelled' };
       await startClientPod(kube, {
@@ -382,6 +423,7 @@ describe('custos on a real Kubernetes cluster', () => {
       );
       assertSignaturesVerify(results);
       assert.equal(results.filter((r) => !r.ok).length, 0, 'no signing failure during the certificate renewal');
+      await assertEveryNodeServesItsShares(sharesBefore);
     },
   );
 

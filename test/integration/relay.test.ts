@@ -7,7 +7,7 @@
  */
 import { describe, test, beforeAll, afterAll, beforeEach } from 'vitest';
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -373,7 +373,10 @@ describe('a certificate of another cluster under the same CA', () => {
     }
   });
 });
-/** Opens a session stream to `nodeId` with the gateway's certificate and returns the node's first frame. */
+/**
+ * Opens a session stream to `nodeId` with the gateway's certificate and returns the node's first
+ * frame after the certificate it announces (which must be its own, from its files).
+ */
 async function firstFrame(nodeId: string, start: SessionStart): Promise<NodeFrame> {
   const tls = loadTlsMaterial(cluster.home, 'gateway');
   const address = cluster.nodes.find((n) => n.id === nodeId)!.address;
@@ -383,8 +386,17 @@ async function firstFrame(nodeId: string, start: SessionStart): Promise<NodeFram
   }) as unknown as { Session(): grpc.ClientDuplexStream<SessionFrame, NodeFrame>; close(): void };
   const stream = client.Session();
   try {
+    const own = readFileSync(join(cluster.home, 'certs', nodeId, `${nodeId}.cert`), 'utf8');
+    let announced = false;
     return await new Promise<NodeFrame>((resolve, reject) => {
-      stream.on('data', resolve);
+      stream.on('data', (frame: NodeFrame) => {
+        if (announced) return resolve(frame);
+        announced = true;
+        if (frame.frame !== 'certificate') return reject(new Error(`first frame was ${frame.frame}, not certificate`));
+        const der = Buffer.from(frame.certificate.certificate);
+        if (!der.equals(new X509Certificate(own).raw))
+          return reject(new Error(`${nodeId} announced another certificate`));
+      });
       stream.on('error', reject);
       stream.write({ frame: 'start', start });
     });
@@ -393,6 +405,39 @@ async function firstFrame(nodeId: string, start: SessionStart): Promise<NodeFram
     client.close();
   }
 }
+
+test(
+  'a node refuses a start that hands it a peer certificate not issued by the cluster CA',
+  { timeout: 60_000 },
+  async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { ensureDevPki } = await import('../../common/pki/dev-pki.ts');
+    // The attacker's own CA issues a certificate naming tss1, in our cluster's scope.
+    const attacker = mkdtempSync(join(tmpdir(), 'custos-attacker-ca-'));
+    await ensureDevPki(attacker, ['tss1']);
+    const forged = new X509Certificate(readFileSync(join(attacker, 'certs', 'tss1', 'tss1.cert'))).raw;
+    const honest = new X509Certificate(readFileSync(join(cluster.home, 'certs', 'tss3', 'tss3.cert'))).raw;
+    const frame = await firstFrame('tss2', {
+      session_id: `forged-cert-${randomBytes(8).toString('hex')}`,
+      kind: 'KEYGEN',
+      algo: 'EDDSA',
+      key_id: newKeyId(),
+      parties: holders,
+      holders,
+      threshold: 2,
+      message: Buffer.alloc(0),
+      sign_policy: Buffer.alloc(0),
+      authorization: Buffer.alloc(0),
+      round_timeout_ms: 1000,
+      peer_certificates: { tss1: forged, tss3: honest },
+      deadline_ms: Date.now() + 60_000,
+    });
+    assert.equal(frame.frame, 'error');
+    assert.equal(frame.frame === 'error' && frame.error.code, 'AUTH_FAILED');
+    assert.match(frame.frame === 'error' ? frame.error.message : '', /certificate of tss1 rejected/);
+  },
+);
 
 test(
   'a session-open replayed with a used session id after the node restarts is refused',

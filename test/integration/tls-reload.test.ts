@@ -2,7 +2,8 @@
  * Certificate renewal without a restart: the certificate files of a running node and of the
  * running gateway are replaced (as cert-manager and the kubelet do), new TLS handshakes present the
  * new certificates (gRPC between gateway and nodes, and the gateway's HTTPS API), and signing keeps
- * working across the change.
+ * working across the change, also when a node's key is rotated after the gateway last probed its
+ * health (peers then verify with the certificate the node announced on the session's stream).
  */
 import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
@@ -12,8 +13,12 @@ import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { ensureDevPki, issueLeaf, loadTlsMaterial, pkiLayout } from '../../common/pki/dev-pki.ts';
+import { builtinSchemes } from '../../common/protocols/registry.ts';
+import { createGrpcCoordinator } from '../../gateway/coordinator/grpc-coordinator.ts';
 import { CustosClient } from '../../sdk/index.ts';
 import { startLocalCluster, type LocalCluster } from '../support/local-cluster.ts';
 
@@ -135,5 +140,59 @@ test(
     // The renewed node key also protects the MPC messages (peers learn it through Health).
     for (let i = 0; i < 5; i++) await sign(`after renewal ${i}`);
     assert.ok(cluster.nodes.every((n) => n.running));
+  },
+);
+
+test(
+  "a node's key rotated after the gateway's last health probe: the next sessions sign with the new key",
+  { timeout: 180_000 },
+  async () => {
+    // Nothing probes the nodes' health after the rotation: only the session itself can tell the
+    // peers which certificate tss2 signs with now (a view cached from Health would be stale).
+    const coordinator = createGrpcCoordinator({
+      home,
+      nodes: cluster.nodes.map((n) => ({ id: n.id, address: n.address })),
+      logger: pino({ level: 'silent' }),
+      schemes: builtinSchemes(),
+      healthTtlMs: 0,
+      keygenTimeoutMs: 60_000,
+    });
+    try {
+      const holders = ['tss1', 'tss2', 'tss3'];
+      // The first probes run while the new channels still connect.
+      await eventually('every holder reachable', async () =>
+        (await coordinator.health()).filter((h) => holders.includes(h.nodeId)).every((h) => h.reachable)
+          ? true
+          : undefined,
+      );
+      const keyId = `key_${randomBytes(16).toString('hex')}`;
+      const key = await coordinator.keygen({ keyId, algo: 'EDDSA', holders, threshold: 2 });
+      const sign = async (text: string, signers: string[]) => {
+        const message = new TextEncoder().encode(text);
+        const signature = await coordinator.sign({
+          keyId,
+          algo: 'EDDSA',
+          holders,
+          signers,
+          threshold: 2,
+          publicKey: key.publicKey,
+          publicInfo: key.publicInfo,
+          message,
+        });
+        assert.ok(ed25519.verify(signature, message, key.publicKey), `signature on "${text}" verifies`);
+      };
+      await sign('before the rotation', ['tss2', 'tss3']);
+
+      const tss2 = cluster.nodes.find((n) => n.id === 'tss2')!;
+      const renewed = await renew('tss2');
+      await eventually('tss2 to serve its renewed certificate', async () =>
+        (await servedSerial(tss2.address, 'tss2')) === renewed ? true : undefined,
+      );
+      // Health was last probed before the rotation.
+      for (let i = 0; i < 3; i++) await sign(`after the rotation ${i}`, i % 2 ? ['tss1', 'tss2'] : ['tss2', 'tss3']);
+      assert.ok(cluster.nodes.every((n) => n.running));
+    } finally {
+      await coordinator.close();
+    }
   },
 );

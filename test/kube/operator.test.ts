@@ -485,17 +485,17 @@ describe('KmsCluster reconcile', () => {
       assert.equal(ready.status, 'False');
       assert.equal(ready.observedGeneration, 1);
       assert.match(ready.message, /PersistentVolumeClaim broken-gateway-db/);
-      const events = (await client.list(`/api/v1/namespaces/${NS}/events`)).items as unknown as {
-        reason: string;
-        type: string;
-        involvedObject: { name: string };
-      }[];
-      assert.ok(
-        events.some(
+      // The Event is written after the condition: polled, not read once (it was absent at load 45).
+      await eventually('a Warning Event', async () => {
+        const events = (await client.list(`/api/v1/namespaces/${NS}/events`)).items as unknown as {
+          reason: string;
+          type: string;
+          involvedObject: { name: string };
+        }[];
+        return events.some(
           (e) => e.reason === 'ReconcileFailed' && e.type === 'Warning' && e.involvedObject.name === 'broken',
-        ),
-        'a Warning Event',
-      );
+        );
+      });
     } finally {
       await client.delete(`${CR}/namespaces/${NS}/kmsclusters/broken`);
       await client.delete(`/api/v1/namespaces/${NS}/persistentvolumeclaims/broken-gateway-db`);

@@ -280,7 +280,8 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       proc,
       opts.onLog,
     );
-    await waitForLine(id, proc, (l) => l.includes('unsealed, serving sessions'), 60_000);
+    // Start and unseal take seconds on a quiet machine; 60 s ran out at load average 58.
+    await waitForLine(id, proc, (l) => l.includes('unsealed, serving sessions'), 180_000);
   }
 
   async function startGateway(): Promise<void> {
@@ -302,7 +303,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       gatewayProc,
       opts.onLog,
     );
-    await waitReady(baseUrl, gatewayProc, 60_000, clusterFetch);
+    await waitReady(baseUrl, gatewayProc, 180_000, clusterFetch);
   }
 
   const all = () => [gatewayProc, ...nodeProcs.values()];

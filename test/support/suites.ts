@@ -12,13 +12,6 @@ function hasTests(dir: string): boolean {
   });
 }
 
-/**
- * Suites that run only when named (`npm test -- e2e`, `make e2e`), not in `make test`: the e2e
- * suite's rolling-upgrade and certificate-renewal steps still see signing failures (docs/operator.md
- * "End-to-end suite"), and a red `make test` would block every change until they are fixed.
- */
-export const ON_REQUEST: ReadonlySet<string> = new Set(['e2e']);
-
 /** Folders under `testDir` with at least one *.test.ts: each is a suite, run one file at a time. */
 export function processSuites(testDir: string): string[] {
   return readdirSync(testDir)

@@ -30,7 +30,9 @@ export const systemRoutes: FastifyPluginAsync<{
   metrics: GatewayMetrics;
   nodeCount: number;
   backupStatus?: () => BackupStatus;
-}> = async (app, { coordinator, metrics, nodeCount, backupStatus }) => {
+  /** True once the process is shutting down: /ready fails so the Service stops sending requests. */
+  draining: () => boolean;
+}> = async (app, { coordinator, metrics, nodeCount, backupStatus, draining }) => {
   const openapi = JSON.stringify(buildOpenApiDocument());
 
   app.get('/health', async () => ({ status: 'ok' }));
@@ -45,6 +47,7 @@ export const systemRoutes: FastifyPluginAsync<{
       ...readiness(health, nodeCount),
       ...(backupStatus ? { backup: backupStatusView(backupStatus(), new Date()) } : {}),
     };
+    if (draining()) body.ready = false;
     return reply.code(body.ready ? 200 : 503).send(body);
   });
 

@@ -124,12 +124,15 @@ for (const job of JSON.parse(process.argv[1])) {
 
 /**
  * Signs round-robin over the jobs until its stdin closes; SDK retries (503, connection errors)
- * are allowed, a request that still fails counts as a failure.
+ * are allowed, a request that still fails counts as a failure. The retry budget is that of a client
+ * meant to ride out a gateway restart: 20 attempts, backoff from 0.5 s capped at 8 s (full jitter),
+ * about a minute in all, as long as a replaced single gateway replica takes here under load
+ * (docs/operator.md "End-to-end suite").
  */
 export const SIGN_LOOP_SCRIPT = `
 import { CustosClient } from '/app/dist/sdk/index.js';
 import { randomBytes } from 'node:crypto';
-const client = new CustosClient({ baseUrl: process.env.CUSTOS_URL, accessKey: process.env.CUSTOS_ACCESS_KEY, secretKey: process.env.CUSTOS_SECRET_KEY, retry: { maxAttempts: 8, maxDelayMs: 5000 } });
+const client = new CustosClient({ baseUrl: process.env.CUSTOS_URL, accessKey: process.env.CUSTOS_ACCESS_KEY, secretKey: process.env.CUSTOS_SECRET_KEY, retry: { maxAttempts: 20, baseDelayMs: 500, maxDelayMs: 8000 } });
 let stop = false;
 process.stdin.on('data', () => {}).on('end', () => { stop = true; }).resume();
 const jobs = JSON.parse(process.argv[1]);

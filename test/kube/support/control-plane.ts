@@ -185,7 +185,9 @@ async function waitFor(
 export async function startControlPlane(): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'custos-kube-'));
   makePki(dir);
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [etcdPort, peerPort] = [await freePort(), await freePort()];
+  // Chosen again if another process takes it before the first start binds it (see startApiServer).
+  let apiPort = await freePort();
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const etcd = launch(
@@ -204,7 +206,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
   );
   await waitFor('etcd', async () => (await fetch(`${etcdUrl}/health`)).ok, join(dir, 'etcd.log'));
 
-  const server = `https://127.0.0.1:${apiPort}`;
+  let server = `https://127.0.0.1:${apiPort}`;
   const agent = new Agent({
     ca: readFileSync(join(dir, 'ca.crt')),
     cert: readFileSync(join(dir, 'admin.crt')),
@@ -231,7 +233,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
       req.end();
     });
 
-  const apiArgs = [
+  const apiArgs = () => [
     `--etcd-servers=${etcdUrl}`,
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
@@ -252,21 +254,46 @@ export async function startControlPlane(): Promise<ControlPlane> {
     '--v=1',
   ];
   let apiserver: ChildProcess | undefined;
-  const startApiServer = async () => {
-    apiserver = launch('kube-apiserver', apiArgs, dir);
-    await waitFor(
-      'kube-apiserver',
-      async () => {
-        const r = await get('/readyz');
-        return r.status === 200;
-      },
-      join(dir, 'kube-apiserver.log'),
-    );
+  const apiLog = join(dir, 'kube-apiserver.log');
+  /**
+   * A port found free can be taken by another process (on a busy machine, often as the local port
+   * of an outgoing connection) before the API server binds it. The first start then moves to
+   * another port; a restart keeps its port (clients know it) and tries again once it is released.
+   */
+  const startApiServer = async (firstStart = false) => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const logBefore = existsSync(apiLog) ? readFileSync(apiLog, 'utf8').length : 0;
+      const child = launch('kube-apiserver', apiArgs(), dir);
+      apiserver = child;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      await waitFor(
+        'kube-apiserver',
+        async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return true;
+          return (await get('/readyz')).status === 200;
+        },
+        apiLog,
+        Math.max(deadline - Date.now(), 1_000),
+      );
+      if (child.exitCode === null && child.signalCode === null) return;
+      await exited;
+      const addressInUse = readFileSync(apiLog, 'utf8').slice(logBefore).includes('address already in use');
+      if (!addressInUse || Date.now() > deadline) {
+        throw new Error(`kube-apiserver exited (${child.exitCode ?? child.signalCode}); see ${apiLog}`);
+      }
+      if (firstStart) {
+        apiPort = await freePort();
+        server = `https://127.0.0.1:${apiPort}`;
+      } else {
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
   };
   const stopApiServer = async (signal: NodeJS.Signals = 'SIGTERM') => {
     await stopChild(apiserver, signal);
   };
-  await startApiServer();
+  await startApiServer(true);
 
   const kubeconfigPath = kubeconfig(dir, server);
   const kcm = launch(
