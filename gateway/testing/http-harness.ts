@@ -130,7 +130,7 @@ export async function startTestGateway(
   const accessKeys = createAccessKeyStore(db, masterKey);
   await accessKeys.upsert({ accessKey: ACCESS_KEY, secretKey: SECRET_KEY, enabled: true, allowedCidrs: [] });
   const coordinator = new ScriptedCoordinator();
-  return assemble({ config, db, dir, dbFile, coordinator, audit, accessKeys, owner: true }, async () => {
+  return assemble({ config, db, dir, dbFile, coordinator, audit, accessKeys, owner: true, draining }, async () => {
     const replicaDb = openDatabase({ url, home: dir });
     const replicaAudit = createAuditLog({ db: replicaDb, signingKey, checkpointEvery: config.audit.checkpoint_every });
     const replicaKeys = createAccessKeyStore(replicaDb, masterKey);
@@ -152,10 +152,11 @@ async function assemble(
     accessKeys: ReturnType<typeof createAccessKeyStore>;
     /** The first gateway owns the temp dir and removes it on close. */
     owner: boolean;
+    draining?: () => boolean;
   },
   replica: () => Promise<TestGateway>,
 ): Promise<TestGateway> {
-  const { config, db, dir, dbFile, coordinator, audit, accessKeys } = parts;
+  const { config, db, dir, dbFile, coordinator, audit, accessKeys, draining } = parts;
   const app = buildGatewayApp({
     config,
     db,
