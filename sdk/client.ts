@@ -87,6 +87,8 @@ const CreatedAccessKeySchema = AccessKeyInfoSchema.extend({
   secret_key: z.string().optional(),
   algorithm: z.string().optional(),
   public_key: z.string().optional(),
+  /** Admin keys: created DISABLED; this approval enables them (the secret is still shown only here). */
+  approval: ApprovalSchema.optional(),
 });
 export type CreateAccessKeyInput = z.input<typeof CreateAccessKeyRequestSchema>;
 export type AuditQueryInput = Partial<Omit<AuditQuery, 'limit'>> & { limit?: number };
@@ -332,7 +334,8 @@ export class CustosClient {
    */
   async createAccessKey(req: CreateAccessKeyInput): Promise<z.infer<typeof CreatedAccessKeySchema>> {
     const answer = await this.#send({ method: 'POST', path: '/api/v1/access-keys', body: req }, { retry: false });
-    return this.#expect(answer, [201], CreatedAccessKeySchema);
+    // 202 (an admin key waiting for approval) still carries the secret: never throw it away.
+    return this.#expect(answer, [201, 202], CreatedAccessKeySchema);
   }
 
   async listAccessKeys(): Promise<AccessKeyInfo[]> {

@@ -42,6 +42,7 @@ import type { BackupService } from '../backups/service.ts';
 import { admitted, createAdmission } from '../admission/admission.ts';
 import { systemRoutes } from './routes/system.ts';
 import { createApprovalService, type ApprovalService } from '../approvals/service.ts';
+import { adminAccessKeyGate, adminCreationStatus } from '../approvals/admin-access-keys.ts';
 import { createPolicyService, type PolicyService } from '../policies/service.ts';
 import { createPolicyStore } from '../policies/store.ts';
 import { createVelocityLedger } from '../policies/velocity.ts';
@@ -295,7 +296,15 @@ export function buildGatewayApp(
       return row;
     },
   });
-  app.register(accessKeyRoutes, { accessKeys: deps.accessKeys, publicKeys, audit });
+  app.register(accessKeyRoutes, {
+    accessKeys: deps.accessKeys,
+    publicKeys,
+    audit,
+    adminApproval: {
+      gate: adminAccessKeyGate(approvals, config.approvals.admin_access_key_required),
+      status: (accessKey) => adminCreationStatus(deps.db, accessKey),
+    },
+  });
   app.register(backupRoutes, { backups: deps.backups, audit });
   app.register(auditRoutes, {
     db: deps.db,

@@ -150,6 +150,54 @@ describe('access keys, roles and scopes through the API', { timeout: 60_000 }, (
     assert.equal((await put(key.accessKey, 'OFF')).statusCode, 400);
   });
 
+  test('an admin key is created disabled (202, secret once) and only a second person approving enables it', async () => {
+    const made = await create({ name: 'ops-admin', roles: ['admin'] });
+    assert.equal(made.statusCode, 202, made.body);
+    const json = made.json();
+    const admin = { accessKey: json.access_key as string, secretKey: json.secret_key as string };
+    assert.equal(json.status, 'DISABLED');
+    assert.equal(json.approval.operation, 'ACCESS_KEY_CREATE');
+    assert.equal(json.approval.status, 'PENDING');
+    const approvalId = json.approval.approval_id as string;
+    // Not usable, and the requester cannot enable it around the approval.
+    assert.equal((await signedRequest(gw, 'GET', '/api/v1/keys', admin)).statusCode, 403);
+    const sneak = await signedRequest(gw, 'PUT', `/api/v1/access-keys/${admin.accessKey}/status`, {
+      body: { status: 'ENABLED' },
+    });
+    assert.equal(sneak.statusCode, 409, sneak.body);
+    assert.match(sneak.json().error.message, /creation approval is PENDING/);
+    // The requester may not approve its own request; the secret never reaches the approval.
+    const own = await signedRequest(gw, 'POST', `/api/v1/approvals/${approvalId}/approve`, { body: {} });
+    assert.equal(own.statusCode, 403, own.body);
+    const approval = await signedRequest(gw, 'GET', `/api/v1/approvals/${approvalId}`);
+    assert.ok(!approval.body.includes(admin.secretKey));
+    const approver = await createOk({ roles: ['approver'] });
+    const decided = await signedRequest(gw, 'POST', `/api/v1/approvals/${approvalId}/approve`, {
+      ...approver,
+      body: { reason: 'on-call rotation' },
+    });
+    assert.equal(decided.statusCode, 200, decided.body);
+    assert.equal(decided.json().status, 'EXECUTED');
+    assert.ok(!decided.body.includes(admin.secretKey));
+    assert.equal((await signedRequest(gw, 'GET', '/api/v1/keys', admin)).statusCode, 200);
+  });
+
+  test('a rejected admin key stays disabled for good', async () => {
+    const made = (await create({ roles: ['admin'] })).json();
+    const approver = await createOk({ roles: ['approver'] });
+    const rejected = await signedRequest(gw, 'POST', `/api/v1/approvals/${made.approval.approval_id}/reject`, {
+      ...approver,
+      body: { reason: 'not requested by the security team' },
+    });
+    assert.equal(rejected.json().status, 'REJECTED', rejected.body);
+    const enable = await signedRequest(gw, 'PUT', `/api/v1/access-keys/${made.access_key}/status`, {
+      body: { status: 'ENABLED' },
+    });
+    assert.equal(enable.statusCode, 409);
+    const creds = { accessKey: made.access_key as string, secretKey: made.secret_key as string };
+    assert.equal((await signedRequest(gw, 'GET', '/api/v1/keys', creds)).statusCode, 403);
+  });
+
   test('allow-lists set through the API: IPv4 and IPv6, bad entries refused without a change', async () => {
     const key = await createOk({ roles: ['signer'], allowed_cidrs: ['10.0.0.0/8'] });
     const from = (remoteAddress: string) => signedRequest(gw, 'GET', '/api/v1/keys', { ...key, remoteAddress });
@@ -208,7 +256,7 @@ describe('access keys, roles and scopes through the API', { timeout: 60_000 }, (
     const cases: [string, string, RegExp][] = [
       ['DELETE', '/api/v1/keys', /^GET/],
       ['GET', '/api/v1/keys/generate', /^POST$/],
-      ['PATCH', `/api/v1/keys/${key.key_id}`, /^GET/],
+      ['PATCH', `/api/v1/keys/${key.key_id}`, /^DELETE, GET, HEAD$/],
       ['GET', `/api/v1/keys/${key.key_id}/sign`, /^POST$/],
       ['DELETE', '/api/v1/access-keys', /GET.*POST|POST.*GET/],
       ['POST', '/health', /^GET/],

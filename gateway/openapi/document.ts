@@ -276,6 +276,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           requestBody: body(CreateAccessKeyRequestSchema),
           responses: {
             '201': json(AccessKeySecretResponseSchema, 'created; secret_key only for HMAC keys, shown this once'),
+            '202': json(
+              AccessKeySecretResponseSchema.extend({ approval: ApprovalSchema }),
+              'an admin key: created DISABLED (secret shown this once) and enabled only when its approval is granted',
+            ),
             ...errors(...authErrors, '409'),
           },
         },

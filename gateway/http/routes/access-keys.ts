@@ -18,6 +18,8 @@ import {
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { newAccessKeyId, newSecretKey, type AccessKey, type AccessKeyStore } from '../../auth/access-keys.ts';
 import type { ClientPublicKeyStore } from '../../auth/client-public-keys.ts';
+import type { AdminAccessKeyGate } from '../../approvals/admin-access-keys.ts';
+import type { ApprovalStatus } from '../../approvals/state.ts';
 import { ApiError } from '../errors.ts';
 import { jsonBody, trailOf, validate } from '../context.ts';
 
@@ -42,7 +44,9 @@ export const accessKeyRoutes: FastifyPluginAsync<{
   accessKeys: AccessKeyStore;
   publicKeys: ClientPublicKeyStore;
   audit: AuditLog;
-}> = async (app, { accessKeys, publicKeys, audit }) => {
+  /** Four-eyes for keys with the `admin` role (docs/policies-and-approvals.md). */
+  adminApproval: { gate: AdminAccessKeyGate; status: (accessKey: string) => Promise<ApprovalStatus | 'none'> };
+}> = async (app, { accessKeys, publicKeys, audit, adminApproval }) => {
   const kindOf = async (accessKey: string): Promise<AccessKeyInfo['kind']> =>
     (await publicKeys.get(accessKey))?.algorithm ?? 'HMAC';
 
@@ -51,6 +55,30 @@ export const accessKeyRoutes: FastifyPluginAsync<{
     const key = await accessKeys.get(id);
     if (!key) throw new ApiError(404, 'NOT_FOUND', `no access key ${id}`);
     return key;
+  }
+
+  // The approved creation only enables the key: its secret went to the requester at request time.
+  adminApproval.gate.onApproved(async (payload, requester, ctx) => {
+    const accessKey = AccessKeyIdSchema.parse(payload.access_key);
+    const key = await accessKeys.get(accessKey);
+    if (!key) throw new ApiError(404, 'NOT_FOUND', `no access key ${accessKey}`);
+    await accessKeys.setEnabled(accessKey, true);
+    await audit.record({
+      operation: 'CONFIG_CHANGE',
+      result: 'SUCCESS',
+      requestId: ctx.requestId,
+      userId: ctx.userId,
+      trail: { ...ctx.trail, item: 'access_key', change: 'STATUS', access_key: accessKey, requester, new: 'ENABLED' },
+    });
+    return { access_key: accessKey, status: 'ENABLED' };
+  });
+
+  /** An admin key is created disabled and enabled only by an approval (never its own requester's). */
+  async function fileAdminApproval(request: FastifyRequest, accessKey: string) {
+    return adminApproval.gate.request(
+      { access_key: accessKey },
+      { requestId: request.id, userId: request.accessKey ?? 'unknown', trail: trailOf(request) },
+    );
   }
 
   const changed = (request: FastifyRequest, accessKey: string, change: string, detail: Record<string, unknown>) =>
@@ -64,8 +92,9 @@ export const accessKeyRoutes: FastifyPluginAsync<{
 
   app.post('/api/v1/access-keys', { config: { auth: true, operation: 'CONFIG_CHANGE' } }, async (request, reply) => {
     const body = validate(CreateAccessKeyRequestSchema, jsonBody(request), 'body');
+    const needsApproval = body.roles.includes('admin');
     const settings = {
-      enabled: true,
+      enabled: !needsApproval,
       allowedCidrs: body.allowed_cidrs,
       roles: body.roles,
       scopes: body.scopes,
@@ -92,11 +121,13 @@ export const accessKeyRoutes: FastifyPluginAsync<{
         algorithm: key.algorithm,
         public_key: key.public_key,
       });
-      return reply.code(201).send({
+      const created = {
         ...infoOf((await accessKeys.get(key.access_key))!, key.algorithm),
         algorithm: key.algorithm,
         public_key: key.public_key,
-      });
+      };
+      if (!needsApproval) return reply.code(201).send(created);
+      return reply.code(202).send({ ...created, approval: await fileAdminApproval(request, key.access_key) });
     }
     const accessKey = newAccessKeyId();
     const secretKey = newSecretKey();
@@ -104,7 +135,10 @@ export const accessKeyRoutes: FastifyPluginAsync<{
       throw new ApiError(409, 'CONFLICT', 'access key id collision; retry');
     }
     await changed(request, accessKey, 'CREATE', detail);
-    return reply.code(201).send({ ...infoOf((await accessKeys.get(accessKey))!, 'HMAC'), secret_key: secretKey });
+    const created = { ...infoOf((await accessKeys.get(accessKey))!, 'HMAC'), secret_key: secretKey };
+    if (!needsApproval) return reply.code(201).send(created);
+    // 202: the secret is shown this once, to the requester; the key works once approved.
+    return reply.code(202).send({ ...created, approval: await fileAdminApproval(request, accessKey) });
   });
 
   app.get('/api/v1/access-keys', { config: { auth: true, operation: 'CONFIG_CHANGE' } }, async () => {
@@ -144,6 +178,16 @@ export const accessKeyRoutes: FastifyPluginAsync<{
     const { status } = validate(UpdateAccessKeyStatusRequestSchema, jsonBody(request), 'body');
     if (key.accessKey === request.accessKey && status === 'DISABLED') {
       throw new ApiError(409, 'CONFLICT', 'an access key cannot disable itself');
+    }
+    if (status === 'ENABLED' && !key.enabled) {
+      const creation = await adminApproval.status(key.accessKey);
+      if (creation !== 'none' && creation !== 'EXECUTED') {
+        throw new ApiError(
+          409,
+          'CONFLICT',
+          `${key.accessKey} is an admin key whose creation approval is ${creation}: only that approval enables it`,
+        );
+      }
     }
     await accessKeys.setEnabled(key.accessKey, status === 'ENABLED');
     await changed(request, key.accessKey, 'STATUS', { old: key.enabled ? 'ENABLED' : 'DISABLED', new: status });
