@@ -30,6 +30,9 @@ import {
   ApprovalDecisionRequestSchema,
   ApprovalIdSchema,
   ApprovalSchema,
+  BackupCreatedSchema,
+  BackupListSchema,
+  BackupReportSchema,
   ListApprovalsQuerySchema,
   ListApprovalsResponseSchema,
   PolicyIdSchema,
@@ -38,6 +41,7 @@ import {
 } from '../../common/api/schemas.ts';
 import { PolicyDocumentSchema, PolicySchema } from '../../common/api/policy-document.ts';
 import { AUTH_HEADERS } from '../../common/auth/request-signing.ts';
+import { SET_ID_PATTERN } from '../../common/backup/manifest.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -69,7 +73,7 @@ const errorStatuses: Record<string, string> = {
   '422': 'request valid but not servable: algorithm, curve, shard properties or sign data',
   '429': 'rate limited; see Retry-After',
   '502': 'MPC session failed; the message names the culprit node when known',
-  '503': 'not enough healthy nodes',
+  '503': 'not enough healthy nodes; backups: not configured (BACKUP_NOT_CONFIGURED) or a store failed (BACKUP_FAILED)',
   '500': 'internal error (a bug: reported with its request id)',
 };
 
@@ -196,6 +200,51 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           },
         },
       },
+      // ---- backups (docs/operations.md "Backups") ----
+      '/api/v1/backups': {
+        post: {
+          operationId: 'createBackup',
+          description: 'admin: write a backup set now to the primary and DR object stores',
+          security: AUTH,
+          responses: {
+            '201': json(BackupCreatedSchema, 'the set, in every location'),
+            ...errors(...authErrors, '409', '503'),
+          },
+        },
+        get: {
+          operationId: 'listBackups',
+          security: AUTH,
+          responses: {
+            '200': json(BackupListSchema, 'the sets in the primary store'),
+            ...errors(...authErrors, '503'),
+          },
+        },
+      },
+      ...Object.fromEntries(
+        (['verifications', 'restores'] as const).map((path) => [
+          `/api/v1/backups/{set_id}/${path}`,
+          {
+            post: {
+              operationId: path === 'verifications' ? 'reportBackupVerification' : 'reportBackupRestore',
+              description: 'admin: record the outcome of an offline `custos backup verify|restore` in the audit log',
+              security: AUTH,
+              parameters: [
+                {
+                  name: 'set_id',
+                  in: 'path',
+                  required: true,
+                  schema: { type: 'string', pattern: SET_ID_PATTERN.source },
+                },
+              ],
+              requestBody: body(BackupReportSchema),
+              responses: {
+                '201': json(z.object({ audit_seq: z.number().int() }), 'recorded'),
+                ...errors(...authErrors),
+              },
+            },
+          },
+        ]),
+      ),
       '/api/v1/keys/{key_id}/refresh': {
         post: {
           operationId: 'refreshKey',
