@@ -131,6 +131,19 @@ async function shareCounts(): Promise<{ perNode: Map<string, number>; keys: numb
  * Every node serves a share of every key (shardCount = NODES) and none serves fewer than `before`:
  * a node that came back from a restart lost nothing. Polled: the GG18 keygen may commit meanwhile.
  */
+/** Share counts once every node is unsealed and reachable (a restarted node may still be coming back). */
+async function allNodesServing(what: string): Promise<Map<string, number>> {
+  return waitFor(
+    what,
+    async () => {
+      const { perNode } = await shareCounts();
+      if (perNode.size !== NODES) throw new Error(`${perNode.size} of ${NODES} nodes unsealed and reachable`);
+      return perNode;
+    },
+    3 * MIN,
+  );
+}
+
 async function assertEveryNodeServesItsShares(before: ReadonlyMap<string, number>): Promise<void> {
   await waitFor(
     'every node serving its shares',
@@ -296,8 +309,8 @@ describe('custos on a real Kubernetes cluster', () => {
   test('an image upgrade rolls the nodes one at a time with 0 signing failures', { timeout: 30 * MIN }, async () => {
     const next = `${env.tag}-e2e-upgrade`;
     for (const name of ['node', 'gateway']) await retagImage(env, imageRef(env, name), imageRef(env, name, next));
-    const before = (await shareCounts()).perNode;
-    assert.equal(before.size, NODES, 'every node unsealed before the upgrade');
+    const before = await allNodesServing('every node unsealed before the upgrade');
+    assert.equal(before.size, NODES);
     let maxNotReady = 0;
     const results = await underSigningLoad('rolling upgrade', () =>
       timed('rolling upgrade', async () => {
@@ -355,7 +368,7 @@ describe('custos on a real Kubernetes cluster', () => {
       };
       const before = new Map<string, string>();
       for (const c of leafCerts) before.set(c.spec.secretName, await serialOf(c.spec.secretName));
-      const sharesBefore = (await shareCounts()).perNode;
+      const sharesBefore = await allNodesServing('every node unsealed before the renewal');
       // A probe pod with the gateway's labels: the only pods the node policy admits on 9000.
       const probe = { namespace: NAMESPACE, name: 'e2e-gateway-labelled' };
       await startClientPod(kube, {
