@@ -63,6 +63,8 @@ describe('system routes', () => {
       'PUT /api/v1/keys/{key_id}/sign-policy',
       'GET /api/v1/keys/{key_id}/aborts',
       'DELETE /api/v1/keys/{key_id}/aborts',
+      'POST /api/v1/keys/{key_id}/refresh',
+      'GET /api/v1/operations/{operation_id}',
       'POST /api/v1/access-keys',
       'GET /api/v1/openapi.json',
       'GET /health',
@@ -73,7 +75,10 @@ describe('system routes', () => {
     for (const route of routes) {
       assert.ok(documented.has(route), `${route} documented`);
       const [method, path] = route.split(' ') as [string, string];
-      const found = gw.app.hasRoute({ method: method as 'GET', url: path.replace('{key_id}', ':key_id') });
+      const found = gw.app.hasRoute({
+        method: method as 'GET',
+        url: path.replace('{key_id}', ':key_id').replace('{operation_id}', ':operation_id'),
+      });
       assert.ok(found, `${route} served`);
     }
     const gen = doc.paths['/api/v1/keys/generate'].post;

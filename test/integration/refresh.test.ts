@@ -68,7 +68,7 @@ describe('refresh with a holder killed between prepare and commit', () => {
       120_000,
     );
     onLine = () => {};
-    assert.ok(victim, 'no holder staged a share');
+    assert.ok(victim, `no holder staged a share: ${JSON.stringify(settled)}`);
     await killed;
 
     // With the victim down, the two other holders sign: old set or new set, never a mix.
