@@ -80,6 +80,8 @@ describe('system routes', () => {
       'PUT /api/v1/keys/{key_id}/sign-policy',
       'GET /api/v1/keys/{key_id}/aborts',
       'DELETE /api/v1/keys/{key_id}/aborts',
+      'POST /api/v1/keys/{key_id}/refresh',
+      'GET /api/v1/operations/{operation_id}',
       'POST /api/v1/access-keys',
       'GET /api/v1/access-keys',
       'GET /api/v1/access-keys/{id}',
