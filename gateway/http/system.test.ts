@@ -106,9 +106,7 @@ describe('system routes', () => {
       'GET /api/v1/approvals/{approval_id}',
       'POST /api/v1/approvals/{approval_id}/approve',
       'POST /api/v1/approvals/{approval_id}/reject',
-      // Lifecycle (docs/key-lifecycle.md, docs/operations.md).
-      'POST /api/v1/keys/{key_id}/refresh',
-      'GET /api/v1/operations/{operation_id}',
+      // Backups (docs/operations.md).
       'POST /api/v1/backups',
       'GET /api/v1/backups',
       'POST /api/v1/backups/{set_id}/verifications',
