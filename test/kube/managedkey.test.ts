@@ -163,6 +163,12 @@ describe('ManagedKey through a real gateway', () => {
   });
 
   test('KeyRotation: a due Refresh runs through the gateway, Reshare reports Unsupported, schedules are validated', async () => {
+    // The key was frozen above, and a frozen key refuses a refresh (409 KEY_FROZEN): unfreeze it first.
+    await client.mergePatch(`${CR}/managedkeys/hot-wallet`, { spec: { keyStatus: 'ACTIVE' } });
+    const keyId = keyStatus(await getKey('hot-wallet')).keyId!;
+    await eventually('key ACTIVE again', async () =>
+      (await gateway.get(keyId)).status === 'ACTIVE' ? true : undefined,
+    );
     await client.create(`${CR}/keyrotations`, {
       apiVersion: 'custos.dev/v1alpha1',
       kind: 'KeyRotation',
