@@ -59,6 +59,11 @@ describe('refresh through real processes', () => {
     const signers = await signsAndVerifies(key.key_id, key.public_key, 'victim down, refresh failed');
     assert.ok(!signers.includes(victim));
     await cluster.startNode(victim);
+    // A refresh needs every holder: wait until the gateway reaches the restarted one again.
+    await eventually(`the gateway reaching ${victim} again`, async () => {
+      const ready = await client.ready();
+      return ready.nodes.some((n) => n.node_id === victim && n.reachable && !n.sealed) ? true : undefined;
+    });
 
     const op = await client.refreshKey(key.key_id);
     const done = await eventually(
